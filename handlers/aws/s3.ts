@@ -1,0 +1,56 @@
+import type { S3Client } from '@aws-sdk/client-s3';
+import type { Readable } from 'node:stream';
+
+/**
+ * Small S3 adapters shared by the handlers. The SDK is required lazily so that a serialized
+ * callback carries `require('@aws-sdk/client-s3')`, not a copy of the SDK.
+ */
+function sdk(): typeof import('@aws-sdk/client-s3') {
+  return require('@aws-sdk/client-s3');
+}
+
+export interface PutFileOptions {
+  contentType: string;
+  /** User metadata (x-amz-meta-*): ASCII values only, 2 KB in all. */
+  metadata?: Record<string, string>;
+}
+
+/**
+ * Uploads a local file in one PutObject from a stream, so memory stays flat whatever its size
+ * (a single PutObject takes up to 5 GB). The object appears whole or not at all: S3 never shows
+ * a partly written object, which is what keeps yesterday's data when a write fails.
+ */
+export async function putFile(s3: S3Client, bucket: string, key: string, path: string, options: PutFileOptions): Promise<void> {
+  const { createReadStream } = require('node:fs') as typeof import('node:fs');
+  const { stat } = require('node:fs/promises') as typeof import('node:fs/promises');
+  const { size } = await stat(path);
+  await s3.send(
+    new (sdk().PutObjectCommand)({
+      Bucket: bucket,
+      Key: key,
+      Body: createReadStream(path),
+      ContentLength: size,
+      ContentType: options.contentType,
+      Metadata: options.metadata,
+    }),
+  );
+}
+
+/** The object's body as a Node stream, for reading without holding it all in memory. */
+export async function getStream(s3: S3Client, bucket: string, key: string): Promise<Readable> {
+  const out = await s3.send(new (sdk().GetObjectCommand)({ Bucket: bucket, Key: key }));
+  if (!out.Body) throw new Error(`s3://${bucket}/${key} has no body`);
+  return out.Body as Readable;
+}
+
+/** Every key under `prefix`, following ListObjectsV2 continuation tokens. */
+export async function listKeys(s3: S3Client, bucket: string, prefix: string): Promise<string[]> {
+  const keys: string[] = [];
+  let token: string | undefined;
+  do {
+    const out = await s3.send(new (sdk().ListObjectsV2Command)({ Bucket: bucket, Prefix: prefix, ContinuationToken: token }));
+    for (const o of out.Contents ?? []) if (o.Key) keys.push(o.Key);
+    token = out.IsTruncated ? out.NextContinuationToken : undefined;
+  } while (token);
+  return keys;
+}
