@@ -1,0 +1,189 @@
+import { sanitizeColumnName, uniqueNames } from './names';
+import { parseTimestamp } from './timestamps';
+
+/**
+ * Type inference over every row (pass 1 of a conversion). Each JSON path collects what it has
+ * seen; the column types are decided only once all rows are in, so the schema does not depend
+ * on which rows come first, and every value of the file fits it without loss.
+ */
+
+export type ScalarKind = 'boolean' | 'int64' | 'double' | 'string' | 'timestamp' | 'timestamp_utc';
+export type ListElementKind = 'boolean' | 'int64' | 'double' | 'string';
+export type ColumnKind = ScalarKind | 'json' | 'list';
+
+export interface ColumnSpec {
+  /** Unique Athena-safe name. */
+  name: string;
+  /** JSON keys from the row down to the value. */
+  path: string[];
+  kind: ColumnKind;
+  /** Element type of a `list` column. */
+  element?: ListElementKind;
+}
+
+export interface InferOptions {
+  /**
+   * Objects at a path of at most this many keys are flattened into columns; deeper objects are
+   * kept whole as JSON text. 0 keeps every top-level object as JSON.
+   * @default 3
+   */
+  maxDepth?: number;
+}
+
+interface Seen {
+  boolean: boolean;
+  int: boolean;
+  double: boolean;
+  string: boolean;
+  /** Every string so far is an offset-less ISO date-time. */
+  naive: boolean;
+  /** Every string so far is an ISO date-time with `Z` or an offset. */
+  instant: boolean;
+  object: boolean;
+  emptyArray: boolean;
+  /** A non-empty array. */
+  array: boolean;
+  /** An array holding an object or an array. */
+  nestedArray: boolean;
+  children: Map<string, Seen>;
+  /** What the elements of scalar arrays were. */
+  element?: Seen;
+}
+
+function seen(): Seen {
+  return {
+    boolean: false, int: false, double: false, string: false, naive: true, instant: true,
+    object: false, emptyArray: false, array: false, nestedArray: false, children: new Map(),
+  };
+}
+
+export function isPlainObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+function observeScalar(node: Seen, value: unknown): void {
+  switch (typeof value) {
+    case 'boolean':
+      node.boolean = true;
+      return;
+    case 'number':
+      // Beyond 2^53 JSON.parse has already rounded the integer; DOUBLE says so honestly.
+      if (Number.isSafeInteger(value)) node.int = true;
+      else node.double = true;
+      return;
+    case 'string': {
+      node.string = true;
+      const ts = parseTimestamp(value);
+      if (!ts || ts.instant) node.naive = false;
+      if (!ts || !ts.instant) node.instant = false;
+      return;
+    }
+  }
+}
+
+function observe(node: Seen, value: unknown, depth: number, maxDepth: number): void {
+  if (value === null || value === undefined) return;
+  if (Array.isArray(value)) {
+    if (value.length === 0) {
+      node.emptyArray = true;
+      return;
+    }
+    node.array = true;
+    for (const item of value) {
+      if (typeof item === 'object' && item !== null) node.nestedArray = true;
+      else if (item !== null) observeScalar((node.element ??= seen()), item);
+    }
+    return;
+  }
+  if (isPlainObject(value)) {
+    node.object = true;
+    if (depth > maxDepth) return;
+    for (const [key, child] of Object.entries(value)) {
+      let next = node.children.get(key);
+      if (!next) node.children.set(key, (next = seen()));
+      observe(next, child, depth + 1, maxDepth);
+    }
+    return;
+  }
+  observeScalar(node, value);
+}
+
+function hasScalar(node: Seen): boolean {
+  return node.boolean || node.int || node.double || node.string;
+}
+
+/** The narrowest type that holds every scalar seen: int+double widen to double, any other mix to string. */
+function scalarKind(node: Seen): ScalarKind {
+  const kinds = [node.boolean, node.int || node.double, node.string].filter(Boolean).length;
+  if (kinds !== 1) return 'string';
+  if (node.boolean) return 'boolean';
+  if (node.double) return 'double';
+  if (node.int) return 'int64';
+  if (node.naive) return 'timestamp';
+  if (node.instant) return 'timestamp_utc';
+  return 'string';
+}
+
+interface Draft {
+  path: string[];
+  kind: ColumnKind;
+  element?: ListElementKind;
+}
+
+function resolve(node: Seen, path: string[], depth: number, maxDepth: number, out: Draft[]): void {
+  const scalar = hasScalar(node);
+  if (node.object) {
+    // PHP encodes an empty associative array as `[]`, so WordPress sends `meta: []` where it
+    // means "an object with no keys": an empty array next to objects is an empty object.
+    const struct = !scalar && !node.array && depth <= maxDepth && node.children.size > 0;
+    if (!struct) {
+      out.push({ path, kind: 'json' });
+      return;
+    }
+    for (const [key, child] of node.children) resolve(child, [...path, key], depth + 1, maxDepth, out);
+    return;
+  }
+  if (node.array || node.emptyArray) {
+    // A list that was always empty has no element type to declare; JSON text keeps the `[]`.
+    if (scalar || node.nestedArray || !node.element) {
+      out.push({ path, kind: 'json' });
+      return;
+    }
+    const kind = scalarKind(node.element);
+    const element: ListElementKind = kind === 'timestamp' || kind === 'timestamp_utc' ? 'string' : kind;
+    out.push({ path, kind: 'list', element });
+    return;
+  }
+  // Always null or missing: still a column, typed as the most general scalar.
+  out.push({ path, kind: scalar ? scalarKind(node) : 'string' });
+}
+
+/** Collects rows one at a time, then decides the columns. */
+export interface SchemaInference {
+  observe(row: Record<string, unknown>): void;
+  /** Columns in first-seen order, with unique sanitized names. */
+  columns(): ColumnSpec[];
+}
+
+export function createSchemaInference(options: InferOptions = {}): SchemaInference {
+  const maxDepth = options.maxDepth ?? 3;
+  const root = seen();
+  return {
+    observe(row) {
+      observe(root, row, 0, maxDepth);
+    },
+    columns() {
+      const drafts: Draft[] = [];
+      for (const [key, child] of root.children) resolve(child, [key], 1, maxDepth, drafts);
+      const names = uniqueNames(drafts.map((d) => sanitizeColumnName(d.path)));
+      return drafts.map((d, i) => ({ name: names[i], ...d }));
+    },
+  };
+}
+
+/** Shortcut for tests and small inputs: the columns of an in-memory array of rows. */
+export function inferColumns(rows: Iterable<Record<string, unknown>>, options?: InferOptions): ColumnSpec[] {
+  const inference = createSchemaInference(options);
+  for (const row of rows) inference.observe(row);
+  return inference.columns();
+}
