@@ -1,0 +1,310 @@
+import type { EndpointSpec } from '../handlers/contracts';
+
+/**
+ * The stack configuration, typed and validated before any resource is declared, so that a
+ * mistake fails `pulumi preview` with a message naming the key instead of failing at 07:00.
+ * Pure: the Pulumi program feeds it `pulumi.runtime.allConfig()`, the local runner feeds it the
+ * `config:` map of `Pulumi.<stack>.yaml`.
+ */
+export interface PipelineConfig {
+  /** Base URL of the WordPress site (http or https, no credentials, no query). */
+  siteUrl: string;
+  /** What to extract; names of `wp/v2` collections resolved against `siteUrl`, or custom URLs. */
+  endpoints: EndpointSpec[];
+  /** EventBridge Scheduler expression. @default cron(0 7 * * ? *) */
+  schedule: string;
+  /** IANA time zone the schedule is evaluated in. @default Europe/London */
+  timezone: string;
+  /** E-mail address subscribed to every alert topic. @default none */
+  alertEmail?: string;
+  /** CloudWatch Logs retention of every log group. @default 90 */
+  logRetentionDays: number;
+  /** Top-level prefix (folder) in both buckets. @default wordpress_api */
+  dataSource: string;
+  /** Days a replaced object version is kept before it expires. @default 30 */
+  noncurrentVersionDays: number;
+  /** @default 256 */
+  rawMemoryMb: number;
+  /** @default 300 */
+  rawTimeoutSeconds: number;
+  /** @default 512 */
+  bronzeMemoryMb: number;
+  /** @default 300 */
+  bronzeTimeoutSeconds: number;
+  /** Endpoints processed at once by the state machine's Map. @default 4 */
+  mapConcurrency: number;
+  /** Requests in flight at once within one raw invocation. @default 4 */
+  requestConcurrency: number;
+  /** Per-request timeout towards WordPress. @default 30 */
+  requestTimeoutSeconds: number;
+  /** Retries of one request on 408/429/5xx and network errors. @default 5 */
+  maxRetries: number;
+  /** User-Agent sent to WordPress. @default wordpress-lakehouse/<version> (+https://github.com/wordpress-lakehouse) */
+  userAgent: string;
+  /** WordPress user of an application password; with `wordpressPassword`, stored as an SSM SecureString. @default none */
+  wordpressUsername?: string;
+  /** Parquet compression codec. @default snappy */
+  parquetCodec: 'snappy' | 'zstd';
+  /** Rows per Parquet row group (bounds the bronze function's memory). @default 10000 */
+  rowGroupSize: number;
+  /** Record S3 data events on both buckets in a CloudTrail trail. @default false */
+  auditTrail: boolean;
+  /** KMS key (id, ARN or alias) that encrypts the SNS topics. @default alias/aws/sns */
+  snsKmsKeyId: string;
+}
+
+export const PROJECT = 'wordpress-lakehouse';
+
+export const DEFAULT_ENDPOINTS = ['posts', 'pages', 'categories', 'tags', 'users', 'comments', 'media'] as const;
+
+/** CloudWatch Logs accepts only these retention periods. */
+export const LOG_RETENTION_DAYS = [1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653] as const;
+
+/** Keys set outside this project's namespace (aws:region...) are not ours to check. */
+const SECRET_KEYS = new Set(['wordpressPassword']);
+
+export class ConfigError extends Error {
+  constructor(
+    readonly key: string,
+    problem: string,
+    fix: string,
+  ) {
+    super(`Config ${PROJECT}:${key} ${problem}. Fix: ${fix}`);
+    this.name = 'ConfigError';
+  }
+}
+
+type Raw = Record<string, unknown>;
+
+/** Pulumi hands structured and numeric config over as JSON text; YAML hands it over parsed. */
+function decoded(value: unknown): unknown {
+  if (typeof value !== 'string') return value;
+  const text = value.trim();
+  if (/^[[{]/.test(text) || /^-?\d+(\.\d+)?$/.test(text) || text === 'true' || text === 'false') {
+    try {
+      return JSON.parse(text);
+    } catch {
+      return value;
+    }
+  }
+  return value;
+}
+
+function str(raw: Raw, key: string, fallback?: string): string | undefined {
+  const value = raw[key];
+  if (value === undefined || value === null || value === '') return fallback;
+  if (typeof value !== 'string') throw new ConfigError(key, `must be a string, got ${JSON.stringify(value)}`, `pulumi config set ${key} <text>`);
+  return value;
+}
+
+function int(raw: Raw, key: string, fallback: number, min: number, max: number): number {
+  const value = decoded(raw[key]);
+  if (value === undefined || value === null || value === '') return fallback;
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > max) {
+    throw new ConfigError(key, `must be a whole number from ${min} to ${max}, got ${JSON.stringify(raw[key])}`, `pulumi config set ${key} ${fallback}`);
+  }
+  return value;
+}
+
+function bool(raw: Raw, key: string, fallback: boolean): boolean {
+  const value = decoded(raw[key]);
+  if (value === undefined || value === null || value === '') return fallback;
+  if (typeof value !== 'boolean') throw new ConfigError(key, `must be true or false, got ${JSON.stringify(raw[key])}`, `pulumi config set ${key} true`);
+  return value;
+}
+
+/** Checks an http(s) URL that must carry no credentials; returns it without a trailing slash. */
+export function checkSiteUrl(key: string, value: string): string {
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    throw new ConfigError(key, `is not a URL: ${JSON.stringify(value)}`, `pulumi config set ${key} https://example.com`);
+  }
+  if (url.protocol !== 'https:' && url.protocol !== 'http:') {
+    throw new ConfigError(key, `must use http or https, got ${url.protocol}`, `pulumi config set ${key} https://${url.host || 'example.com'}`);
+  }
+  if (url.username || url.password) {
+    throw new ConfigError(
+      key,
+      'must not contain credentials (they would be stored in plain text in the stack and in SSM)',
+      `remove "user:password@" from the URL and set wordpressUsername plus the secret wordpressPassword (pulumi config set --secret wordpressPassword ...)`,
+    );
+  }
+  if (url.search || url.hash) {
+    throw new ConfigError(key, 'must not contain a query or fragment', 'set the site root, e.g. https://example.com, and use a { name, url } endpoint for custom routes');
+  }
+  return url.toString().replace(/\/+$/, '');
+}
+
+const NAME = /^[a-z0-9][a-z0-9_-]{0,62}$/;
+
+function endpointsOf(raw: Raw, siteUrl: string): EndpointSpec[] {
+  const value = decoded(raw.endpoints);
+  const list = value === undefined || value === null || value === '' ? [...DEFAULT_ENDPOINTS] : value;
+  const example = 'a YAML list such as [posts, pages, { name: stats, url: "https://example.com/wp-json/custom/v1/stats" }]';
+  if (!Array.isArray(list) || list.length === 0) throw new ConfigError('endpoints', 'must be a non-empty list', `set it to ${example}`);
+  const seen = new Set<string>();
+  return list.map((entry, i): EndpointSpec => {
+    let spec: EndpointSpec;
+    if (typeof entry === 'string') {
+      if (!NAME.test(entry)) throw new ConfigError('endpoints', `item ${i} "${entry}" is not a wp/v2 collection name ([a-z0-9_-])`, `use a name such as posts, or { name, url } for a custom endpoint`);
+      spec = { name: entry, url: `${siteUrl}/wp-json/wp/v2/${entry}`, paginate: true };
+    } else if (entry && typeof entry === 'object' && !Array.isArray(entry)) {
+      const { name, url, paginate, ...rest } = entry as Record<string, unknown>;
+      if (Object.keys(rest).length > 0) throw new ConfigError('endpoints', `item ${i} has unknown field(s) ${Object.keys(rest).join(', ')}`, 'use only name, url and paginate');
+      if (typeof name !== 'string' || !NAME.test(name)) throw new ConfigError('endpoints', `item ${i} needs a name of [a-z0-9_-] (it becomes the S3 folder)`, `set name, e.g. { name: stats, url: ... }`);
+      if (typeof url !== 'string') throw new ConfigError('endpoints', `item ${i} (${name}) needs a url`, `set url to the endpoint's absolute http(s) URL`);
+      if (paginate !== undefined && typeof paginate !== 'boolean') throw new ConfigError('endpoints', `item ${i} (${name}) paginate must be true or false`, 'set paginate: true for wp/v2-style collections');
+      spec = { name, url: checkEndpointUrl(i, name, url), paginate: paginate ?? false };
+    } else {
+      throw new ConfigError('endpoints', `item ${i} must be a name or { name, url }, got ${JSON.stringify(entry)}`, `set it to ${example}`);
+    }
+    if (seen.has(spec.name)) throw new ConfigError('endpoints', `lists "${spec.name}" twice`, 'give every endpoint its own name');
+    seen.add(spec.name);
+    return spec;
+  });
+}
+
+function checkEndpointUrl(i: number, name: string, value: string): string {
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    throw new ConfigError('endpoints', `item ${i} (${name}) url is not a URL: ${JSON.stringify(value)}`, 'use an absolute http(s) URL');
+  }
+  if (url.protocol !== 'https:' && url.protocol !== 'http:') throw new ConfigError('endpoints', `item ${i} (${name}) url must use http or https`, 'use an absolute http(s) URL');
+  if (url.username || url.password) throw new ConfigError('endpoints', `item ${i} (${name}) url must not contain credentials`, 'remove "user:password@" and use wordpressUsername/wordpressPassword');
+  return url.toString();
+}
+
+/**
+ * EventBridge Scheduler expressions: `cron()` with six fields, `rate()` with a unit, or a
+ * one-off `at()`. Field-level cron syntax is left to the service; these checks catch the
+ * mistakes that otherwise surface only at deploy time (five-field Unix cron, missing wrapper).
+ */
+export function checkSchedule(value: string): string {
+  const cron = /^cron\((.*)\)$/.exec(value);
+  if (cron) {
+    const fields = cron[1].trim().split(/\s+/);
+    if (fields.length !== 6) {
+      throw new ConfigError('schedule', `cron needs 6 fields (minutes hours day-of-month month day-of-week year), got ${fields.length} in "${value}"`, 'e.g. cron(0 7 * * ? *)');
+    }
+    if (fields[2] !== '?' && fields[4] !== '?') {
+      throw new ConfigError('schedule', `cron must have "?" in day-of-month or day-of-week, got "${value}"`, 'e.g. cron(0 7 * * ? *)');
+    }
+    if (!fields.every((f) => /^[0-9A-Za-z*?,/#LW-]+$/.test(f))) throw new ConfigError('schedule', `has characters cron does not accept: "${value}"`, 'e.g. cron(0 7 * * ? *)');
+    return value;
+  }
+  if (/^rate\(\s*[1-9]\d*\s+(minute|minutes|hour|hours|day|days)\s*\)$/.test(value)) return value;
+  if (/^at\(\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\)$/.test(value)) return value;
+  throw new ConfigError('schedule', `is not a Scheduler expression: "${value}"`, 'use cron(0 7 * * ? *), rate(1 day) or at(2026-01-01T07:00:00)');
+}
+
+function checkTimezone(value: string): string {
+  try {
+    new Intl.DateTimeFormat('en', { timeZone: value });
+  } catch {
+    throw new ConfigError('timezone', `is not an IANA time zone: "${value}"`, 'e.g. Europe/London or America/New_York');
+  }
+  return value;
+}
+
+/**
+ * Parses this project's keys, given with or without the `wordpress-lakehouse:` prefix; other
+ * namespaces (aws:...) are ignored, unknown keys of ours are errors (a typo must not silently
+ * fall back to a default).
+ */
+export function parseConfig(all: Record<string, unknown>, version = '0.1.0'): PipelineConfig {
+  const raw: Raw = {};
+  for (const [fullKey, value] of Object.entries(all)) {
+    const [ns, key] = fullKey.includes(':') ? fullKey.split(/:(.*)/s) : [PROJECT, fullKey];
+    if (ns === PROJECT) raw[key] = value;
+  }
+  const known = new Set<string>([...KEYS, ...SECRET_KEYS]);
+  for (const key of Object.keys(raw)) {
+    if (!known.has(key)) throw new ConfigError(key, 'is not a known key', `remove it (pulumi config rm ${key}); known keys: ${[...KEYS].join(', ')}`);
+  }
+
+  const site = str(raw, 'siteUrl');
+  if (!site) throw new ConfigError('siteUrl', 'is required', 'pulumi config set siteUrl https://example.com');
+  const siteUrl = checkSiteUrl('siteUrl', site);
+
+  const alertEmail = str(raw, 'alertEmail');
+  if (alertEmail !== undefined && !/^[^\s@]+@[^\s@]+\.[^\s@]+$/.test(alertEmail)) {
+    throw new ConfigError('alertEmail', `is not an e-mail address: "${alertEmail}"`, 'pulumi config set alertEmail data-team@example.com');
+  }
+  const logRetentionDays = int(raw, 'logRetentionDays', 90, 1, 3653);
+  if (!(LOG_RETENTION_DAYS as readonly number[]).includes(logRetentionDays)) {
+    throw new ConfigError('logRetentionDays', `must be one of CloudWatch's periods (${LOG_RETENTION_DAYS.join(', ')}), got ${logRetentionDays}`, 'pulumi config set logRetentionDays 90');
+  }
+  const dataSource = str(raw, 'dataSource', 'wordpress_api')!;
+  if (!/^[a-z0-9][a-z0-9_-]{0,62}$/.test(dataSource)) throw new ConfigError('dataSource', `must be one folder name of [a-z0-9_-], got "${dataSource}"`, 'pulumi config set dataSource wordpress_api');
+  const parquetCodec = str(raw, 'parquetCodec', 'snappy')!;
+  if (parquetCodec !== 'snappy' && parquetCodec !== 'zstd') throw new ConfigError('parquetCodec', `must be snappy or zstd, got "${parquetCodec}"`, 'pulumi config set parquetCodec snappy');
+
+  const wordpressUsername = str(raw, 'wordpressUsername');
+  const hasPassword = raw.wordpressPassword !== undefined && raw.wordpressPassword !== '';
+  if ((wordpressUsername === undefined) !== !hasPassword) {
+    throw new ConfigError(
+      wordpressUsername === undefined ? 'wordpressUsername' : 'wordpressPassword',
+      'is needed when the other half of the application password is set',
+      'set both: pulumi config set wordpressUsername <user>; pulumi config set --secret wordpressPassword <application password>',
+    );
+  }
+  if (wordpressUsername !== undefined && !siteUrl.startsWith('https:')) {
+    throw new ConfigError('wordpressUsername', 'needs an https siteUrl: an application password must never travel in clear text', 'use https in siteUrl, or remove wordpressUsername and wordpressPassword');
+  }
+
+  return {
+    siteUrl,
+    endpoints: endpointsOf(raw, siteUrl),
+    schedule: checkSchedule(str(raw, 'schedule', 'cron(0 7 * * ? *)')!),
+    timezone: checkTimezone(str(raw, 'timezone', 'Europe/London')!),
+    alertEmail,
+    logRetentionDays,
+    dataSource,
+    noncurrentVersionDays: int(raw, 'noncurrentVersionDays', 30, 1, 3650),
+    rawMemoryMb: int(raw, 'rawMemoryMb', 256, 128, 10240),
+    rawTimeoutSeconds: int(raw, 'rawTimeoutSeconds', 300, 10, 900),
+    bronzeMemoryMb: int(raw, 'bronzeMemoryMb', 512, 128, 10240),
+    bronzeTimeoutSeconds: int(raw, 'bronzeTimeoutSeconds', 300, 10, 900),
+    mapConcurrency: int(raw, 'mapConcurrency', 4, 1, 40),
+    requestConcurrency: int(raw, 'requestConcurrency', 4, 1, 16),
+    requestTimeoutSeconds: int(raw, 'requestTimeoutSeconds', 30, 1, 300),
+    maxRetries: int(raw, 'maxRetries', 5, 0, 10),
+    userAgent: str(raw, 'userAgent', `${PROJECT}/${version} (+https://github.com/wordpress-lakehouse/wordpress-lakehouse)`)!,
+    wordpressUsername,
+    parquetCodec,
+    rowGroupSize: int(raw, 'rowGroupSize', 10000, 100, 1000000),
+    auditTrail: bool(raw, 'auditTrail', false),
+    snsKmsKeyId: str(raw, 'snsKmsKeyId', 'alias/aws/sns')!,
+  };
+}
+
+const KEYS = [
+  'siteUrl', 'endpoints', 'schedule', 'timezone', 'alertEmail', 'logRetentionDays', 'dataSource', 'noncurrentVersionDays',
+  'rawMemoryMb', 'rawTimeoutSeconds', 'bronzeMemoryMb', 'bronzeTimeoutSeconds', 'mapConcurrency', 'requestConcurrency',
+  'requestTimeoutSeconds', 'maxRetries', 'userAgent', 'wordpressUsername', 'parquetCodec', 'rowGroupSize', 'auditTrail', 'snsKmsKeyId',
+] as const;
+
+/** SSM parameter names of a stack: the original hierarchy under `/<project>/<stack>`, so stacks can share an account. */
+export function parameterNamesFor(stack: string, siteUrl: string): {
+  rawBucket: string;
+  bronzeBucket: string;
+  rawTopicArn: string;
+  bronzeTopicArn: string;
+  endpoints: string;
+  credentials: string;
+} {
+  const prefix = `/${PROJECT}/${stack}`;
+  const site = new URL(siteUrl).host.replace(/[^A-Za-z0-9_.-]/g, '_');
+  return {
+    rawBucket: `${prefix}/s3/lakehouse/name/raw`,
+    bronzeBucket: `${prefix}/s3/lakehouse/name/bronze`,
+    rawTopicArn: `${prefix}/sns/data/lakehouse/raw`,
+    bronzeTopicArn: `${prefix}/sns/data/lakehouse/bronze`,
+    endpoints: `${prefix}/wordpress/${site}/api/endpoints`,
+    credentials: `${prefix}/wordpress/${site}/api/credentials`,
+  };
+}

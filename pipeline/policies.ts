@@ -1,0 +1,150 @@
+import type { Input } from '@pulumi/pulumi';
+
+/**
+ * IAM policy documents, pure: inputs are ARNs (plain strings in tests and in the IAM simulation,
+ * Outputs in the program), one statement per service with a named Sid as in the original
+ * pipeline, and no wildcard actions.
+ */
+export interface Statement {
+  Sid: string;
+  Effect: 'Allow' | 'Deny';
+  Action: string[];
+  /** Absent only in trust policies, whose subject is the role itself. */
+  Resource?: Input<string>[];
+  Principal?: Record<string, Input<string> | Input<string>[]> | '*';
+  Condition?: Record<string, Record<string, Input<string> | Input<string>[] | boolean>>;
+}
+
+export interface PolicyDocument {
+  Version: '2012-10-17';
+  Statement: Statement[];
+}
+
+const doc = (...statements: Statement[]): PolicyDocument => ({ Version: '2012-10-17', Statement: statements });
+
+/** The log group is created by the program, so a function only needs to write streams into it. */
+function logStatement(logGroupArn: Input<string>): Statement {
+  return {
+    Sid: 'CloudWatchLogStreamActions',
+    Effect: 'Allow',
+    Action: ['logs:CreateLogStream', 'logs:PutLogEvents'],
+    Resource: [interpolate(logGroupArn, ':*')],
+  };
+}
+
+/**
+ * ARN + suffix for either a string or an Output. Kept here (not pulumi.interpolate) so the module
+ * stays usable without a Pulumi engine, e.g. by the IAM simulation tests.
+ */
+export function interpolate(value: Input<string>, suffix: string): Input<string> {
+  if (typeof value === 'string') return `${value}${suffix}`;
+  const maybe = value as { apply?: (f: (v: string) => string) => Input<string> };
+  if (typeof maybe.apply === 'function') return maybe.apply((v) => `${v}${suffix}`);
+  return (value as Promise<string>).then((v) => `${v}${suffix}`);
+}
+
+export interface RawPolicyArgs {
+  logGroupArn: Input<string>;
+  rawBucketArn: Input<string>;
+  dataSource: string;
+  /** The raw layer's topic and the failure-lambda topic (on-failure destination). */
+  topicArns: Input<string>[];
+  /** The parameters the raw function reads: raw bucket, raw topic, endpoints, credentials. */
+  parameterArns: Input<string>[];
+}
+
+/** The raw function writes raw objects under its prefix and nothing else. */
+export function rawFunctionPolicy(args: RawPolicyArgs): PolicyDocument {
+  return doc(
+    logStatement(args.logGroupArn),
+    { Sid: 'S3ObjectActions', Effect: 'Allow', Action: ['s3:PutObject'], Resource: [interpolate(args.rawBucketArn, `/${args.dataSource}/*`)] },
+    { Sid: 'SNSActions', Effect: 'Allow', Action: ['sns:Publish'], Resource: args.topicArns },
+    { Sid: 'ParameterStoreActions', Effect: 'Allow', Action: ['ssm:GetParameters', 'ssm:GetParameter'], Resource: args.parameterArns },
+  );
+}
+
+export interface BronzePolicyArgs {
+  logGroupArn: Input<string>;
+  rawBucketArn: Input<string>;
+  bronzeBucketArn: Input<string>;
+  dataSource: string;
+  topicArns: Input<string>[];
+  parameterArns: Input<string>[];
+}
+
+/** The bronze function reads (and lists) raw objects under the prefix and writes only bronze ones. */
+export function bronzeFunctionPolicy(args: BronzePolicyArgs): PolicyDocument {
+  return doc(
+    logStatement(args.logGroupArn),
+    { Sid: 'S3ObjectActions', Effect: 'Allow', Action: ['s3:PutObject'], Resource: [interpolate(args.bronzeBucketArn, `/${args.dataSource}/*`)] },
+    { Sid: 'S3RawObjectReadActions', Effect: 'Allow', Action: ['s3:GetObject'], Resource: [interpolate(args.rawBucketArn, `/${args.dataSource}/*`)] },
+    {
+      Sid: 'S3BucketActions',
+      Effect: 'Allow',
+      Action: ['s3:ListBucket'],
+      Resource: [args.rawBucketArn],
+      Condition: { StringLike: { 's3:prefix': [`${args.dataSource}/*`, `${args.dataSource}/`] } },
+    },
+    { Sid: 'SNSActions', Effect: 'Allow', Action: ['sns:Publish'], Resource: args.topicArns },
+    { Sid: 'ParameterStoreActions', Effect: 'Allow', Action: ['ssm:GetParameters', 'ssm:GetParameter'], Resource: args.parameterArns },
+  );
+}
+
+export interface StateMachinePolicyArgs {
+  functionArns: Input<string>[];
+  failureTopicArn: Input<string>;
+  endpointsParameterArn: Input<string>;
+}
+
+/**
+ * Step Functions invokes exactly the two functions (and their versions), reads the endpoint
+ * list and publishes to its failure topic. Log delivery is the one place AWS requires `*`:
+ * CreateLogDelivery and friends are not resource-scoped (see the Step Functions guide,
+ * "IAM policies for logging to CloudWatch Logs").
+ */
+export function stateMachinePolicy(args: StateMachinePolicyArgs): PolicyDocument {
+  return doc(
+    { Sid: 'LambdaInvokeActions', Effect: 'Allow', Action: ['lambda:InvokeFunction'], Resource: args.functionArns.flatMap((arn) => [arn, interpolate(arn, ':*')]) },
+    { Sid: 'SNSActions', Effect: 'Allow', Action: ['sns:Publish'], Resource: [args.failureTopicArn] },
+    { Sid: 'ParameterStoreActions', Effect: 'Allow', Action: ['ssm:GetParameter'], Resource: [args.endpointsParameterArn] },
+    {
+      Sid: 'CloudWatchLogDeliveryActions',
+      Effect: 'Allow',
+      Action: [
+        'logs:CreateLogDelivery',
+        'logs:GetLogDelivery',
+        'logs:UpdateLogDelivery',
+        'logs:DeleteLogDelivery',
+        'logs:ListLogDeliveries',
+        'logs:PutResourcePolicy',
+        'logs:DescribeResourcePolicies',
+        'logs:DescribeLogGroups',
+      ],
+      Resource: ['*'],
+    },
+  );
+}
+
+/** The scheduler may start this one state machine and nothing else. */
+export function schedulerPolicy(stateMachineArn: Input<string>): PolicyDocument {
+  return doc({ Sid: 'StepFunctionsActions', Effect: 'Allow', Action: ['states:StartExecution'], Resource: [stateMachineArn] });
+}
+
+/** Trust policy for a role assumed by one AWS service, optionally pinned to this account (confused deputy). */
+export function assumeRolePolicy(service: string, sourceAccount?: Input<string>): PolicyDocument {
+  const statement: Statement = { Sid: 'AssumeRole', Effect: 'Allow', Action: ['sts:AssumeRole'], Principal: { Service: service } };
+  if (sourceAccount) statement.Condition = { StringEquals: { 'aws:SourceAccount': sourceAccount } };
+  return doc(statement);
+}
+
+/** Refuses every request that does not use TLS, for every principal. */
+export function tlsOnlyBucketPolicy(bucketArn: Input<string>): PolicyDocument {
+  return doc({
+    Sid: 'DenyInsecureTransport',
+    Effect: 'Deny',
+    Principal: '*',
+    Action: ['s3:*'],
+    Resource: [bucketArn, interpolate(bucketArn, '/*')],
+    Condition: { Bool: { 'aws:SecureTransport': false } },
+  });
+}

@@ -1,0 +1,181 @@
+/**
+ * The Amazon States Language definition of the daily run, pure so that the same object is
+ * deployed by Orchestration (with Outputs, through pulumi.jsonStringify) and executed by the
+ * local runner (with plain strings, through aws-local-stepfunctions).
+ *
+ * Shape: read the endpoint list from SSM -> Map (bounded concurrency) over endpoints, each raw
+ * then bronze -> if any endpoint failed, publish one alert and end in Fail. An endpoint that
+ * fails is caught inside its Map iteration so that the others still run to completion; the
+ * execution as a whole still ends FAILED.
+ */
+
+export const STATE_MACHINE_NAME = 'WordPress_Raw_To_Bronze';
+
+/** State names; the local runner overrides Task resources by these names. */
+export const STATES = {
+  listEndpoints: 'ListEndpoints',
+  perEndpoint: 'PerEndpoint',
+  raw: 'data_wordpressapi_raw',
+  bronze: 'data_wordpressapi_bronze',
+  summarise: 'SummariseRun',
+  allSucceeded: 'AllEndpointsSucceeded',
+  publishFailure: 'PublishFailure',
+  failed: 'RunFailed',
+  succeeded: 'RunSucceeded',
+} as const;
+
+/**
+ * Errors the Lambda service itself may throw while the function is fine; AWS recommends
+ * retrying them on every lambda:invoke task.
+ * https://docs.aws.amazon.com/step-functions/latest/dg/bp-lambda-serviceexception.html
+ */
+export const TRANSIENT_LAMBDA_ERRORS = [
+  'Lambda.ServiceException',
+  'Lambda.AWSLambdaException',
+  'Lambda.SdkClientException',
+  'Lambda.ClientExecutionTimeoutException',
+  'Lambda.TooManyRequestsException',
+] as const;
+
+export interface StateMachineRefs<T> {
+  rawFunctionArn: T;
+  bronzeFunctionArn: T;
+  failureTopicArn: T;
+  /** Name of the SSM parameter holding the endpoint list (JSON array of { name, url, paginate }). */
+  endpointsParameterName: T;
+}
+
+export interface StateMachineSettings {
+  /** Endpoints processed at once. */
+  mapConcurrency: number;
+  /** The raw function's own timeout; the task waits a little longer so Lambda's timeout error wins. */
+  rawTimeoutSeconds: number;
+  bronzeTimeoutSeconds: number;
+}
+
+/** Extra seconds a task waits beyond its function's timeout, so the function's own error is the one reported. */
+const TASK_TIMEOUT_MARGIN_SECONDS = 30;
+
+function lambdaRetry() {
+  return [
+    {
+      ErrorEquals: [...TRANSIENT_LAMBDA_ERRORS],
+      IntervalSeconds: 2,
+      MaxAttempts: 6,
+      BackoffRate: 2,
+      MaxDelaySeconds: 60,
+      JitterStrategy: 'FULL',
+    },
+  ];
+}
+
+function failedItem(stage: 'raw' | 'bronze', errorPath: string) {
+  return { Type: 'Pass', Parameters: { 'endpoint.$': '$.name', ok: false, stage, 'error.$': errorPath }, End: true };
+}
+
+export function buildDefinition<T>(refs: StateMachineRefs<T>, settings: StateMachineSettings) {
+  const caught = (next: string) => [{ ErrorEquals: ['States.ALL'], ResultPath: '$.error', Next: next }];
+  const endpointFailed = (summaryPath: string, next: string, otherwise: string) => ({
+    Type: 'Choice',
+    Choices: [{ Variable: `${summaryPath}.failed[0]`, IsPresent: true, Next: next }],
+    Default: otherwise,
+  });
+
+  return {
+    Comment: 'Daily WordPress REST API extraction: raw JSON, then bronze Parquet, per endpoint.',
+    StartAt: STATES.listEndpoints,
+    TimeoutSeconds: 4 * 3600,
+    States: {
+      [STATES.listEndpoints]: {
+        Type: 'Task',
+        Resource: 'arn:aws:states:::aws-sdk:ssm:getParameter',
+        Parameters: { Name: refs.endpointsParameterName },
+        ResultSelector: { 'endpoints.$': 'States.StringToJson($.Parameter.Value)' },
+        TimeoutSeconds: 30,
+        Retry: [{ ErrorEquals: ['States.TaskFailed'], IntervalSeconds: 2, MaxAttempts: 3, BackoffRate: 2, JitterStrategy: 'FULL' }],
+        Catch: [{ ErrorEquals: ['States.ALL'], ResultPath: '$.failed', Next: STATES.publishFailure }],
+        Next: STATES.perEndpoint,
+      },
+      [STATES.perEndpoint]: {
+        Type: 'Map',
+        ItemsPath: '$.endpoints',
+        ItemSelector: { 'name.$': '$$.Map.Item.Value.name' },
+        MaxConcurrency: settings.mapConcurrency,
+        ItemProcessor: {
+          ProcessorConfig: { Mode: 'INLINE' },
+          StartAt: STATES.raw,
+          States: {
+            [STATES.raw]: {
+              Type: 'Task',
+              Resource: 'arn:aws:states:::lambda:invoke',
+              Parameters: { FunctionName: refs.rawFunctionArn, Payload: { 'endpoint.$': '$.name' } },
+              ResultSelector: { 'summary.$': '$.Payload' },
+              ResultPath: '$.raw',
+              TimeoutSeconds: settings.rawTimeoutSeconds + TASK_TIMEOUT_MARGIN_SECONDS,
+              Retry: lambdaRetry(),
+              Catch: caught('RawInvocationFailed'),
+              Next: 'RawLanded',
+            },
+            RawLanded: endpointFailed('$.raw.summary', 'RawEndpointFailed', STATES.bronze),
+            RawEndpointFailed: failedItem('raw', '$.raw.summary.failed[0].error'),
+            RawInvocationFailed: failedItem('raw', '$.error'),
+            [STATES.bronze]: {
+              Type: 'Task',
+              Resource: 'arn:aws:states:::lambda:invoke',
+              Parameters: { FunctionName: refs.bronzeFunctionArn, 'Payload.$': '$.raw.summary' },
+              ResultSelector: { 'summary.$': '$.Payload' },
+              ResultPath: '$.bronze',
+              TimeoutSeconds: settings.bronzeTimeoutSeconds + TASK_TIMEOUT_MARGIN_SECONDS,
+              Retry: lambdaRetry(),
+              Catch: caught('BronzeInvocationFailed'),
+              Next: 'BronzeConverted',
+            },
+            BronzeConverted: endpointFailed('$.bronze.summary', 'BronzeEndpointFailed', 'EndpointSucceeded'),
+            BronzeEndpointFailed: failedItem('bronze', '$.bronze.summary.failed[0].error'),
+            BronzeInvocationFailed: failedItem('bronze', '$.error'),
+            EndpointSucceeded: {
+              Type: 'Pass',
+              Parameters: { 'endpoint.$': '$.name', ok: true, 'raw.$': '$.raw.summary.objects', 'bronze.$': '$.bronze.summary.objects' },
+              End: true,
+            },
+          },
+        },
+        ResultPath: '$.results',
+        Catch: [{ ErrorEquals: ['States.ALL'], ResultPath: '$.failed', Next: STATES.publishFailure }],
+        Next: STATES.summarise,
+      },
+      [STATES.summarise]: {
+        Type: 'Pass',
+        Parameters: { 'results.$': '$.results', 'failed.$': '$.results[?(@.ok == false)]' },
+        Next: STATES.allSucceeded,
+      },
+      [STATES.allSucceeded]: {
+        Type: 'Choice',
+        Choices: [{ Variable: '$.failed[0]', IsPresent: true, Next: STATES.publishFailure }],
+        Default: STATES.succeeded,
+      },
+      [STATES.publishFailure]: {
+        Type: 'Task',
+        Resource: 'arn:aws:states:::sns:publish',
+        Parameters: {
+          TopicArn: refs.failureTopicArn,
+          Subject: `${STATE_MACHINE_NAME}: Failed`,
+          'Message.$': `States.Format('${STATE_MACHINE_NAME} execution {} failed: {}', $$.Execution.Name, States.JsonToString($.failed))`,
+        },
+        ResultPath: null,
+        TimeoutSeconds: 30,
+        Retry: [{ ErrorEquals: ['States.TaskFailed'], IntervalSeconds: 2, MaxAttempts: 3, BackoffRate: 2, JitterStrategy: 'FULL' }],
+        Catch: [{ ErrorEquals: ['States.ALL'], ResultPath: '$.publishError', Next: STATES.failed }],
+        Next: STATES.failed,
+      },
+      [STATES.failed]: {
+        Type: 'Fail',
+        Error: 'WordPressPipelineFailed',
+        Cause: 'One or more endpoints failed; the failure-stepfunction alert and the execution history name them and why.',
+      },
+      [STATES.succeeded]: { Type: 'Succeed' },
+    },
+  };
+}
+
+export type StateMachineDefinition = ReturnType<typeof buildDefinition>;

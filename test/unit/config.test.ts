@@ -1,0 +1,78 @@
+import test from 'ava';
+import { ConfigError, DEFAULT_ENDPOINTS, parameterNamesFor, parseConfig } from '../../pipeline/config';
+
+const ns = (values: Record<string, unknown>) => Object.fromEntries(Object.entries(values).map(([k, v]) => [`wordpress-lakehouse:${k}`, v]));
+
+test('a stack with only siteUrl gets the documented defaults', (t) => {
+  const config = parseConfig({ ...ns({ siteUrl: 'https://blog.example.com/' }), 'aws:region': 'eu-west-2' });
+  t.is(config.siteUrl, 'https://blog.example.com');
+  t.deepEqual(config.endpoints.map((e) => e.name), [...DEFAULT_ENDPOINTS]);
+  t.deepEqual(config.endpoints[0], { name: 'posts', url: 'https://blog.example.com/wp-json/wp/v2/posts', paginate: true });
+  t.is(config.schedule, 'cron(0 7 * * ? *)');
+  t.is(config.timezone, 'Europe/London');
+  t.is(config.logRetentionDays, 90);
+  t.is(config.dataSource, 'wordpress_api');
+  t.is(config.alertEmail, undefined);
+  t.false(config.auditTrail);
+});
+
+test('Pulumi hands numbers, booleans and lists over as JSON text, and they are decoded', (t) => {
+  const config = parseConfig(
+    ns({
+      siteUrl: 'https://blog.example.com',
+      logRetentionDays: '30',
+      auditTrail: 'true',
+      mapConcurrency: '2',
+      endpoints: JSON.stringify(['posts', { name: 'statistics_pages', url: 'https://blog.example.com/wp-json/mysql/v1/statistics_pages' }]),
+    }),
+  );
+  t.is(config.logRetentionDays, 30);
+  t.true(config.auditTrail);
+  t.is(config.mapConcurrency, 2);
+  t.deepEqual(config.endpoints[1], { name: 'statistics_pages', url: 'https://blog.example.com/wp-json/mysql/v1/statistics_pages', paginate: false });
+});
+
+const rejects: Array<[string, Record<string, unknown>, string, RegExp]> = [
+  ['a missing siteUrl', {}, 'siteUrl', /is required/],
+  ['an ftp siteUrl', { siteUrl: 'ftp://example.com' }, 'siteUrl', /http or https/],
+  ['a siteUrl with credentials', { siteUrl: 'https://admin:secret@example.com' }, 'siteUrl', /must not contain credentials/],
+  ['a siteUrl that is no URL', { siteUrl: 'example dot com' }, 'siteUrl', /is not a URL/],
+  ['a five-field Unix cron', { siteUrl: 'https://e.com', schedule: 'cron(0 7 * * *)' }, 'schedule', /6 fields/],
+  ['a bare cron line', { siteUrl: 'https://e.com', schedule: '0 7 * * ? *' }, 'schedule', /not a Scheduler expression/],
+  ['a cron with both day fields set', { siteUrl: 'https://e.com', schedule: 'cron(0 7 * * 1 *)' }, 'schedule', /"\?"/],
+  ['an unknown time zone', { siteUrl: 'https://e.com', timezone: 'Mars/Olympus' }, 'timezone', /IANA/],
+  ['a retention CloudWatch does not offer', { siteUrl: 'https://e.com', logRetentionDays: 100 }, 'logRetentionDays', /one of CloudWatch's periods/],
+  ['an unknown key (a typo)', { siteUrl: 'https://e.com', shedule: 'rate(1 day)' }, 'shedule', /not a known key/],
+  ['an endpoint with a bad URL', { siteUrl: 'https://e.com', endpoints: [{ name: 'x', url: 'not a url' }] }, 'endpoints', /url is not a URL/],
+  ['an endpoint name with a slash', { siteUrl: 'https://e.com', endpoints: ['wp/v2/posts'] }, 'endpoints', /not a wp\/v2 collection name/],
+  ['the same endpoint twice', { siteUrl: 'https://e.com', endpoints: ['posts', 'posts'] }, 'endpoints', /twice/],
+  ['an empty endpoint list', { siteUrl: 'https://e.com', endpoints: [] }, 'endpoints', /non-empty/],
+  ['a memory size out of range', { siteUrl: 'https://e.com', rawMemoryMb: 64 }, 'rawMemoryMb', /128 to 10240/],
+  ['a codec hyparquet-writer does not write', { siteUrl: 'https://e.com', parquetCodec: 'gzip' }, 'parquetCodec', /snappy or zstd/],
+  ['a username without a password', { siteUrl: 'https://e.com', wordpressUsername: 'bot' }, 'wordpressPassword', /other half/],
+  ['an application password over http', { siteUrl: 'http://e.com', wordpressUsername: 'bot', wordpressPassword: 'x y z' }, 'wordpressUsername', /https/],
+  ['an alert address that is not one', { siteUrl: 'https://e.com', alertEmail: 'data-team' }, 'alertEmail', /e-mail address/],
+];
+
+for (const [what, values, key, message] of rejects) {
+  test(`config validation rejects ${what}, naming the key and a fix`, (t) => {
+    const error = t.throws(() => parseConfig(ns(values)), { instanceOf: ConfigError });
+    t.is(error?.key, key);
+    t.true(error?.message.startsWith(`Config wordpress-lakehouse:${key} `));
+    t.regex(error?.message ?? '', message);
+    t.regex(error?.message ?? '', /Fix: /);
+  });
+}
+
+test('rate() and at() expressions are accepted as well as cron()', (t) => {
+  t.is(parseConfig(ns({ siteUrl: 'https://e.com', schedule: 'rate(12 hours)' })).schedule, 'rate(12 hours)');
+  t.is(parseConfig(ns({ siteUrl: 'https://e.com', schedule: 'at(2027-01-01T07:00:00)' })).schedule, 'at(2027-01-01T07:00:00)');
+});
+
+test('parameter names keep the original hierarchy under a stack-scoped prefix', (t) => {
+  const names = parameterNamesFor('prod', 'https://blog.example.com');
+  t.is(names.rawBucket, '/wordpress-lakehouse/prod/s3/lakehouse/name/raw');
+  t.is(names.bronzeTopicArn, '/wordpress-lakehouse/prod/sns/data/lakehouse/bronze');
+  t.is(names.endpoints, '/wordpress-lakehouse/prod/wordpress/blog.example.com/api/endpoints');
+  t.not(parameterNamesFor('dev', 'https://blog.example.com').rawBucket, names.rawBucket);
+});

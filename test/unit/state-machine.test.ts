@@ -1,0 +1,77 @@
+import test from 'ava';
+import { STATES, STATE_MACHINE_NAME, TRANSIENT_LAMBDA_ERRORS, buildDefinition } from '../../pipeline/state-machine';
+import { aslProblems } from '../helpers/asl-checks';
+
+// asl-validator ships no types.
+const validate = require('asl-validator') as (definition: unknown) => { isValid: boolean; errors: unknown[] };
+
+const refs = {
+  rawFunctionArn: 'arn:aws:lambda:eu-west-2:123456789012:function:data_wordpressapi_raw-dev',
+  bronzeFunctionArn: 'arn:aws:lambda:eu-west-2:123456789012:function:data_wordpressapi_bronze-dev',
+  failureTopicArn: 'arn:aws:sns:eu-west-2:123456789012:failure-stepfunction',
+  endpointsParameterName: '/wordpress-lakehouse/dev/wordpress/example.com/api/endpoints',
+};
+const settings = { mapConcurrency: 3, rawTimeoutSeconds: 300, bronzeTimeoutSeconds: 120 };
+const definition = () => structuredClone(buildDefinition(refs, settings)) as Record<string, any>;
+
+test('the definition is valid ASL according to asl-validator', (t) => {
+  const result = validate(definition());
+  t.deepEqual(result.errors, []);
+  t.true(result.isValid);
+});
+
+test('the definition passes our own checks: timeouts, States.ALL last, failure paths end in Fail', (t) => {
+  t.deepEqual(aslProblems(definition()), []);
+});
+
+test('our checks catch the flaws asl-validator lets through', (t) => {
+  const broken = definition();
+  const raw = broken.States[STATES.perEndpoint].ItemProcessor.States[STATES.raw];
+  raw.Retry[0].BackoffRate = 0.5;
+  raw.Catch.unshift({ ErrorEquals: ['States.ALL', 'States.Timeout'], Next: 'RawInvocationFailed' });
+  delete raw.TimeoutSeconds;
+  broken.States[STATES.publishFailure].Next = STATES.succeeded;
+  broken.States[STATES.publishFailure].Parameters.Message = '$.Error';
+  const problems = aslProblems(broken).join('\n');
+  t.regex(problems, /BackoffRate 0.5 < 1/);
+  t.regex(problems, /States.ALL but not alone and last/);
+  t.regex(problems, /Task without TimeoutSeconds/);
+  t.regex(problems, /does not end in Fail/);
+  t.regex(problems, /literal path/);
+});
+
+test('each endpoint runs raw then bronze inside a Map bounded by the configured concurrency', (t) => {
+  const d = definition();
+  t.is(d.StartAt, STATES.listEndpoints);
+  const map = d.States[STATES.perEndpoint];
+  t.is(map.Type, 'Map');
+  t.is(map.MaxConcurrency, 3);
+  t.is(map.ItemProcessor.StartAt, STATES.raw);
+  const raw = map.ItemProcessor.States[STATES.raw];
+  t.is(raw.Parameters.FunctionName, refs.rawFunctionArn);
+  t.is(raw.TimeoutSeconds, 330);
+  t.is(map.ItemProcessor.States[STATES.bronze].Parameters.FunctionName, refs.bronzeFunctionArn);
+  t.is(map.ItemProcessor.States[STATES.bronze].Parameters['Payload.$'], '$.raw.summary');
+});
+
+test('transient Lambda errors are retried with exponential backoff and jitter', (t) => {
+  const raw = definition().States[STATES.perEndpoint].ItemProcessor.States[STATES.raw];
+  t.deepEqual(raw.Retry[0].ErrorEquals, [...TRANSIENT_LAMBDA_ERRORS]);
+  t.true(raw.Retry[0].BackoffRate >= 1);
+  t.is(raw.Retry[0].JitterStrategy, 'FULL');
+  t.true(raw.Retry[0].MaxAttempts > 1);
+});
+
+test('the failure alert carries the real error through Message.$ and the run then ends in Fail', (t) => {
+  const d = definition();
+  const publish = d.States[STATES.publishFailure];
+  t.is(publish.Resource, 'arn:aws:states:::sns:publish');
+  t.is(publish.Parameters.TopicArn, refs.failureTopicArn);
+  t.false('Message' in publish.Parameters);
+  t.regex(publish.Parameters['Message.$'], /States\.JsonToString\(\$\.failed\)/);
+  t.is(publish.Next, STATES.failed);
+  t.is(d.States[publish.Next].Type, 'Fail');
+  t.is(publish.Catch[0].Next, STATES.failed);
+  t.is(d.States[STATES.allSucceeded].Choices[0].Next, STATES.publishFailure);
+  t.is(STATE_MACHINE_NAME, 'WordPress_Raw_To_Bronze');
+});
