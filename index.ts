@@ -1,0 +1,79 @@
+import * as aws from '@pulumi/aws';
+import * as awsx from '@pulumi/awsx';
+import * as pulumi from '@pulumi/pulumi';
+import { Alerts } from './pipeline/alerts';
+import { BronzeLayer } from './pipeline/bronze-layer';
+import { PROJECT, parameterNamesFor, parseConfig } from './pipeline/config';
+import { Orchestration } from './pipeline/orchestration';
+import { RawLayer } from './pipeline/raw-layer';
+
+const stack = pulumi.getStack();
+const config = parseConfig(pulumi.runtime.allConfig());
+const secrets = new pulumi.Config();
+const parameterNames = parameterNamesFor(stack, config.siteUrl);
+
+// One provider per layer so that default tags attribute every resource's cost to its layer.
+const region = aws.config.requireRegion();
+const provider = (layer: string) => new aws.Provider(`aws-${layer}`, { region, defaultTags: { tags: { project: PROJECT, stack, layer } } });
+
+const alerts = new Alerts('alerts', { stack, alertEmail: config.alertEmail, kmsKeyId: config.snsKmsKeyId }, { provider: provider('alerts') });
+const lambdaFailureTopicArn = alerts.lambdaFailureTopic.arn;
+
+const password = secrets.getSecret('wordpressPassword');
+const raw = new RawLayer(
+  'raw',
+  {
+    config,
+    stack,
+    parameterNames,
+    lambdaFailureTopicArn,
+    credentials: config.wordpressUsername && password ? pulumi.secret(pulumi.jsonStringify({ username: config.wordpressUsername, password })) : undefined,
+  },
+  { provider: provider('raw') },
+);
+
+const bronze = new BronzeLayer(
+  'bronze',
+  { config, stack, parameterNames, rawBucketArn: raw.bucket.arn, rawBucketParameterArn: raw.bucketParameter.arn, lambdaFailureTopicArn },
+  { provider: provider('bronze') },
+);
+
+const orchestration = new Orchestration(
+  'orchestration',
+  { config, stack, rawFunction: raw.function, bronzeFunction: bronze.function, endpointsParameter: raw.endpointsParameter },
+  { provider: provider('orchestration') },
+);
+
+if (config.auditTrail) {
+  new awsx.cloudtrail.Trail(
+    'audit',
+    {
+      name: `${PROJECT}-${stack}-data-events`,
+      enableLogFileValidation: true,
+      includeGlobalServiceEvents: false,
+      advancedEventSelectors: [
+        {
+          name: 'S3 data events on the raw and bronze buckets',
+          fieldSelectors: [
+            { field: 'eventCategory', equals: ['Data'] },
+            { field: 'resources.type', equals: ['AWS::S3::Object'] },
+            { field: 'resources.ARN', startsWith: [pulumi.interpolate`${raw.bucket.arn}/`, pulumi.interpolate`${bronze.bucket.arn}/`] },
+          ],
+        },
+      ],
+    },
+    { providers: { aws: provider('audit') } },
+  );
+}
+
+export const rawBucketName = raw.bucket.bucket;
+export const bronzeBucketName = bronze.bucket.bucket;
+export const rawTopicArn = raw.topic.arn;
+export const bronzeTopicArn = bronze.topic.arn;
+export const lambdaFailureTopic = lambdaFailureTopicArn;
+export const stateMachineFailureTopicArn = orchestration.failureTopic.arn;
+export const rawFunctionName = raw.function.name;
+export const bronzeFunctionName = bronze.function.name;
+export const stateMachineArn = orchestration.stateMachine.arn;
+export const scheduleName = orchestration.schedule.name;
+export const parameters = parameterNames;

@@ -1,0 +1,80 @@
+import * as aws from '@pulumi/aws';
+import * as pulumi from '@pulumi/pulumi';
+import type { BronzeEvent, BronzeSummary, ParameterNames } from '../handlers/contracts';
+import { bronzeCallbackFactory } from '../handlers/bronze';
+import { alertTopic } from './alert-topic';
+import type { PipelineConfig } from './config';
+import { hardenedBucket } from './hardened-bucket';
+import { PipelineFunction } from './pipeline-function';
+import { bronzeFunctionPolicy } from './policies';
+
+export interface BronzeLayerArgs {
+  config: PipelineConfig;
+  /** Stack name, appended to physical names so two stacks can share an account. */
+  stack: string;
+  parameterNames: Required<ParameterNames>;
+  /** The raw bucket the bronze function reads. */
+  rawBucketArn: pulumi.Input<string>;
+  /** The raw layer's bucket-name parameter, which the bronze function reads too. */
+  rawBucketParameterArn: pulumi.Input<string>;
+  /** The `failure-lambda` topic (Alerts). */
+  lambdaFailureTopicArn: pulumi.Input<string>;
+}
+
+/** Bronze layer: the bronze bucket, its topic and parameters, and `data_wordpressapi_bronze` (JSON -> Parquet). */
+export class BronzeLayer extends pulumi.ComponentResource {
+  public readonly bucket: aws.s3.Bucket;
+  public readonly topic: aws.sns.Topic;
+  public readonly function: aws.lambda.CallbackFunction<BronzeEvent, BronzeSummary>;
+  public readonly role: aws.iam.Role;
+  public readonly bucketParameter: aws.ssm.Parameter;
+  public readonly topicParameter: aws.ssm.Parameter;
+
+  constructor(name: string, args: BronzeLayerArgs, opts?: pulumi.ComponentResourceOptions) {
+    super('wordpress-lakehouse:pipeline:BronzeLayer', name, {}, opts);
+    const { config, parameterNames: names } = args;
+    const functionName = `data_wordpressapi_bronze-${args.stack}`;
+
+    this.bucket = hardenedBucket(`${name}-bucket`, { noncurrentVersionDays: config.noncurrentVersionDays }, this);
+    this.topic = alertTopic(`${name}-topic`, { displayName: `data-lakehouse-bronze (${args.stack})`, alertEmail: config.alertEmail, kmsKeyId: config.snsKmsKeyId }, this);
+    const parameter = (suffix: string, paramName: string, value: pulumi.Input<string>, description: string) =>
+      new aws.ssm.Parameter(`${name}-${suffix}`, { name: paramName, type: 'String', value, description }, { parent: this });
+    this.bucketParameter = parameter('bucket-name', names.bronzeBucket, this.bucket.bucket, 'Bronze layer bucket name');
+    this.topicParameter = parameter('topic-arn', names.bronzeTopicArn, this.topic.arn, 'Bronze layer alert topic ARN');
+
+    const fn = new PipelineFunction<BronzeEvent, BronzeSummary>(
+      `${name}-function`,
+      {
+        functionName,
+        description: `Converts s3://<raw>/${config.dataSource}/ JSON into s3://<bronze>/${config.dataSource}/ Parquet`,
+        callbackFactory: bronzeCallbackFactory({
+          functionName,
+          layer: 'bronze',
+          parameterNames: { ...names, credentials: undefined },
+          dataSource: config.dataSource,
+          codec: config.parquetCodec,
+          rowGroupSize: config.rowGroupSize,
+        }),
+        policy: (logGroupArn) =>
+          bronzeFunctionPolicy({
+            logGroupArn,
+            rawBucketArn: args.rawBucketArn,
+            bronzeBucketArn: this.bucket.arn,
+            dataSource: config.dataSource,
+            topicArns: [this.topic.arn, args.lambdaFailureTopicArn],
+            parameterArns: [args.rawBucketParameterArn, this.bucketParameter.arn, this.topicParameter.arn],
+          }),
+        memoryMb: config.bronzeMemoryMb,
+        timeoutSeconds: config.bronzeTimeoutSeconds,
+        logRetentionDays: config.logRetentionDays,
+        failureTopicArn: args.lambdaFailureTopicArn,
+        excludePackages: ['ky'],
+      },
+      this,
+    );
+    this.function = fn.function;
+    this.role = fn.role;
+
+    this.registerOutputs({ bucketName: this.bucket.bucket, topicArn: this.topic.arn, functionName: this.function.name });
+  }
+}

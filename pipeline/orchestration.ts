@@ -1,0 +1,113 @@
+import * as aws from '@pulumi/aws';
+import * as pulumi from '@pulumi/pulumi';
+import { alertTopic } from './alert-topic';
+import type { PipelineConfig } from './config';
+import { assumeRolePolicy, schedulerPolicy, stateMachinePolicy } from './policies';
+import { STATE_MACHINE_NAME, buildDefinition } from './state-machine';
+
+export interface OrchestrationArgs {
+  config: PipelineConfig;
+  /** Stack name, appended to physical names so two stacks can share an account. */
+  stack: string;
+  rawFunction: aws.lambda.Function;
+  bronzeFunction: aws.lambda.Function;
+  /** The SSM parameter holding the endpoint list that the Map iterates over. */
+  endpointsParameter: aws.ssm.Parameter;
+}
+
+/**
+ * Orchestration: the `WordPress_Raw_To_Bronze` state machine with its role, log group and
+ * `failure-stepfunction` topic, and the EventBridge Scheduler schedule that starts it daily.
+ */
+export class Orchestration extends pulumi.ComponentResource {
+  public readonly stateMachine: aws.sfn.StateMachine;
+  public readonly role: aws.iam.Role;
+  public readonly failureTopic: aws.sns.Topic;
+  public readonly schedule: aws.scheduler.Schedule;
+  public readonly schedulerRole: aws.iam.Role;
+
+  constructor(name: string, args: OrchestrationArgs, opts?: pulumi.ComponentResourceOptions) {
+    super('wordpress-lakehouse:pipeline:Orchestration', name, {}, opts);
+    const { config } = args;
+    const parent = { parent: this };
+
+    this.failureTopic = alertTopic(`${name}-failure-stepfunction`, { displayName: `failure-stepfunction (${args.stack})`, alertEmail: config.alertEmail, kmsKeyId: config.snsKmsKeyId }, this);
+
+    this.role = new aws.iam.Role(`${name}-state-machine`, { assumeRolePolicy: JSON.stringify(assumeRolePolicy('states.amazonaws.com')), description: `Role of ${STATE_MACHINE_NAME}-${args.stack}` }, parent);
+    const policy = new aws.iam.RolePolicy(
+      `${name}-state-machine`,
+      {
+        role: this.role.id,
+        policy: pulumi.jsonStringify(
+          stateMachinePolicy({
+            functionArns: [args.rawFunction.arn, args.bronzeFunction.arn],
+            failureTopicArn: this.failureTopic.arn,
+            endpointsParameterArn: args.endpointsParameter.arn,
+          }),
+        ),
+      },
+      parent,
+    );
+    const logGroup = new aws.cloudwatch.LogGroup(
+      `${name}-state-machine`,
+      { name: `/aws/vendedlogs/states/${STATE_MACHINE_NAME}-${args.stack}`, retentionInDays: config.logRetentionDays },
+      parent,
+    );
+
+    this.stateMachine = new aws.sfn.StateMachine(
+      `${name}-state-machine`,
+      {
+        name: `${STATE_MACHINE_NAME}-${args.stack}`,
+        type: 'STANDARD',
+        roleArn: this.role.arn,
+        definition: pulumi.jsonStringify(
+          buildDefinition(
+            {
+              rawFunctionArn: args.rawFunction.arn,
+              bronzeFunctionArn: args.bronzeFunction.arn,
+              failureTopicArn: this.failureTopic.arn,
+              endpointsParameterName: args.endpointsParameter.name,
+            },
+            { mapConcurrency: config.mapConcurrency, rawTimeoutSeconds: config.rawTimeoutSeconds, bronzeTimeoutSeconds: config.bronzeTimeoutSeconds },
+          ),
+        ),
+        loggingConfiguration: { level: 'ERROR', includeExecutionData: true, logDestination: pulumi.interpolate`${logGroup.arn}:*` },
+      },
+      { parent: this, dependsOn: [policy] },
+    );
+
+    // The account, read off the state machine's ARN, pins the scheduler's trust to this account
+    // (confused-deputy protection) without an extra provider call.
+    const account = this.stateMachine.arn.apply((arn) => arn.split(':')[4]);
+    this.schedulerRole = new aws.iam.Role(
+      `${name}-scheduler`,
+      { assumeRolePolicy: pulumi.jsonStringify(assumeRolePolicy('scheduler.amazonaws.com', account)), description: `Lets EventBridge Scheduler start ${STATE_MACHINE_NAME}-${args.stack}` },
+      parent,
+    );
+    const schedulerRolePolicy = new aws.iam.RolePolicy(`${name}-scheduler`, { role: this.schedulerRole.id, policy: pulumi.jsonStringify(schedulerPolicy(this.stateMachine.arn)) }, parent);
+
+    this.schedule = new aws.scheduler.Schedule(
+      `${name}-schedule`,
+      {
+        name: `${STATE_MACHINE_NAME}-${args.stack}`,
+        description: `Starts ${STATE_MACHINE_NAME}-${args.stack} daily`,
+        scheduleExpression: config.schedule,
+        scheduleExpressionTimezone: config.timezone,
+        flexibleTimeWindow: { mode: 'OFF' },
+        target: {
+          arn: this.stateMachine.arn,
+          roleArn: this.schedulerRole.arn,
+          input: JSON.stringify({ trigger: 'schedule' }),
+          retryPolicy: { maximumRetryAttempts: 3, maximumEventAgeInSeconds: 3600 },
+        },
+      },
+      { parent: this, dependsOn: [schedulerRolePolicy] },
+    );
+
+    this.registerOutputs({
+      stateMachineArn: this.stateMachine.arn,
+      scheduleName: this.schedule.name,
+      failureTopicArn: this.failureTopic.arn,
+    });
+  }
+}
