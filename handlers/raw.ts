@@ -1,0 +1,251 @@
+import type { EndpointFailure, EndpointSpec, ParameterNames, RawEvent, RawObject, RawSummary } from './contracts';
+import type { HandlerDeps } from './aws/ports';
+import { awsHandlerDeps } from './aws/clients';
+import { putFile } from './aws/s3';
+import type { Credentials } from './wordpress/auth';
+import { parseCredentials } from './wordpress/auth';
+import { createLimiter, mapLimit } from './wordpress/concurrency';
+import type { CrawlOptions } from './wordpress/crawl';
+import { crawlEndpoint } from './wordpress/crawl';
+import { parseEndpoints } from './wordpress/endpoints';
+import { defaultTransportOptions } from './wordpress/transport';
+
+/**
+ * Settings of the raw function, captured into the Lambda archive: primitives only, so the
+ * serialized closure stays small and holds no secret.
+ */
+export interface RawOptions {
+  /** Name used in alert subjects when the Lambda environment does not give one. */
+  functionName: string;
+  layer: 'raw';
+  /** SSM parameters read at run time (bucket, topic, endpoints, optional credentials). */
+  parameterNames: ParameterNames;
+  /**
+   * First folder of every key in the raw bucket.
+   * @default 'wordpress_api'
+   */
+  dataSource?: string;
+  /**
+   * User-Agent of every request.
+   * @default 'wordpress-lakehouse/0.1'
+   */
+  userAgent?: string;
+  /**
+   * Deadline of one request attempt, headers and body.
+   * @default 30000
+   */
+  requestTimeoutMs?: number;
+  /**
+   * Retries per request on 408/429/5xx and network errors.
+   * @default 4
+   */
+  maxRetries?: number;
+  /**
+   * Base of the exponential backoff (full jitter) between retries.
+   * @default 500
+   */
+  retryBaseDelayMs?: number;
+  /**
+   * Ceiling of one backoff wait.
+   * @default 20000
+   */
+  maxRetryDelayMs?: number;
+  /**
+   * Ceiling on how long a server's `Retry-After` is honoured.
+   * @default 60000
+   */
+  maxRetryAfterMs?: number;
+  /**
+   * Requests in flight for the whole invocation; also how many endpoints, and how many pages of
+   * one endpoint, are worked on at once (so at most this many pages per endpoint wait in memory).
+   * @default 4
+   */
+  concurrency?: number;
+  /**
+   * Items per page.
+   * @default 100
+   */
+  perPage?: number;
+  /**
+   * Largest response body accepted.
+   * @default 67108864 (64 MiB)
+   */
+  maxPageBytes?: number;
+}
+
+/**
+ * The raw layer: every selected endpoint is crawled into a temporary JSON array file and, only
+ * when the whole endpoint succeeded, uploaded over yesterday's object, so a failed crawl never
+ * replaces good data with a partial one. Endpoints fail independently; configuration errors fail
+ * the invocation.
+ */
+export async function runRaw(deps: HandlerDeps, options: RawOptions, event: RawEvent): Promise<RawSummary> {
+  const names = options.parameterNames;
+  const wanted = [names.rawTopicArn, names.rawBucket, names.endpoints, ...(names.credentials ? [names.credentials] : [])];
+  const values = await deps.parameters.get(wanted);
+  const topicArn = values.get(names.rawTopicArn);
+  if (!topicArn) {
+    const message = `WordPress API Raw process failed: SSM parameter ${names.rawTopicArn} (raw topic ARN) is missing or empty, so no alert can be sent`;
+    deps.log.error(message, { missing: [names.rawTopicArn] });
+    throw new Error(message);
+  }
+  const fail = async (reason: string, fields: Record<string, unknown>): Promise<never> => {
+    const message = `WordPress API Raw process failed: ${reason}`;
+    deps.log.error(message, fields);
+    await alert(deps, topicArn, `${deps.functionName}: Failed`, message);
+    throw new Error(message);
+  };
+
+  const missing = [
+    [names.rawBucket, 'raw bucket name'],
+    [names.endpoints, 'WordPress endpoints'],
+    ...(names.credentials ? [[names.credentials, 'WordPress credentials']] : []),
+  ].filter(([name]) => !values.get(name));
+  if (missing.length > 0) {
+    await fail(`SSM parameter(s) missing or empty: ${missing.map(([name, what]) => `${name} (${what})`).join(', ')}`, { missing: missing.map(([name]) => name) });
+  }
+  const bucket = values.get(names.rawBucket)!;
+
+  let endpoints: EndpointSpec[] = [];
+  let credentials: Credentials | undefined;
+  try {
+    endpoints = parseEndpoints(values.get(names.endpoints)!);
+  } catch (error) {
+    await fail(`SSM parameter ${names.endpoints} is invalid: ${(error as Error).message}`, { parameter: names.endpoints });
+  }
+  if (names.credentials) {
+    try {
+      credentials = parseCredentials(values.get(names.credentials)!);
+    } catch (error) {
+      await fail(`SSM parameter ${names.credentials} is invalid: ${(error as Error).message}`, { parameter: names.credentials });
+    }
+  }
+  if (event?.endpoint !== undefined) {
+    const chosen = endpoints.find((e) => e.name === event.endpoint);
+    if (!chosen) await fail(`unknown endpoint ${JSON.stringify(event.endpoint)}; known endpoints: ${endpoints.map((e) => e.name).join(', ')}`, { endpoint: event.endpoint });
+    endpoints = [chosen!];
+  }
+
+  const concurrency = options.concurrency ?? 4;
+  const crawlOptions: CrawlOptions = {
+    ...defaultTransportOptions,
+    ...(options.userAgent !== undefined && { userAgent: options.userAgent }),
+    ...(options.requestTimeoutMs !== undefined && { timeoutMs: options.requestTimeoutMs }),
+    ...(options.maxRetries !== undefined && { maxRetries: options.maxRetries }),
+    ...(options.retryBaseDelayMs !== undefined && { retryBaseDelayMs: options.retryBaseDelayMs }),
+    ...(options.maxRetryDelayMs !== undefined && { maxRetryDelayMs: options.maxRetryDelayMs }),
+    ...(options.maxRetryAfterMs !== undefined && { maxRetryAfterMs: options.maxRetryAfterMs }),
+    ...(options.maxPageBytes !== undefined && { maxBodyBytes: options.maxPageBytes }),
+    credentials,
+    limiter: createLimiter(concurrency),
+    perPage: options.perPage ?? 100,
+    pageConcurrency: concurrency,
+  };
+  const dataSource = options.dataSource ?? 'wordpress_api';
+  const outcomes = await mapLimit(endpoints, concurrency, (spec) => extractEndpoint(deps, bucket, dataSource, spec, crawlOptions));
+
+  const summary: RawSummary = { succeeded: [], failed: [], objects: [] };
+  for (const outcome of outcomes) {
+    if ('error' in outcome) summary.failed.push(outcome);
+    else {
+      summary.succeeded.push(outcome.endpoint);
+      summary.objects.push(outcome);
+    }
+  }
+  if (summary.failed.length > 0) {
+    const lines = summary.failed.map((f) => `- ${f.endpoint}: ${f.error}`);
+    await alert(
+      deps,
+      topicArn,
+      `${deps.functionName}: Ran With Failures`,
+      `WordPress API Raw process ran with ${summary.failed.length} failed endpoint(s) of ${endpoints.length} (${summary.failed.map((f) => f.endpoint).join(', ')}). Their objects in s3://${bucket}/${dataSource}/ were left as they were.\n${lines.join('\n')}`,
+    );
+  }
+  deps.log.info(`WordPress API Raw process complete: ${summary.succeeded.length} Successful | ${summary.failed.length} Failed`, {
+    successful: summary.succeeded.length,
+    failed: summary.failed.length,
+    failedEndpoints: summary.failed.map((f) => f.endpoint),
+  });
+  return summary;
+}
+
+async function extractEndpoint(deps: HandlerDeps, bucket: string, dataSource: string, spec: EndpointSpec, options: CrawlOptions): Promise<RawObject | EndpointFailure> {
+  const { mkdtemp, rm } = require('node:fs/promises') as typeof import('node:fs/promises');
+  const { tmpdir } = require('node:os') as typeof import('node:os');
+  const { join } = require('node:path') as typeof import('node:path');
+  const started = Date.now();
+  const fetchedAt = new Date(started).toISOString();
+  const key = `${dataSource}/${spec.name}/${spec.name}.json`;
+  let dir: string | undefined;
+  try {
+    dir = await mkdtemp(join(tmpdir(), 'wordpress-raw-'));
+    const crawl = await crawlEndpoint(spec, join(dir, `${spec.name}.json`), options);
+    await putFile(deps.s3, bucket, key, crawl.path, {
+      contentType: 'application/json; charset=utf-8',
+      metadata: {
+        'source-url': asciiUrl(spec.url),
+        'fetched-at': fetchedAt,
+        items: String(crawl.items),
+        pages: String(crawl.pages),
+        ...(crawl.total !== undefined && { 'x-wp-total': String(crawl.total) }),
+        sha256: crawl.sha256,
+      },
+    });
+    const object: RawObject = {
+      endpoint: spec.name,
+      key,
+      items: crawl.items,
+      bytes: crawl.bytes,
+      pages: crawl.pages,
+      ...(crawl.total !== undefined && { total: crawl.total }),
+      sha256: crawl.sha256,
+      sourceUrl: spec.url,
+      fetchedAt,
+      ms: Date.now() - started,
+    };
+    deps.log.info('endpoint extracted', {
+      endpoint: spec.name,
+      key,
+      pages: crawl.pages,
+      items: crawl.items,
+      bytes: crawl.bytes,
+      ms: object.ms,
+      ...(crawl.total !== undefined && { total: crawl.total }),
+      ...(crawl.duplicates > 0 && { duplicates: crawl.duplicates }),
+      ...(!crawl.orderedById && spec.paginate && { orderedById: false }),
+    });
+    return object;
+  } catch (error) {
+    const message = error instanceof Error ? error.message : String(error);
+    deps.log.error('endpoint failed', { endpoint: spec.name, error: message, ms: Date.now() - started });
+    return { endpoint: spec.name, error: message };
+  } finally {
+    if (dir) await rm(dir, { recursive: true, force: true });
+  }
+}
+
+/** A failed alert is logged and swallowed: it must never hide the error being reported. */
+async function alert(deps: HandlerDeps, topicArn: string, subject: string, message: string): Promise<void> {
+  try {
+    await deps.notifier.publish(topicArn, subject, message);
+  } catch (error) {
+    deps.log.error('could not publish alert', { subject, error: error instanceof Error ? error.message : String(error) });
+  }
+}
+
+/** S3 user metadata is ASCII: URL.href already punycodes hosts and percent-encodes paths and queries. */
+function asciiUrl(url: string): string {
+  return new URL(url).href.replace(/[^\x20-\x7e]/g, (c) => encodeURIComponent(c)).slice(0, 1024);
+}
+
+/**
+ * `callbackFactory` of the raw function's CallbackFunction: the outer function runs once per cold
+ * start (clients are reused across invocations), the inner one per invocation. Captures only
+ * `options` and module functions.
+ */
+export function rawCallbackFactory(options: RawOptions): () => (event: RawEvent) => Promise<RawSummary> {
+  return () => {
+    const deps = awsHandlerDeps(options.functionName, options.layer);
+    return (event: RawEvent) => runRaw(deps, options, event ?? {});
+  };
+}

@@ -1,0 +1,67 @@
+/**
+ * Runs `task` over `inputs` with at most `limit` in flight and hands each result to `consume` in
+ * input order. At most `limit` results wait in memory, which is what bounds a crawl by a few
+ * pages. `next` may extend the input while running (pages discovered from headers); returning
+ * `false` from `consume` stops scheduling. On the first failure the rest are abandoned and the
+ * failure is rethrown (the caller aborts their requests through its signal).
+ */
+export async function forEachOrdered<I, R>(
+  next: () => I | undefined,
+  limit: number,
+  task: (input: I) => Promise<R>,
+  consume: (result: R, input: I) => Promise<boolean> | boolean,
+): Promise<void> {
+  const queue: Array<{ input: I; result: Promise<R> }> = [];
+  let open = true;
+  const fill = () => {
+    while (open && queue.length < Math.max(1, limit)) {
+      const input = next();
+      if (input === undefined) return;
+      const result = task(input);
+      // Failures are rethrown when their turn comes; until then they must not be "unhandled".
+      result.catch(() => undefined);
+      queue.push({ input, result });
+    }
+  };
+  fill();
+  while (queue.length > 0) {
+    const { input, result } = queue.shift()!;
+    if (!(await consume(await result, input))) open = false;
+    fill();
+    if (!open) break;
+  }
+}
+
+/** `task` over every input with at most `limit` in flight; results in input order. */
+export async function mapLimit<I, R>(inputs: readonly I[], limit: number, task: (input: I) => Promise<R>): Promise<R[]> {
+  const results: R[] = new Array(inputs.length);
+  let index = 0;
+  const worker = async () => {
+    while (index < inputs.length) {
+      const i = index++;
+      results[i] = await task(inputs[i]);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.max(1, Math.min(limit, inputs.length)) }, worker));
+  return results;
+}
+
+/** Runs a task when fewer than the limit are running. */
+export type Limiter = <T>(task: () => Promise<T>) => Promise<T>;
+
+/** A counting semaphore: at most `limit` tasks of every caller sharing it run at once. */
+export function createLimiter(limit: number): Limiter {
+  let running = 0;
+  const waiting: Array<() => void> = [];
+  return async (task) => {
+    if (running >= Math.max(1, limit)) await new Promise<void>((resolve) => waiting.push(resolve));
+    else running++;
+    try {
+      return await task();
+    } finally {
+      const wake = waiting.shift();
+      if (wake) wake();
+      else running--;
+    }
+  };
+}

@@ -1,0 +1,70 @@
+import type { EndpointSpec } from '../contracts';
+
+const NAME = /^[a-z0-9_-]+$/;
+
+/**
+ * Reads the endpoints parameter: a JSON array of {@link EndpointSpec}, or, as the original
+ * pipeline stored it, a comma-separated list of URLs. Throws a message that says which entry is
+ * wrong and why, since this text ends up in an alert someone has to act on.
+ */
+export function parseEndpoints(value: string): EndpointSpec[] {
+  const text = value.trim();
+  const specs = text.startsWith('[') ? fromJson(text) : fromList(text);
+  if (specs.length === 0) throw new Error('the endpoints parameter lists no endpoint');
+  const seen = new Set<string>();
+  for (const spec of specs) {
+    if (seen.has(spec.name)) throw new Error(`endpoint name "${spec.name}" appears twice; names must be unique (they are S3 folders)`);
+    seen.add(spec.name);
+  }
+  return specs;
+}
+
+function fromJson(text: string): EndpointSpec[] {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch (error) {
+    throw new Error(`the endpoints parameter is not valid JSON: ${(error as Error).message}`);
+  }
+  if (!Array.isArray(parsed)) throw new Error('the endpoints parameter must be a JSON array of {"name","url","paginate"}');
+  return parsed.map((entry, index) => {
+    if (typeof entry !== 'object' || entry === null) throw new Error(`endpoints[${index}] must be an object {"name","url","paginate"}`);
+    const { name, url, paginate } = entry as Record<string, unknown>;
+    if (typeof name !== 'string' || !NAME.test(name)) throw new Error(`endpoints[${index}].name must match [a-z0-9_-]+, got ${JSON.stringify(name)}`);
+    if (typeof url !== 'string') throw new Error(`endpoints[${index}] (${name}).url must be a string`);
+    if (paginate !== undefined && typeof paginate !== 'boolean') throw new Error(`endpoints[${index}] (${name}).paginate must be true or false`);
+    return { name, url: checkUrl(url, name), paginate: paginate ?? isWordPressCollection(url) };
+  });
+}
+
+function fromList(text: string): EndpointSpec[] {
+  return text
+    .split(',')
+    .map((part) => part.trim())
+    .filter((part) => part !== '')
+    .map((url) => {
+      const checked = checkUrl(url, url);
+      const segments = new URL(checked).pathname.split('/').filter((s) => s !== '');
+      const routeSegments = (new URL(checked).searchParams.get('rest_route') ?? '').split('/').filter((s) => s !== '');
+      const name = (routeSegments.at(-1) ?? segments.at(-1) ?? '').toLowerCase();
+      if (!NAME.test(name)) throw new Error(`cannot derive an endpoint name from ${url}: its last path segment must match [a-z0-9_-]+`);
+      return { name, url: checked, paginate: isWordPressCollection(url) };
+    });
+}
+
+function isWordPressCollection(url: string): boolean {
+  return url.includes('/wp/v2/');
+}
+
+function checkUrl(url: string, label: string): string {
+  let parsed: URL;
+  try {
+    parsed = new URL(url);
+  } catch {
+    throw new Error(`endpoint ${label}: ${JSON.stringify(url)} is not an absolute URL`);
+  }
+  if (parsed.protocol !== 'https:' && parsed.protocol !== 'http:') throw new Error(`endpoint ${label}: only http(s) URLs are supported, got ${parsed.protocol}`);
+  // Userinfo in the URL would be logged, stored in S3 metadata and put in alerts.
+  if (parsed.username || parsed.password) throw new Error(`endpoint ${label}: the URL must not carry credentials; use the credentials parameter`);
+  return parsed.href;
+}

@@ -1,0 +1,266 @@
+import type { Credentials } from './auth';
+import type { Limiter } from './concurrency';
+import { basicAuthorization } from './auth';
+import { isRetryableStatus, parseRetryAfter, retryDelay } from './retry';
+import { sameHost } from './url';
+
+/** How requests are sent, retried and validated. */
+export interface TransportOptions {
+  /**
+   * Sent with every request; some WAFs block the default of fetch.
+   * @default 'wordpress-lakehouse/0.1'
+   */
+  userAgent: string;
+  /**
+   * Deadline of one attempt, from sending the request to the last byte of the body.
+   * @default 30000
+   */
+  timeoutMs: number;
+  /**
+   * Retries after the first attempt, for 408/429/5xx and network errors.
+   * @default 4
+   */
+  maxRetries: number;
+  /**
+   * Base of the exponential backoff with full jitter.
+   * @default 500
+   */
+  retryBaseDelayMs: number;
+  /**
+   * Ceiling of one backoff wait.
+   * @default 20000
+   */
+  maxRetryDelayMs: number;
+  /**
+   * Ceiling on how long a `Retry-After` is honoured.
+   * @default 60000
+   */
+  maxRetryAfterMs: number;
+  /**
+   * Largest response body accepted; a larger one fails the request instead of exhausting memory.
+   * @default 67108864 (64 MiB)
+   */
+  maxBodyBytes: number;
+  /**
+   * Redirects followed, and only on the same host.
+   * @default 5
+   */
+  maxRedirects: number;
+  /**
+   * WordPress application password, sent as Basic auth over https only.
+   * @default undefined (anonymous)
+   */
+  credentials?: Credentials;
+  /**
+   * Waits between attempts; injectable so tests run without real delays.
+   * @default setTimeout-based sleep
+   */
+  sleep?: (ms: number) => Promise<void>;
+  /**
+   * Source of jitter in [0, 1).
+   * @default Math.random
+   */
+  random?: () => number;
+  /**
+   * Aborts every request of a crawl once one page has failed.
+   * @default undefined
+   */
+  signal?: AbortSignal;
+  /**
+   * Runs each attempt; shared between endpoints it bounds the requests in flight of a whole run.
+   * Backoff waits happen outside it.
+   * @default undefined (no bound)
+   */
+  limiter?: Limiter;
+}
+
+export const defaultTransportOptions: TransportOptions = {
+  userAgent: 'wordpress-lakehouse/0.1',
+  timeoutMs: 30_000,
+  maxRetries: 4,
+  retryBaseDelayMs: 500,
+  maxRetryDelayMs: 20_000,
+  maxRetryAfterMs: 60_000,
+  maxBodyBytes: 64 * 1024 * 1024,
+  maxRedirects: 5,
+};
+
+/** A successful answer whose body parsed as JSON. */
+export interface JsonResponse {
+  /** The URL that answered (after same-host redirects). */
+  url: string;
+  status: number;
+  headers: Headers;
+  body: unknown;
+}
+
+/** What a failed request carries besides its message, for callers that treat some failures as signals. */
+export interface RequestError extends Error {
+  url: string;
+  status?: number;
+  /** WordPress error `code`, e.g. `rest_post_invalid_page_number`. */
+  code?: string;
+  /** WordPress error `data`, e.g. `{ status: 400, params: { orderby: '...' } }`. */
+  data?: unknown;
+  retryable: boolean;
+  /** The server's `Retry-After`, in milliseconds. */
+  retryAfterMs?: number;
+}
+
+/** A request error with `status` (and WordPress `code`, when given). */
+export function isRequestError(error: unknown, status?: number, code?: string): error is RequestError {
+  if (!(error instanceof Error)) return false;
+  const e = error as Partial<RequestError>;
+  return typeof e.url === 'string' && (status === undefined || e.status === status) && (code === undefined || e.code === code);
+}
+
+function requestError(message: string, fields: Omit<RequestError, 'name' | 'message'>): RequestError {
+  return Object.assign(new Error(message), fields);
+}
+
+/**
+ * GETs `url` and returns its JSON body, retrying transient failures. Everything that is not a 2xx
+ * answer with a non-empty JSON body becomes an error whose message names the method, the URL,
+ * the status and what the server said.
+ */
+export async function getJson(url: string, options: TransportOptions): Promise<JsonResponse> {
+  const sleep = options.sleep ?? ((ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms)));
+  for (let attempt = 0; ; attempt++) {
+    try {
+      return await (options.limiter ? options.limiter(() => attemptOnce(url, options)) : attemptOnce(url, options));
+    } catch (error) {
+      const e = error as Partial<RequestError>;
+      if (options.signal?.aborted) throw error;
+      if (!e.retryable || attempt >= options.maxRetries) {
+        if (attempt > 0 && error instanceof Error) error.message += ` (after ${attempt + 1} attempts)`;
+        throw error;
+      }
+      await sleep(retryDelay(attempt, e.retryAfterMs, { baseDelayMs: options.retryBaseDelayMs, maxDelayMs: options.maxRetryDelayMs, maxRetryAfterMs: options.maxRetryAfterMs }, options.random));
+    }
+  }
+}
+
+async function attemptOnce(startUrl: string, options: TransportOptions): Promise<JsonResponse> {
+  const ky = (require('ky') as typeof import('ky')).default;
+  // One deadline for headers and body: ky's own timeout stops at the headers when the body is
+  // read as a stream, and a server that trickles bytes must not hold the Lambda.
+  const deadline = AbortSignal.timeout(options.timeoutMs);
+  const signal = options.signal ? AbortSignal.any([deadline, options.signal]) : deadline;
+  let url = startUrl;
+  for (let redirects = 0; ; redirects++) {
+    const headers: Record<string, string> = { accept: 'application/json', 'user-agent': options.userAgent };
+    if (options.credentials) headers.authorization = basicAuthorization(options.credentials, url);
+    let response: Response;
+    try {
+      response = await ky.get(url, { headers, signal, timeout: false, retry: 0, throwHttpErrors: false, redirect: 'manual' });
+    } catch (error) {
+      throw networkError(url, error, deadline, options);
+    }
+    if (response.status >= 300 && response.status < 400 && response.headers.has('location')) {
+      await response.body?.cancel();
+      const target = new URL(response.headers.get('location')!, url).href;
+      if (!sameHost(target, startUrl)) {
+        throw requestError(`GET ${url} -> HTTP ${response.status}: refusing to follow a redirect to another host (${new URL(target).host})`, { url, status: response.status, retryable: false });
+      }
+      if (new URL(url).protocol === 'https:' && new URL(target).protocol !== 'https:') {
+        throw requestError(`GET ${url} -> HTTP ${response.status}: refusing to follow a redirect from https to http`, { url, status: response.status, retryable: false });
+      }
+      if (redirects >= options.maxRedirects) {
+        throw requestError(`GET ${startUrl}: more than ${options.maxRedirects} redirects`, { url, status: response.status, retryable: false });
+      }
+      url = target;
+      continue;
+    }
+    let body: Buffer;
+    try {
+      body = await readCapped(response, url, options.maxBodyBytes);
+    } catch (error) {
+      if (isRequestError(error)) throw error;
+      throw networkError(url, error, deadline, options);
+    }
+    return interpret(url, response, body);
+  }
+}
+
+function networkError(url: string, error: unknown, deadline: AbortSignal, options: TransportOptions): RequestError {
+  if (deadline.aborted) return requestError(`GET ${url}: no complete answer within ${options.timeoutMs} ms`, { url, retryable: true });
+  if (options.signal?.aborted) return requestError(`GET ${url}: aborted`, { url, retryable: false });
+  const e = error as { message?: string; cause?: { code?: string; message?: string } };
+  const cause = e.cause?.code ?? e.cause?.message;
+  return requestError(`GET ${url}: network error: ${e.message ?? String(error)}${cause ? ` (${cause})` : ''}`, { url, retryable: true });
+}
+
+async function readCapped(response: Response, url: string, maxBytes: number): Promise<Buffer> {
+  const tooLarge = () =>
+    requestError(`GET ${url} -> HTTP ${response.status}: body larger than the ${maxBytes}-byte limit`, { url, status: response.status, retryable: false });
+  const declared = Number(response.headers.get('content-length'));
+  if (declared > maxBytes) {
+    await response.body?.cancel();
+    throw tooLarge();
+  }
+  const chunks: Buffer[] = [];
+  let size = 0;
+  if (response.body) {
+    for await (const chunk of response.body) {
+      size += chunk.byteLength;
+      if (size > maxBytes) {
+        await response.body.cancel().catch(() => undefined);
+        throw tooLarge();
+      }
+      chunks.push(Buffer.from(chunk));
+    }
+  }
+  return Buffer.concat(chunks, size);
+}
+
+/** The first ~200 bytes of a body, on one line, for error messages. */
+export function snippet(body: Buffer | string): string {
+  const text = Buffer.isBuffer(body) ? body.subarray(0, 200).toString('utf8') : body.slice(0, 200);
+  return JSON.stringify(text.replace(/\s+/g, ' ').trim());
+}
+
+function looksLikeHtml(text: string): boolean {
+  return /^\s*</.test(text);
+}
+
+function interpret(url: string, response: Response, body: Buffer): JsonResponse {
+  const status = response.status;
+  const head = `GET ${url} -> HTTP ${status} ${response.statusText}`.trimEnd();
+  // A byte-order mark before the JSON is a classic WordPress quirk (a theme or plugin file saved
+  // with a BOM); JSON.parse refuses it although the data is fine.
+  const text = body.toString('utf8').replace(/^\uFEFF/, '');
+  const contentType = response.headers.get('content-type') ?? '';
+  if (status < 200 || status >= 300) {
+    const retryable = isRetryableStatus(status);
+    const fields = { url, status, retryable, retryAfterMs: parseRetryAfter(response.headers.get('retry-after')) };
+    const wp = wordpressError(text);
+    if (wp) return throwError(`${head}: ${wp.code}: ${wp.message}`, { ...fields, code: wp.code, data: wp.data });
+    return throwError(`${head}: ${text.trim() === '' ? 'empty body' : snippet(body)}`, fields);
+  }
+  if (looksLikeHtml(text)) {
+    return throwError(`${head}: answered HTML instead of JSON (a WAF or challenge page, a login page or a PHP error?): ${snippet(body)}`, { url, status, retryable: false });
+  }
+  if (text.trim() === '') return throwError(`${head}: empty body, expected JSON`, { url, status, retryable: false });
+  if (!/json/i.test(contentType)) {
+    return throwError(`${head}: content type ${JSON.stringify(contentType)} is not JSON: ${snippet(body)}`, { url, status, retryable: false });
+  }
+  try {
+    return { url, status, headers: response.headers, body: JSON.parse(text) };
+  } catch (error) {
+    return throwError(`${head}: invalid JSON (${(error as Error).message}; truncated?), ${body.length} bytes starting ${snippet(body)}`, { url, status, retryable: false });
+  }
+}
+
+function throwError(message: string, fields: Omit<RequestError, 'name' | 'message'>): never {
+  throw requestError(message, fields);
+}
+
+function wordpressError(text: string): { code: string; message: string; data?: unknown } | undefined {
+  try {
+    const parsed = JSON.parse(text) as Record<string, unknown>;
+    if (parsed && typeof parsed.code === 'string') return { code: parsed.code, message: String(parsed.message ?? ''), data: parsed.data };
+  } catch {
+    // Not a WordPress error document; the caller quotes the body instead.
+  }
+  return undefined;
+}
