@@ -1,10 +1,18 @@
 import type { Codec } from './codecs';
+import { compressors, parquetCodec } from './codecs';
+import { parquetSchema, rowExtractor } from './columns';
+import { fdWriter } from './file-writer';
 import type { ColumnSpec } from './infer';
+import { createSchemaInference, isPlainObject } from './infer';
+import { readJsonItems } from './json-items';
 
 /**
  * Raw JSON file -> Parquet file in two streamed passes: pass 1 infers the schema from every row,
  * pass 2 writes row groups of `rowGroupSize` rows. Peak memory is one row group (its column
  * arrays and their encoded pages), whatever the number of rows.
+ *
+ * Our own modules are imported at the top (the closure serializer copies their functions into the
+ * Lambda); npm packages and built-ins are required inside functions (see DESIGN.md).
  */
 
 export interface ConvertOptions {
@@ -41,8 +49,6 @@ export interface ConversionReport {
 /** Every item of the JSON file, checked to be an object (a row). */
 async function* rows(path: string): AsyncGenerator<Record<string, unknown>> {
   const { createReadStream } = require('node:fs') as typeof import('node:fs');
-  const { readJsonItems } = require('./json-items') as typeof import('./json-items');
-  const { isPlainObject } = require('./infer') as typeof import('./infer');
   let index = 0;
   for await (const item of readJsonItems(createReadStream(path, { highWaterMark: 1 << 20 }))) {
     if (!isPlainObject(item)) {
@@ -59,7 +65,6 @@ async function* rows(path: string): AsyncGenerator<Record<string, unknown>> {
  * file under that name. An empty array writes nothing and reports `empty`.
  */
 export async function convertJsonFile(input: string, output: string, options: ConvertOptions = {}): Promise<ConversionReport> {
-  const { createSchemaInference } = require('./infer') as typeof import('./infer');
   const started = performance.now();
   const codec = options.codec ?? 'zstd';
   const rowGroupSize = options.rowGroupSize ?? 10_000;
@@ -82,9 +87,6 @@ export async function convertJsonFile(input: string, output: string, options: Co
 async function writeParquet(input: string, output: string, schema: ColumnSpec[], codec: Codec, rowGroupSize: number): Promise<{ bytes: number; rowGroups: number }> {
   const { ParquetWriter } = require('hyparquet-writer') as typeof import('hyparquet-writer');
   const fs = require('node:fs') as typeof import('node:fs');
-  const { parquetSchema, rowExtractor } = require('./columns') as typeof import('./columns');
-  const { compressors, parquetCodec } = require('./codecs') as typeof import('./codecs');
-  const { fdWriter } = require('./file-writer') as typeof import('./file-writer');
 
   const partial = `${output}.partial`;
   const fd = fs.openSync(partial, 'w');

@@ -27,10 +27,12 @@ export function parseTimestamp(text: string): ParsedTimestamp | undefined {
   if (!m) return undefined;
   const [year, month, day, hour, minute, second] = m.slice(1, 7).map(Number);
   const ms = m[7] ? Number(m[7].padEnd(3, '0')) : 0;
-  const millis = Date.UTC(year, month - 1, day, hour, minute, second, ms);
-  const check = new Date(millis);
-  // Date.UTC rolls 2024-02-30 over into March: a value that does not read back is not a date.
-  // Date.UTC also maps years 0..99 to 1900..1999, which the year check rejects too.
+  // setUTCFullYear, unlike Date.UTC, does not map years 0..99 to 1900..1999.
+  const check = new Date(0);
+  check.setUTCFullYear(year, month - 1, day);
+  check.setUTCHours(hour, minute, second, ms);
+  const millis = check.getTime();
+  // Dates roll 2024-02-30 over into March: a value that does not read back is not a date.
   if (check.getUTCFullYear() !== year || check.getUTCMonth() !== month - 1 || check.getUTCDate() !== day) return undefined;
   if (hour > 23 || minute > 59 || second > 59) return undefined;
   const zone = m[8];
