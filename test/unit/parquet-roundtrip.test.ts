@@ -1,0 +1,169 @@
+import test from 'ava';
+import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { zstdDecompressSync } from 'node:zlib';
+import { parquetMetadata, parquetReadObjects } from 'hyparquet';
+import { DuckDBInstance } from '@duckdb/node-api';
+import { convertJsonFile } from '../../handlers/parquet/convert';
+import type { Codec } from '../../handlers/parquet/codecs';
+import type { ColumnSpec } from '../../handlers/parquet/infer';
+
+const html = `<p>Caf\u00e9 &amp; &#8220;quoted&#8221; \ud83d\ude00 \u4e2d\u6587 \u05e9\u05dc\u05d5\u05dd</p>\n`.repeat(250);
+
+/** Rows with everything WordPress throws at us: drift, nulls, meta {} vs [], lists, dates, big bodies. */
+function rows(count: number): Record<string, unknown>[] {
+  return Array.from({ length: count }, (_, i) => ({
+    id: i + 1,
+    date: `2024-0${(i % 9) + 1}-1${i % 10}T0${i % 10}:30:00`,
+    date_gmt: `2024-0${(i % 9) + 1}-1${i % 10}T0${i % 10}:30:00`,
+    fetched: '2024-06-01T08:00:00.250Z',
+    title: { rendered: i % 7 === 0 ? '' : `Post ${i} \u2013 &#8217;${'\ud83c\udf89'.repeat(i % 3)}` },
+    content: { rendered: i % 500 === 0 ? html : `<p>${i}</p>`, protected: i % 11 === 0 },
+    meta: i % 3 === 0 ? [] : i % 3 === 1 ? { reading_time: i, subtitle: null } : {},
+    score: i % 4 === 0 ? 0.5 : i,
+    categories: i % 5 === 0 ? [] : [i, i + 1],
+    tags: i % 6 === 0 ? null : ['a', `t${i}`],
+    _links: { self: [{ href: `http://x/${i}` }], 'wp:term': [{ taxonomy: 'category', embeddable: true }] },
+    ...(i % 2 === 0 ? { sometimes: 'here' } : {}),
+    mixed: i % 10 === 0 ? 'ten' : i,
+    shape: i % 8 === 0 ? { a: 1 } : 'scalar',
+    never: null,
+    deep: { a: { b: { c: { d: i } } } },
+    huge: 2 ** 53 + 2 * i,
+    'Title': 'collides with title__ after sanitizing? no: with title',
+  }));
+}
+
+/** What a reader must give back for `column` of `row`, in a form both readers normalize to. */
+function expected(row: Record<string, unknown>, column: ColumnSpec): unknown {
+  let value: unknown = row;
+  for (const key of column.path) {
+    value = value && typeof value === 'object' && !Array.isArray(value) && Object.hasOwn(value, key) ? (value as Record<string, unknown>)[key] : null;
+  }
+  if (value === null || value === undefined) return null;
+  switch (column.kind) {
+    case 'timestamp':
+      return Date.parse(`${value}Z`);
+    case 'timestamp_utc':
+      return Date.parse(value as string);
+    case 'string':
+      return typeof value === 'string' ? value : JSON.stringify(value);
+    case 'list':
+      return (value as unknown[]).map((v) => (column.element === 'string' && typeof v !== 'string' ? JSON.stringify(v) : v));
+    default:
+      return value;
+  }
+}
+
+/** Both readers parse JSON columns themselves (hyparquet by default, DuckDB's to_json inlines them). */
+function normalize(value: unknown, column: ColumnSpec): unknown {
+  if (value === null || value === undefined) return null;
+  switch (column.kind) {
+    case 'timestamp':
+    case 'timestamp_utc':
+      if (value instanceof Date) return value.getTime();
+      // DuckDB's JSON: "2024-01-01 10:00:00.25" (naive) or "...+00" (UTC-adjusted).
+      return Date.parse(`${String(value).replace(' ', 'T').replace(/\+00$/, '')}Z`);
+    case 'int64':
+      return Number(value);
+    case 'list':
+      return (value as unknown[]).map((v) => (typeof v === 'bigint' ? Number(v) : v));
+    default:
+      return value;
+  }
+}
+
+async function readHyparquet(file: string): Promise<Record<string, unknown>[]> {
+  const buffer = await readFile(file);
+  const arrayBuffer = buffer.buffer.slice(buffer.byteOffset, buffer.byteOffset + buffer.byteLength);
+  return parquetReadObjects({ file: arrayBuffer, compressors: { ZSTD: (input: Uint8Array) => new Uint8Array(zstdDecompressSync(input)) } });
+}
+
+async function readDuckdb(file: string): Promise<Record<string, unknown>[]> {
+  const db = await DuckDBInstance.create(':memory:');
+  const connection = await db.connect();
+  try {
+    // to_json keeps BIGINTs as numbers, lists as arrays and JSON columns as JSON.
+    const reader = await connection.runAndReadAll(`SELECT to_json(t)::VARCHAR AS j FROM read_parquet('${file.replace(/'/g, "''")}') t`);
+    return reader.getRowObjects().map((r) => JSON.parse(String(r.j)));
+  } finally {
+    connection.closeSync();
+    db.closeSync();
+  }
+}
+
+async function fixture(t: { teardown(fn: () => Promise<void>): void }, data: unknown): Promise<{ dir: string; input: string; output: string }> {
+  const dir = await mkdtemp(join(tmpdir(), 'parquet-roundtrip-'));
+  t.teardown(() => rm(dir, { recursive: true, force: true }));
+  const input = join(dir, 'in.json');
+  await writeFile(input, JSON.stringify(data));
+  return { dir, input, output: join(dir, 'out.parquet') };
+}
+
+for (const codec of ['zstd', 'snappy'] as Codec[]) {
+  test(`${codec}: every value read back by hyparquet and by DuckDB equals the input, over several row groups`, async (t) => {
+    const data = rows(2500);
+    const { input, output } = await fixture(t, data);
+    const report = await convertJsonFile(input, output, { codec, rowGroupSize: 1000 });
+    t.like(report, { rows: 2500, empty: false, rowGroups: 3, codec });
+    t.is(report.bytes, (await stat(output)).size);
+
+    const buffer = await readFile(output);
+    const metadata = parquetMetadata(buffer.buffer.slice(buffer.byteOffset, buffer.byteOffset + buffer.byteLength));
+    t.deepEqual(metadata.row_groups.map((g) => Number(g.num_rows)), [1000, 1000, 500]);
+    t.true(metadata.row_groups[0].columns.every((c) => c.meta_data?.codec === codec.toUpperCase()));
+    t.true(metadata.row_groups[0].columns.every((c) => c.meta_data?.statistics !== undefined), 'statistics are written');
+
+    for (const [source, read] of [['hyparquet', readHyparquet], ['duckdb', readDuckdb]] as const) {
+      const back = await read(output);
+      t.is(back.length, data.length, `${source} row count`);
+      for (const column of report.schema) {
+        const actual = back.map((r) => normalize(r[column.name], column));
+        const wanted = data.map((r) => expected(r, column));
+        t.deepEqual(actual, wanted, `${source}: column ${column.name} (${column.kind})`);
+      }
+    }
+  });
+}
+
+test('the written schema has the expected Parquet types for each inferred kind', async (t) => {
+  const { input, output } = await fixture(t, rows(20));
+  const report = await convertJsonFile(input, output, { codec: 'snappy' });
+  const kinds = Object.fromEntries(report.schema.map((c) => [c.name, c.kind === 'list' ? `list<${c.element}>` : c.kind]));
+  t.like(kinds, {
+    id: 'int64', date: 'timestamp', fetched: 'timestamp_utc', title__rendered: 'string', content__protected: 'boolean',
+    meta__reading_time: 'int64', meta__subtitle: 'string', score: 'double', categories: 'list<int64>', tags: 'list<string>',
+    _links__self: 'json', _links__wp_term: 'json', mixed: 'string', shape: 'json', never: 'string', deep__a__b__c: 'json',
+    huge: 'double', title: 'string',
+  });
+  const db = await DuckDBInstance.create(':memory:');
+  const connection = await db.connect();
+  const described = await connection.runAndReadAll(`DESCRIBE SELECT * FROM read_parquet('${output}')`);
+  const types = Object.fromEntries(described.getRowObjects().map((r) => [String(r.column_name), String(r.column_type)]));
+  connection.closeSync();
+  db.closeSync();
+  t.like(types, { id: 'BIGINT', date: 'TIMESTAMP', fetched: 'TIMESTAMP WITH TIME ZONE', categories: 'BIGINT[]', tags: 'VARCHAR[]', _links__self: 'JSON', content__protected: 'BOOLEAN', score: 'DOUBLE' });
+});
+
+test('an empty array reports empty and writes no file', async (t) => {
+  const { input, output } = await fixture(t, []);
+  const report = await convertJsonFile(input, output);
+  t.like(report, { rows: 0, columns: 0, bytes: 0, empty: true });
+  t.false(existsSync(output));
+});
+
+test('a failed conversion leaves neither a partial file nor a changed previous file', async (t) => {
+  const { dir, input, output } = await fixture(t, [{ a: 1 }]);
+  await writeFile(output, 'previous');
+  await writeFile(input, '[{"a":1},{"a":2},"not an object"]');
+  await t.throwsAsync(convertJsonFile(input, output), { message: /item 2 of .* is "not an object", not an object/ });
+  t.is(await readFile(output, 'utf8'), 'previous');
+  t.false(existsSync(join(dir, 'out.parquet.partial')));
+});
+
+test('a bad row group size is refused before any work', async (t) => {
+  const { input, output } = await fixture(t, [{ a: 1 }]);
+  await t.throwsAsync(convertJsonFile(input, output, { rowGroupSize: 0 }), { message: /rowGroupSize must be a positive integer/ });
+});
