@@ -1,0 +1,218 @@
+import { createServer } from 'node:http';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+
+/**
+ * A loopback WordPress REST API for tests: generated collections with WordPress' paging headers
+ * and quirks, plus a fault hook per request to inject what real sites and their proxies do.
+ */
+
+/** How a collection ends and what it supports. */
+export interface FixtureCollection {
+  /** The public items, each with a numeric `id`. */
+  items: Array<Record<string, unknown>>;
+  /**
+   * `posts`: past the last page answers 400 rest_post_invalid_page_number (posts, pages, media).
+   * `terms`: answers 200 [] (comments, categories, tags, users).
+   * @default 'posts'
+   */
+  kind?: 'posts' | 'terms';
+  /**
+   * Items counted in X-WP-Total and in the page arithmetic but never returned (comments on
+   * private posts): page n holds what is left of slots (n-1)*per_page.. after removing them.
+   * @default 0
+   */
+  hidden?: number;
+  /**
+   * Whether `orderby` is accepted; false answers 400 rest_invalid_param like a custom
+   * collection without that parameter.
+   * @default true
+   */
+  orderby?: boolean;
+}
+
+export interface FixtureRequest {
+  method: string;
+  /** Full URL as the server saw it. */
+  url: URL;
+  /** The route, from the path (`/wp-json/wp/v2/posts`) or `?rest_route=`: e.g. `/wp/v2/posts`. */
+  route: string;
+  headers: IncomingMessage['headers'];
+}
+
+/** What a fault hook may answer instead of (or before) the normal response. */
+export interface FaultResponse {
+  status?: number;
+  headers?: Record<string, string>;
+  /** A string or object (sent as JSON); omitted means an empty body. */
+  body?: string | Buffer | unknown;
+  /** Wait before answering (slow server). */
+  delayMs?: number;
+  /** Send the headers and this many bytes of the body, then reset the connection. */
+  truncateAfter?: number;
+  /** Reset the connection without answering. */
+  reset?: boolean;
+  /** Delay, then answer normally. */
+  passThrough?: boolean;
+}
+
+/** Called for every request with its 1-based number; return nothing to answer normally. */
+export type FaultHook = (request: FixtureRequest, n: number) => FaultResponse | undefined | void;
+
+export interface WordPressFixtureOptions {
+  /** Collections under `/wp/v2/<name>`. */
+  collections?: Record<string, FixtureCollection>;
+  /** Any other route answered as-is with 200 JSON (custom endpoints). */
+  documents?: Record<string, unknown>;
+  fault?: FaultHook;
+}
+
+export interface WordPressFixture {
+  /** `http://127.0.0.1:<port>` */
+  origin: string;
+  /** `http://127.0.0.1:<port>/wp-json` */
+  api: string;
+  /** Every request received, in order. */
+  requests: FixtureRequest[];
+  /** Replaces the fault hook (undefined removes it). */
+  setFault(fault: FaultHook | undefined): void;
+  close(): Promise<void>;
+}
+
+/** `count` posts-like items with ids from `firstId`, some non-ASCII text included. */
+export function generateItems(count: number, firstId = 1): Array<Record<string, unknown>> {
+  return Array.from({ length: count }, (_, i) => ({
+    id: firstId + i,
+    slug: `item-${firstId + i}`,
+    title: { rendered: i % 7 === 0 ? `Caf\u00e9 &amp; \u{1F600} ${firstId + i}` : `Item ${firstId + i}` },
+    meta: i % 2 === 0 ? {} : [],
+  }));
+}
+
+export async function startWordPressFixture(options: WordPressFixtureOptions = {}): Promise<WordPressFixture> {
+  const requests: FixtureRequest[] = [];
+  let fault = options.fault;
+  const server = createServer((req, res) => {
+    const url = new URL(req.url ?? '/', `http://${req.headers.host}`);
+    const route = url.searchParams.get('rest_route') ?? url.pathname.replace(/^\/wp-json/, '');
+    const request: FixtureRequest = { method: req.method ?? 'GET', url, route, headers: req.headers };
+    requests.push(request);
+    const override = fault?.(request, requests.length);
+    const answer = () => {
+      if (override && !override.passThrough) return sendFault(res, override);
+      respond(request, res, options);
+    };
+    if (override?.delayMs) setTimeout(answer, override.delayMs);
+    else answer();
+  });
+  // Keep-alive sockets would hold close() open after a test.
+  server.keepAliveTimeout = 1;
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  const origin = `http://127.0.0.1:${port}`;
+  return {
+    origin,
+    api: `${origin}/wp-json`,
+    requests,
+    setFault: (next) => {
+      fault = next;
+    },
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
+  };
+}
+
+function sendFault(res: ServerResponse, fault: FaultResponse): void {
+  if (fault.reset) {
+    res.socket?.destroy();
+    return;
+  }
+  const body = fault.body === undefined ? Buffer.alloc(0) : Buffer.isBuffer(fault.body) ? fault.body : Buffer.from(typeof fault.body === 'string' ? fault.body : JSON.stringify(fault.body));
+  const headers = { 'content-type': 'application/json; charset=UTF-8', ...fault.headers };
+  if (fault.truncateAfter !== undefined) {
+    res.writeHead(fault.status ?? 200, { ...headers, 'content-length': String(body.length) });
+    res.write(body.subarray(0, fault.truncateAfter), () => res.socket?.destroy());
+    return;
+  }
+  res.writeHead(fault.status ?? 200, headers);
+  res.end(body);
+}
+
+function json(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
+  res.writeHead(status, { 'content-type': 'application/json; charset=UTF-8', ...headers });
+  res.end(JSON.stringify(body));
+}
+
+function wpError(res: ServerResponse, status: number, code: string, message: string, data: Record<string, unknown> = {}): void {
+  json(res, status, { code, message, data: { status, ...data } });
+}
+
+function respond(request: FixtureRequest, res: ServerResponse, options: WordPressFixtureOptions): void {
+  const { url, route } = request;
+  if (options.documents && route in options.documents) return json(res, 200, options.documents[route]);
+  const match = /^\/wp\/v2\/([a-z0-9_-]+)\/?$/.exec(route);
+  const collection = match ? options.collections?.[match[1]] : undefined;
+  if (!collection) return wpError(res, 404, 'rest_no_route', 'No route was found matching the URL and request method.');
+
+  const q = url.searchParams;
+  const perPage = q.has('per_page') ? Number(q.get('per_page')) : 10;
+  if (!Number.isInteger(perPage) || perPage < 1 || perPage > 100) {
+    return wpError(res, 400, 'rest_invalid_param', 'Invalid parameter(s): per_page', { params: { per_page: 'per_page must be between 1 (inclusive) and 100 (inclusive)' } });
+  }
+  const page = q.has('page') ? Number(q.get('page')) : 1;
+  if (!Number.isInteger(page) || page < 1) {
+    return wpError(res, 400, 'rest_invalid_param', 'Invalid parameter(s): page', { params: { page: 'page must be greater than or equal to 1' } });
+  }
+  const orderby = q.get('orderby');
+  if (orderby !== null && (collection.orderby === false || !['id', 'date', 'include'].includes(orderby))) {
+    return wpError(res, 400, 'rest_invalid_param', 'Invalid parameter(s): orderby', { params: { orderby: 'orderby is not one of date, id, include.' } });
+  }
+  // The default order (newest first) stands in for WordPress' date order.
+  const ascending = orderby === 'id' && q.get('order') === 'asc';
+  const slots = slotsOf(collection);
+  const ordered = ascending ? slots : [...slots].reverse();
+  const total = slots.length;
+  const totalPages = Math.ceil(total / perPage);
+  if (page > totalPages && (collection.kind ?? 'posts') === 'posts' && total > 0) {
+    return wpError(res, 400, 'rest_post_invalid_page_number', 'The page number requested is larger than the number of pages available.');
+  }
+  const items = ordered.slice((page - 1) * perPage, page * perPage).filter((slot) => slot !== null);
+  const link = (p: number) => {
+    const target = new URL(url);
+    target.searchParams.set('page', String(p));
+    return `<${target.href}>`;
+  };
+  const links: string[] = [];
+  if (page > 1 && page <= totalPages + 1) links.push(`${link(page - 1)}; rel="prev"`);
+  if (page < totalPages) links.push(`${link(page + 1)}; rel="next"`);
+  json(res, 200, items, {
+    'x-wp-total': String(total),
+    'x-wp-totalpages': String(totalPages),
+    ...(links.length > 0 && { link: links.join(', ') }),
+  });
+}
+
+const slotCache = new WeakMap<FixtureCollection, Array<Record<string, unknown> | null>>();
+
+/** Items in ascending id order with `hidden` empty slots spread evenly among them. */
+function slotsOf(collection: FixtureCollection): Array<Record<string, unknown> | null> {
+  const cached = slotCache.get(collection);
+  if (cached) return cached;
+  const items = [...collection.items].sort((a, b) => Number(a.id) - Number(b.id));
+  const hidden = collection.hidden ?? 0;
+  const slots: Array<Record<string, unknown> | null> = [];
+  const every = hidden > 0 ? Math.max(1, Math.floor(items.length / hidden)) : Infinity;
+  let placed = 0;
+  items.forEach((item, i) => {
+    slots.push(item);
+    if (placed < hidden && (i + 1) % every === 0) {
+      slots.push(null);
+      placed++;
+    }
+  });
+  while (placed++ < hidden) slots.push(null);
+  return slotCache.set(collection, slots).get(collection)!;
+}
