@@ -13,7 +13,7 @@ const secrets = new pulumi.Config();
 const parameterNames = parameterNamesFor(stack, config.siteUrl);
 
 // One provider per layer so that default tags attribute every resource's cost to its layer.
-const region = aws.config.requireRegion();
+const region = new pulumi.Config('aws').require('region') as aws.Region;
 const provider = (layer: string) => new aws.Provider(`aws-${layer}`, { region, defaultTags: { tags: { project: PROJECT, stack, layer } } });
 
 const alerts = new Alerts('alerts', { stack, alertEmail: config.alertEmail, kmsKeyId: config.snsKmsKeyId }, { provider: provider('alerts') });
@@ -57,7 +57,7 @@ if (config.auditTrail) {
           fieldSelectors: [
             { field: 'eventCategory', equals: ['Data'] },
             { field: 'resources.type', equals: ['AWS::S3::Object'] },
-            { field: 'resources.ARN', startsWith: [pulumi.interpolate`${raw.bucket.arn}/`, pulumi.interpolate`${bronze.bucket.arn}/`] },
+            { field: 'resources.ARN', startsWiths: [pulumi.interpolate`${raw.bucket.arn}/`, pulumi.interpolate`${bronze.bucket.arn}/`] },
           ],
         },
       ],

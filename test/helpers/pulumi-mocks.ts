@@ -1,0 +1,80 @@
+import * as pulumi from '@pulumi/pulumi';
+
+export const ACCOUNT = '123456789012';
+export const REGION = 'eu-west-2';
+
+export interface Registered {
+  type: string;
+  name: string;
+  inputs: Record<string, any>;
+  state: Record<string, any>;
+}
+
+/** A realistic ARN for a mocked resource, so policies and the ASL carry the shapes AWS would. */
+function arnFor(type: string, physical: string): string | undefined {
+  const r = `${REGION}:${ACCOUNT}`;
+  switch (type) {
+    case 'aws:s3/bucket:Bucket': return `arn:aws:s3:::${physical}`;
+    case 'aws:sns/topic:Topic': return `arn:aws:sns:${r}:${physical}`;
+    case 'aws:ssm/parameter:Parameter': return `arn:aws:ssm:${r}:parameter${physical}`;
+    case 'aws:cloudwatch/logGroup:LogGroup': return `arn:aws:logs:${r}:log-group:${physical}`;
+    case 'aws:lambda/function:Function': return `arn:aws:lambda:${r}:function:${physical}`;
+    case 'aws:sfn/stateMachine:StateMachine': return `arn:aws:states:${r}:stateMachine:${physical}`;
+    case 'aws:iam/role:Role': return `arn:aws:iam::${ACCOUNT}:role/${physical}`;
+    case 'aws:scheduler/schedule:Schedule': return `arn:aws:scheduler:${r}:schedule/default/${physical}`;
+    default: return undefined;
+  }
+}
+
+/**
+ * Runs the Pulumi program in-process against mocks and returns every resource it registered.
+ * Physical names are the explicit `name` input or the logical name plus a suffix, as Pulumi's
+ * auto-naming would make them.
+ */
+export async function runProgram(
+  config: Record<string, string>,
+  secretKeys: string[],
+  load: () => Record<string, unknown>,
+): Promise<{ resources: Registered[]; outputs: Record<string, unknown>; serialized: string[] }> {
+  const resources: Registered[] = [];
+  // Mocks receive Lambda archives without their files, so the serialized handler text is
+  // recorded where CallbackFunction produces it.
+  const serialized: string[] = [];
+  const runtime = pulumi.runtime as { serializeFunction: typeof pulumi.runtime.serializeFunction };
+  const serialize = runtime.serializeFunction;
+  runtime.serializeFunction = async (...args) => {
+    const result = await serialize(...args);
+    serialized.push(result.text);
+    return result;
+  };
+  pulumi.runtime.setAllConfig(config, secretKeys);
+  await pulumi.runtime.setMocks(
+    {
+      newResource(args) {
+        const physical = typeof args.inputs.name === 'string' ? args.inputs.name : `${args.name}-a1b2c3d`;
+        const state: Record<string, any> = { ...args.inputs, name: physical, arn: arnFor(args.type, physical) };
+        if (args.type === 'aws:s3/bucket:Bucket') state.bucket = physical;
+        resources.push({ type: args.type, name: args.name, inputs: args.inputs, state });
+        return { id: `${physical}-id`, state };
+      },
+      call: (args) => args.inputs,
+    },
+    'wordpress-lakehouse',
+    'dev',
+    false,
+  );
+  const exports = load();
+  const outputs: Record<string, unknown> = {};
+  for (const [key, value] of Object.entries(exports)) {
+    outputs[key] = pulumi.Output.isInstance(value) ? await new Promise((resolve) => value.apply(resolve)) : value;
+  }
+  // Registrations whose inputs wait on other outputs may land after the exports resolve.
+  let count = -1;
+  while (count !== resources.length) {
+    count = resources.length;
+    await new Promise((resolve) => setTimeout(resolve, 200));
+  }
+  return { resources, outputs, serialized };
+}
+
+export const ofType = (resources: Registered[], type: string) => resources.filter((r) => r.type === type);
