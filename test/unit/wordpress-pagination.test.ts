@@ -102,7 +102,8 @@ test('a Link rel=next to another host is never requested; page URLs are built fr
   const fault = (req: { url: URL }) => {
     const page = Number(req.url.searchParams.get('page'));
     const body = all.slice((page - 1) * 100, page * 100);
-    return { body, headers: page === 1 ? { link: '<http://evil.example/wp-json/wp/v2/posts?page=2>; rel="next"' } : {} };
+    const headers: Record<string, string> = page === 1 ? { link: '<http://evil.example/wp-json/wp/v2/posts?page=2>; rel="next"' } : {};
+    return { body, headers };
   };
   const { items, wp } = await crawl(t, { collections: { posts: { items: all } }, fault }, 'posts');
   t.is(items.length, 150);
