@@ -1,0 +1,118 @@
+import test from 'ava';
+import { PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import type { PutObjectCommandInput } from '@aws-sdk/client-s3';
+import { PublishCommand, SNSClient } from '@aws-sdk/client-sns';
+import { GetParametersCommand, SSMClient } from '@aws-sdk/client-ssm';
+import { mockClient } from 'aws-sdk-client-mock';
+import { snsNotifier, ssmParameterReader } from '../../handlers/aws/clients';
+import type { RawOptions } from '../../handlers/raw';
+import { rawCallbackFactory } from '../../handlers/raw';
+import { generateItems, startWordPressFixture } from '../helpers/wordpress-fixture';
+
+// The mocks patch the clients' prototypes, so tests that install them run one at a time.
+const names = { rawBucket: '/p/raw-bucket', bronzeBucket: '/p/bronze-bucket', rawTopicArn: '/p/raw-topic', bronzeTopicArn: '/p/bronze-topic', endpoints: '/p/endpoints' };
+const options: RawOptions = { functionName: 'data_wordpressapi_raw-dev', layer: 'raw', parameterNames: names, retryBaseDelayMs: 1, maxRetries: 1 };
+
+test.serial('the SSM reader asks for at most 10 names a call, decrypted, and leaves out missing and blank values', async (t) => {
+  const ssm = mockClient(SSMClient);
+  t.teardown(() => ssm.restore());
+  ssm.on(GetParametersCommand).callsFake(async (input: { Names: string[] }) => ({
+    Parameters: input.Names.filter((n) => !n.endsWith('missing')).map((Name) => ({ Name, Value: Name.endsWith('blank') ? '  ' : `value of ${Name}` })),
+  }));
+  const wanted = [...Array.from({ length: 11 }, (_, i) => `/p/${i}`), '/p/missing', '/p/blank'];
+  const values = await ssmParameterReader(new SSMClient({ region: 'eu-west-1' })).get(wanted);
+  const calls = ssm.commandCalls(GetParametersCommand);
+  t.deepEqual(calls.map((c) => c.args[0].input.Names!.length), [10, 3]);
+  t.true(calls.every((c) => c.args[0].input.WithDecryption === true));
+  t.is(values.size, 11);
+  t.is(values.get('/p/10'), 'value of /p/10');
+  t.false(values.has('/p/missing') || values.has('/p/blank'));
+});
+
+test.serial('the SNS notifier publishes to the topic with a subject SNS accepts', async (t) => {
+  const sns = mockClient(SNSClient);
+  t.teardown(() => sns.restore());
+  sns.on(PublishCommand).resolves({ MessageId: '1' });
+  await snsNotifier(new SNSClient({ region: 'eu-west-1' })).publish('arn:aws:sns:eu-west-1:1:raw', `data_wordpressapi_raw: Failed \u2014 ${'x'.repeat(200)}\nsecond line`, 'the message');
+  const input = sns.commandCalls(PublishCommand)[0].args[0].input;
+  t.is(input.TopicArn, 'arn:aws:sns:eu-west-1:1:raw');
+  t.is(input.Message, 'the message');
+  t.is(input.Subject!.length, 100);
+  t.regex(input.Subject!, /^data_wordpressapi_raw: Failed   x+$/);
+});
+
+test.serial('the handler from the callback factory reads SSM, writes S3, alerts SNS and logs under the Lambda name, invocation after invocation', async (t) => {
+  const wp = await startWordPressFixture({ collections: { posts: { items: generateItems(150) } } });
+  const ssm = mockClient(SSMClient);
+  const sns = mockClient(SNSClient);
+  const s3 = mockClient(S3Client);
+  const previous = { region: process.env.AWS_REGION, name: process.env.AWS_LAMBDA_FUNCTION_NAME };
+  process.env.AWS_REGION = 'eu-west-1';
+  process.env.AWS_LAMBDA_FUNCTION_NAME = 'data_wordpressapi_raw-dev-1234567';
+  t.teardown(async () => {
+    ssm.restore();
+    sns.restore();
+    s3.restore();
+    for (const [key, value] of [['AWS_REGION', previous.region], ['AWS_LAMBDA_FUNCTION_NAME', previous.name]] as const) {
+      if (value === undefined) delete process.env[key];
+      else process.env[key] = value;
+    }
+    await wp.close();
+  });
+  const parameters: Record<string, string> = {
+    [names.rawBucket]: 'raw-bucket',
+    [names.rawTopicArn]: 'arn:aws:sns:eu-west-1:1:raw',
+    [names.endpoints]: JSON.stringify([
+      { name: 'posts', url: `${wp.api}/wp/v2/posts`, paginate: true },
+      { name: 'gone', url: `${wp.api}/wp/v2/gone`, paginate: true },
+    ]),
+  };
+  ssm.on(GetParametersCommand).callsFake(async (input: { Names: string[] }) => ({ Parameters: input.Names.filter((n) => parameters[n]).map((Name) => ({ Name, Value: parameters[Name] })) }));
+  sns.on(PublishCommand).resolves({ MessageId: '1' });
+  const uploaded: Array<{ key?: string; text: string; metadata?: Record<string, string> }> = [];
+  s3.on(PutObjectCommand).callsFake(async (input: PutObjectCommandInput) => {
+    const chunks: Buffer[] = [];
+    for await (const chunk of input.Body as AsyncIterable<Buffer>) chunks.push(chunk);
+    uploaded.push({ key: input.Key, text: Buffer.concat(chunks).toString('utf8'), metadata: input.Metadata });
+    return {};
+  });
+
+  const lines: string[] = [];
+  const write = process.stdout.write;
+  process.stdout.write = ((chunk: string) => lines.push(String(chunk)) > 0) as typeof process.stdout.write;
+  let first, second;
+  try {
+    const handler = rawCallbackFactory(options)();
+    first = await handler({});
+    second = await handler({ endpoint: 'posts' });
+  } finally {
+    process.stdout.write = write;
+  }
+  t.deepEqual(first.succeeded, ['posts']);
+  t.is(first.failed[0].endpoint, 'gone');
+  t.regex(first.failed[0].error, /HTTP 404 Not Found: rest_no_route/);
+  t.deepEqual(second.succeeded, ['posts']);
+  t.deepEqual(uploaded.map((u) => u.key), ['wordpress_api/posts/posts.json', 'wordpress_api/posts/posts.json']);
+  t.is(JSON.parse(uploaded[0].text).length, 150);
+  t.is(uploaded[0].metadata?.items, '150');
+  t.true(s3.commandCalls(PutObjectCommand).every((c) => c.args[0].input.Bucket === 'raw-bucket'));
+  const published = sns.commandCalls(PublishCommand).map((c) => c.args[0].input);
+  t.is(published.length, 1);
+  t.is(published[0].Subject, 'data_wordpressapi_raw-dev-1234567: Ran With Failures');
+  const logs = lines.map((line) => JSON.parse(line) as Record<string, unknown>);
+  t.true(logs.every((l) => l.function === 'data_wordpressapi_raw-dev-1234567' && l.layer === 'raw'));
+  t.deepEqual(logs.filter((l) => String(l.message).startsWith('WordPress API Raw process complete')).map((l) => l.message), [
+    'WordPress API Raw process complete: 1 Successful | 1 Failed',
+    'WordPress API Raw process complete: 1 Successful | 0 Failed',
+  ]);
+});
+
+test('the callback factory serializes with packages required at run time, not copied into the closure', async (t) => {
+  const pulumi = require('@pulumi/pulumi') as typeof import('@pulumi/pulumi');
+  const serialized = await pulumi.runtime.serializeFunction(rawCallbackFactory(options), { isFactoryFunction: true });
+  t.regex(serialized.text, /require\("ky"\)/);
+  t.regex(serialized.text, /require\("@aws-sdk\/client-s3"\)/);
+  t.notRegex(serialized.text, /sindresorhus|class Ky\b|SmithyException/);
+  t.true(serialized.text.length < 200_000, `closure is ${serialized.text.length} characters`);
+  t.true(serialized.text.includes('data_wordpressapi_raw-dev'));
+});
