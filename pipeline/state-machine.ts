@@ -19,6 +19,7 @@ export const STATES = {
   bronze: 'data_wordpressapi_bronze',
   summarise: 'SummariseRun',
   allSucceeded: 'AllEndpointsSucceeded',
+  collectFailures: 'CollectFailures',
   publishFailure: 'PublishFailure',
   failed: 'RunFailed',
   succeeded: 'RunSucceeded',
@@ -146,13 +147,20 @@ export function buildDefinition<T>(refs: StateMachineRefs<T>, settings: StateMac
       },
       [STATES.summarise]: {
         Type: 'Pass',
-        Parameters: { 'results.$': '$.results', 'failed.$': '$.results[?(@.ok == false)]' },
+        Parameters: { 'results.$': '$.results', 'anyFailed.$': 'States.ArrayContains($.results[*].ok, false)' },
         Next: STATES.allSucceeded,
       },
       [STATES.allSucceeded]: {
         Type: 'Choice',
-        Choices: [{ Variable: '$.failed[0]', IsPresent: true, Next: STATES.publishFailure }],
+        Choices: [{ Variable: '$.anyFailed', BooleanEquals: true, Next: STATES.collectFailures }],
         Default: STATES.succeeded,
+      },
+      // Filtered only once a failure is known: an empty filter result is [] on AWS but an error
+      // in aws-local-stepfunctions, and the local run must take the same path as AWS.
+      [STATES.collectFailures]: {
+        Type: 'Pass',
+        Parameters: { 'failed.$': '$.results[?(@.ok == false)]' },
+        Next: STATES.publishFailure,
       },
       [STATES.publishFailure]: {
         Type: 'Task',

@@ -1,57 +1,18 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { AddressInfo } from 'node:net';
-import { CreateBucketCommand, S3Client } from '@aws-sdk/client-s3';
+import { type EmbeddedS3, startEmbeddedS3 } from '../../local/embedded-s3';
 
-// s3rver ships no types.
-const S3rver = require('s3rver') as new (options: Record<string, unknown>) => {
-  run(): Promise<AddressInfo>;
-  close(): Promise<void>;
-};
+export { type EmbeddedS3, s3ClientFor } from '../../local/embedded-s3';
 
-export interface EmbeddedS3 {
-  endpoint: string;
-  directory: string;
-  /** A client configured the way s3rver needs it (see s3ClientFor). */
-  client: S3Client;
-  stop(): Promise<void>;
-}
-
-/**
- * Path-style addressing because s3rver serves one host; checksums only when required because
- * the current SDK otherwise sends aws-chunked bodies that s3rver stores with their framing.
- */
-export function s3ClientFor(endpoint: string): S3Client {
-  return new S3Client({
-    endpoint,
-    region: 'us-east-1',
-    forcePathStyle: true,
-    requestChecksumCalculation: 'WHEN_REQUIRED',
-    responseChecksumValidation: 'WHEN_REQUIRED',
-    credentials: { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' },
-  });
-}
-
-/** Starts s3rver on a free loopback port with a fresh folder and the given buckets. */
+/** The local runner's embedded S3 in a fresh folder (or `directory`), removed on stop when it was fresh. */
 export async function startS3(buckets: string[], directory?: string): Promise<EmbeddedS3> {
   const dir = directory ?? (await mkdtemp(join(tmpdir(), 's3rver-')));
-  const server = new S3rver({ address: '127.0.0.1', port: 0, silent: true, directory: dir });
-  const { port } = await server.run();
-  const endpoint = `http://127.0.0.1:${port}`;
-  const client = s3ClientFor(endpoint);
-  for (const Bucket of buckets) {
-    await client.send(new CreateBucketCommand({ Bucket })).catch((error: { name?: string }) => {
-      if (error.name !== 'BucketAlreadyOwnedByYou' && error.name !== 'BucketAlreadyExists') throw error;
-    });
-  }
+  const s3 = await startEmbeddedS3(dir, buckets);
   return {
-    endpoint,
-    directory: dir,
-    client,
+    ...s3,
     async stop() {
-      client.destroy();
-      await server.close();
+      await s3.stop();
       if (!directory) await rm(dir, { recursive: true, force: true });
     },
   };

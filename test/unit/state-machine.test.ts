@@ -72,6 +72,7 @@ test('the failure alert carries the real error through Message.$ and the run the
   t.is(publish.Next, STATES.failed);
   t.is(d.States[publish.Next].Type, 'Fail');
   t.is(publish.Catch[0].Next, STATES.failed);
-  t.is(d.States[STATES.allSucceeded].Choices[0].Next, STATES.publishFailure);
+  t.is(d.States[STATES.allSucceeded].Choices[0].Next, STATES.collectFailures);
+  t.is(d.States[STATES.collectFailures].Next, STATES.publishFailure);
   t.is(STATE_MACHINE_NAME, 'WordPress_Raw_To_Bronze');
 });

@@ -1,0 +1,130 @@
+import { resolve } from 'node:path';
+import { parseArgs } from 'node:util';
+import { ConfigError } from '../pipeline/config';
+import { type EndpointReport, type LocalEvent, runLocal } from './run';
+
+const HELP = `Usage: npm start -- [options]
+
+Runs the daily pipeline on this machine: the same state machine definition and handlers as on
+AWS, an embedded S3 in <out>/.s3, parameters from Pulumi.<stack>.yaml, alerts in <out>/alerts.jsonl.
+
+Options:
+  --site URL          WordPress site to extract (default: the stack's siteUrl)
+  --endpoints a,b,c   endpoints to run (default: the stack's endpoints)
+  --stack NAME        stack whose Pulumi.<stack>.yaml is read (default: dev)
+  --out DIR           output folder (default: .lakehouse)
+  --concurrency N     endpoints and requests in flight, 1-40 (default: the stack's)
+  --help              this text
+
+Environment: WORDPRESS_USERNAME and WORDPRESS_APPLICATION_PASSWORD send an application
+password (https sites only).
+
+Output: <out>/raw/<data source>/<name>/<name>.json, <out>/bronze/<data source>/<name>/<name>.parquet,
+<out>/runs/<run id>.json (summary) and <out>/runs/<run id>.log.jsonl (handler logs).
+Exit code: 0 when every endpoint succeeded, 1 when any failed, 2 on bad options.`;
+
+class UsageError extends Error {}
+
+function options(argv: string[]) {
+  let parsed;
+  try {
+    parsed = parseArgs({
+      args: argv,
+      options: {
+        site: { type: 'string' },
+        endpoints: { type: 'string' },
+        stack: { type: 'string', default: 'dev' },
+        out: { type: 'string', default: '.lakehouse' },
+        concurrency: { type: 'string' },
+        help: { type: 'boolean', default: false },
+      },
+      strict: true,
+      allowPositionals: false,
+    }).values;
+  } catch (error) {
+    throw new UsageError(`${(error as Error).message}. Run npm start -- --help for the options.`);
+  }
+  let concurrency: number | undefined;
+  if (parsed.concurrency !== undefined) {
+    concurrency = Number(parsed.concurrency);
+    if (!Number.isInteger(concurrency) || concurrency < 1 || concurrency > 40) {
+      throw new UsageError(`--concurrency must be a whole number from 1 to 40, got "${parsed.concurrency}". Fix: e.g. --concurrency 4`);
+    }
+  }
+  const endpoints = parsed.endpoints?.split(',').map((e) => e.trim()).filter(Boolean);
+  if (parsed.endpoints !== undefined && !endpoints?.length) throw new UsageError('--endpoints is empty. Fix: e.g. --endpoints posts,pages');
+  if (!/^[A-Za-z0-9_.-]+$/.test(parsed.stack!)) throw new UsageError(`--stack "${parsed.stack}" is not a stack name. Fix: e.g. --stack dev`);
+  return { help: parsed.help!, site: parsed.site, endpoints, stack: parsed.stack!, out: resolve(parsed.out!), concurrency };
+}
+
+function progress(event: LocalEvent): void {
+  if (event.kind === 'alert') {
+    process.stderr.write(`ALERT ${event.subject}\n  ${event.message.split('\n').join('\n  ')}\n`);
+    return;
+  }
+  const { line } = event;
+  const endpoint = line.endpoint as string | undefined;
+  if (line.message === 'page fetched' && endpoint) {
+    const total = line.totalPages ? `/${line.totalPages}` : '';
+    process.stderr.write(`  ${event.layer.padEnd(6)} ${endpoint.padEnd(14)} page ${line.page}${total}  items ${line.items}\n`);
+  } else if (endpoint && (line.level === 'ERROR' || /extracted|converted|empty/.test(String(line.message)))) {
+    const facts = ['pages', 'items', 'rows', 'columns', 'bytes', 'ms', 'error'].filter((k) => line[k] !== undefined).map((k) => `${k} ${line[k]}`);
+    process.stderr.write(`  ${event.layer.padEnd(6)} ${endpoint.padEnd(14)} ${line.message}: ${facts.join(', ')}\n`);
+  }
+}
+
+function table(rows: EndpointReport[]): string {
+  const header = ['endpoint', 'status', 'pages', 'items', 'raw bytes', 'rows', 'columns', 'parquet bytes', 'ms'];
+  const cells = rows.map((r) => [
+    r.endpoint,
+    r.ok ? (r.empty ? 'ok (empty)' : 'ok') : 'FAILED',
+    r.pages ?? '',
+    r.items ?? '',
+    r.bytes ?? '',
+    r.rows ?? '',
+    r.columns ?? '',
+    r.parquetBytes ?? '',
+    r.ms,
+  ].map(String));
+  const widths = header.map((h, i) => Math.max(h.length, ...cells.map((c) => c[i].length)));
+  const line = (c: string[]) => c.map((v, i) => (i === 0 || i === 1 ? v.padEnd(widths[i]) : v.padStart(widths[i]))).join('  ');
+  return [line(header), line(widths.map((w) => '-'.repeat(w))), ...cells.map(line)].join('\n');
+}
+
+async function main(): Promise<number> {
+  let opts;
+  try {
+    opts = options(process.argv.slice(2));
+  } catch (error) {
+    process.stderr.write(`${(error as Error).message}\n`);
+    return 2;
+  }
+  if (opts.help) {
+    process.stdout.write(`${HELP}\n`);
+    return 0;
+  }
+  let result;
+  try {
+    result = await runLocal({ projectDir: process.cwd(), ...opts, onEvent: progress });
+  } catch (error) {
+    if (error instanceof ConfigError) {
+      process.stderr.write(`${error.message}\n`);
+      return 2;
+    }
+    throw error;
+  }
+  process.stdout.write(`\n${table(result.endpoints)}\n\nrun ${result.runId}: ${result.status}; summary ${result.summaryPath}\n`);
+  const failed = result.endpoints.filter((e) => !e.ok);
+  for (const f of failed) process.stdout.write(`FAILED ${f.endpoint}: ${f.error ?? 'see the run log'}\n`);
+  return result.status === 'SUCCEEDED' && failed.length === 0 ? 0 : 1;
+}
+
+main().then(
+  (code) => {
+    process.exitCode = code;
+  },
+  (error) => {
+    process.stderr.write(`${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
+    process.exitCode = 1;
+  },
+);

@@ -1,0 +1,280 @@
+import { createWriteStream } from 'node:fs';
+import { appendFile, mkdir, readFile, rename, writeFile } from 'node:fs/promises';
+import { pipeline } from 'node:stream/promises';
+import { dirname, join } from 'node:path';
+import { randomUUID } from 'node:crypto';
+import { parse as parseYaml } from 'yaml';
+import type { HandlerDeps, Notifier, ParameterReader } from '../handlers/aws/ports';
+import { getStream, listKeys } from '../handlers/aws/s3';
+import { runBronze, type BronzeOptions } from '../handlers/bronze';
+import type { BronzeEvent, BronzeObject, BronzeSummary, RawEvent, RawObject, RawSummary } from '../handlers/contracts';
+import { createLogger, type LogSink } from '../handlers/log';
+import { runRaw, type RawOptions } from '../handlers/raw';
+import { ConfigError, type PipelineConfig, parameterNamesFor, parseConfig } from '../pipeline/config';
+import { STATES, STATE_MACHINE_NAME, buildDefinition } from '../pipeline/state-machine';
+import { startEmbeddedS3 } from './embedded-s3';
+
+export interface LocalRunOptions {
+  /** Project folder holding `Pulumi.<stack>.yaml`. */
+  projectDir: string;
+  /** @default dev */
+  stack: string;
+  /** Overrides the stack's siteUrl. */
+  site?: string;
+  /** Names of endpoints to run (a subset of the stack's, or wp/v2 collection names). */
+  endpoints?: string[];
+  /** Output folder. @default .lakehouse */
+  out: string;
+  /** Overrides mapConcurrency and requestConcurrency. */
+  concurrency?: number;
+  /** Called for every structured log line of the handlers and every alert. */
+  onEvent?: (event: LocalEvent) => void;
+  /**
+   * Extra ASL overrides for tests (e.g. a handler that fails on purpose). Keys are state names.
+   * @default none
+   */
+  taskOverrides?: Record<string, (input: any) => Promise<unknown>>;
+}
+
+export type LocalEvent =
+  | { kind: 'log'; layer: 'raw' | 'bronze'; line: Record<string, unknown> }
+  | { kind: 'alert'; topic: string; subject: string; message: string };
+
+export interface EndpointReport {
+  endpoint: string;
+  ok: boolean;
+  items?: number;
+  pages?: number;
+  bytes?: number;
+  rows?: number;
+  columns?: number;
+  parquetBytes?: number;
+  empty?: boolean;
+  ms: number;
+  error?: string;
+}
+
+export interface LocalRunResult {
+  runId: string;
+  status: 'SUCCEEDED' | 'FAILED';
+  /** The execution's error when it failed (the Fail state's Error and Cause). */
+  error?: string;
+  endpoints: EndpointReport[];
+  summaryPath: string;
+  out: string;
+}
+
+/** The buckets of the embedded S3; their objects are mirrored as plain files under `<out>/<bucket>/`. */
+const BUCKETS = { raw: 'raw', bronze: 'bronze' } as const;
+const LOCAL_ACCOUNT = '000000000000';
+
+/** Reads the `config:` map of `Pulumi.<stack>.yaml`, the same values `pulumi up` would use. */
+export async function readStackConfig(projectDir: string, stack: string): Promise<Record<string, unknown>> {
+  const file = join(projectDir, `Pulumi.${stack}.yaml`);
+  let text: string;
+  try {
+    text = await readFile(file, 'utf8');
+  } catch {
+    throw new ConfigError('--stack', `has no stack file ${file}`, `create it (pulumi stack init ${stack}; pulumi config set siteUrl ...) or pass --stack with an existing stack`);
+  }
+  const doc = parseYaml(text) as { config?: Record<string, unknown> } | null;
+  return doc?.config ?? {};
+}
+
+/** The stack's config with the command line's overrides applied, validated by the same parser as the program. */
+export function localConfig(stackConfig: Record<string, unknown>, options: Pick<LocalRunOptions, 'site' | 'endpoints' | 'concurrency'>): PipelineConfig {
+  const values: Record<string, unknown> = { ...stackConfig };
+  const key = (k: string) => `wordpress-lakehouse:${k}`;
+  // Secrets are encrypted in stack files and never read locally: credentials come from the environment.
+  delete values[key('wordpressPassword')];
+  delete values[key('wordpressUsername')];
+  if (options.site) values[key('siteUrl')] = options.site;
+  if (options.endpoints) {
+    const configured = (parseConfig(values).endpoints ?? []) as PipelineConfig['endpoints'];
+    values[key('endpoints')] = options.endpoints.map((name) => {
+      const custom = configured.find((e) => e.name === name && !e.paginate);
+      return custom ?? name;
+    });
+  }
+  if (options.concurrency !== undefined) {
+    values[key('mapConcurrency')] = options.concurrency;
+    values[key('requestConcurrency')] = Math.min(options.concurrency, 16);
+  }
+  return parseConfig(values);
+}
+
+function mapParameters(values: Record<string, string>): ParameterReader {
+  return {
+    async get(names) {
+      return new Map(names.filter((n) => values[n]).map((n) => [n, values[n]] as [string, string]));
+    },
+  };
+}
+
+/**
+ * Runs the pipeline on this machine: the ASL definition that Orchestration deploys, executed by
+ * aws-local-stepfunctions, with its Task states bound to the real handlers in-process, an
+ * embedded S3 (s3rver) holding the buckets in `<out>/.s3`, parameters from the stack file, and
+ * alerts appended to `<out>/alerts.jsonl`.
+ */
+export async function runLocal(options: LocalRunOptions): Promise<LocalRunResult> {
+  const config = localConfig(await readStackConfig(options.projectDir, options.stack), options);
+  const runId = `${new Date().toISOString().replace(/[:.]/g, '-')}-${randomUUID().slice(0, 8)}`;
+  const out = options.out;
+  await mkdir(join(out, 'runs'), { recursive: true });
+  const s3 = await startEmbeddedS3(join(out, '.s3'), [BUCKETS.raw, BUCKETS.bronze]);
+
+  const names = parameterNamesFor(options.stack, config.siteUrl);
+  const topics = { raw: 'local:data-lakehouse-raw', bronze: 'local:data-lakehouse-bronze', failure: 'local:failure-stepfunction' };
+  const values: Record<string, string> = {
+    [names.rawBucket]: BUCKETS.raw,
+    [names.bronzeBucket]: BUCKETS.bronze,
+    [names.rawTopicArn]: topics.raw,
+    [names.bronzeTopicArn]: topics.bronze,
+    [names.endpoints]: JSON.stringify(config.endpoints),
+  };
+  const username = process.env.WORDPRESS_USERNAME;
+  const password = process.env.WORDPRESS_APPLICATION_PASSWORD;
+  if (username && password) values[names.credentials] = JSON.stringify({ username, password });
+
+  const logFile = join(out, 'runs', `${runId}.log.jsonl`);
+  const notifier: Notifier = {
+    async publish(topic, subject, message) {
+      options.onEvent?.({ kind: 'alert', topic, subject, message });
+      await appendFile(join(out, 'alerts.jsonl'), `${JSON.stringify({ runId, at: new Date().toISOString(), topic, subject, message })}\n`);
+    },
+  };
+  const deps = (layer: 'raw' | 'bronze', functionName: string): HandlerDeps => {
+    const sink: LogSink = (line) => {
+      void appendFile(logFile, `${line}\n`);
+      options.onEvent?.({ kind: 'log', layer, line: JSON.parse(line) });
+    };
+    return { s3: s3.client, parameters: mapParameters(values), notifier, log: createLogger({ function: functionName, layer }, sink), functionName };
+  };
+  const rawDeps = deps('raw', STATES.raw);
+  const bronzeDeps = deps('bronze', STATES.bronze);
+  const parameterNames = { ...names, credentials: values[names.credentials] ? names.credentials : undefined };
+  const rawOptions: RawOptions = {
+    functionName: STATES.raw,
+    layer: 'raw',
+    parameterNames,
+    dataSource: config.dataSource,
+    userAgent: config.userAgent,
+    requestTimeoutMs: config.requestTimeoutSeconds * 1000,
+    maxRetries: config.maxRetries,
+    concurrency: config.requestConcurrency,
+  };
+  const bronzeOptions: BronzeOptions = {
+    functionName: STATES.bronze,
+    layer: 'bronze',
+    parameterNames,
+    dataSource: config.dataSource,
+    codec: config.parquetCodec,
+    rowGroupSize: config.rowGroupSize,
+  };
+
+  const started = new Map<string, number>();
+  const reports = new Map<string, EndpointReport>();
+  const report = (endpoint: string, patch: Partial<EndpointReport>) => {
+    const current = reports.get(endpoint) ?? { endpoint, ok: false, ms: 0 };
+    reports.set(endpoint, { ...current, ...patch, ms: Date.now() - (started.get(endpoint) ?? Date.now()) });
+  };
+
+  const { StateMachine } = require('aws-local-stepfunctions') as typeof import('aws-local-stepfunctions');
+  const definition = buildDefinition(
+    {
+      rawFunctionArn: `arn:aws:lambda:local:${LOCAL_ACCOUNT}:function:${STATES.raw}`,
+      bronzeFunctionArn: `arn:aws:lambda:local:${LOCAL_ACCOUNT}:function:${STATES.bronze}`,
+      failureTopicArn: `arn:aws:sns:local:${LOCAL_ACCOUNT}:failure-stepfunction`,
+      endpointsParameterName: names.endpoints,
+    },
+    { mapConcurrency: config.mapConcurrency, rawTimeoutSeconds: config.rawTimeoutSeconds, bronzeTimeoutSeconds: config.bronzeTimeoutSeconds },
+  );
+  const machine = new StateMachine(definition as any);
+
+  // lambda:invoke answers { StatusCode, Payload }; the definition's ResultSelector reads $.Payload.
+  const invoke = <E, R>(run: (event: E) => Promise<R>) => async (input: any) => ({ StatusCode: 200, Payload: (await run(input.Payload as E)) as any });
+  const overrides: Record<string, (input: any) => Promise<any>> = {
+    [STATES.listEndpoints]: async (input) => ({ Parameter: { Name: input.Name, Value: values[input.Name] } }),
+    [STATES.raw]: invoke(async (event: RawEvent) => {
+      const endpoint = event.endpoint ?? '';
+      started.set(endpoint, Date.now());
+      try {
+        const summary: RawSummary = await runRaw(rawDeps, rawOptions, event);
+        const object: RawObject | undefined = summary.objects[0];
+        const failure = summary.failed[0];
+        report(endpoint, failure ? { ok: false, error: `raw: ${failure.error}` } : { items: object?.items, pages: object?.pages, bytes: object?.bytes });
+        return summary;
+      } catch (error) {
+        report(endpoint, { ok: false, error: `raw: ${(error as Error).message}` });
+        throw error;
+      }
+    }),
+    [STATES.bronze]: invoke(async (event: BronzeEvent) => {
+      const endpoint = event.objects?.[0]?.endpoint ?? '';
+      try {
+        const summary: BronzeSummary = await runBronze(bronzeDeps, bronzeOptions, event);
+        const object: BronzeObject | undefined = summary.objects[0];
+        const failure = summary.failed[0];
+        report(
+          endpoint,
+          failure
+            ? { ok: false, error: `bronze: ${failure.error}` }
+            : { ok: true, rows: object?.rows, columns: object?.columns, parquetBytes: object?.bytes, empty: object?.empty },
+        );
+        return summary;
+      } catch (error) {
+        report(endpoint, { ok: false, error: `bronze: ${(error as Error).message}` });
+        throw error;
+      }
+    }),
+    [STATES.publishFailure]: async (input) => {
+      await notifier.publish(input.TopicArn, input.Subject, input.Message);
+      return { MessageId: randomUUID() };
+    },
+    ...options.taskOverrides,
+  };
+
+  let status: LocalRunResult['status'] = 'SUCCEEDED';
+  let error: string | undefined;
+  try {
+    const execution = machine.run(
+      { trigger: 'local' },
+      {
+        overrides: { taskResourceLocalHandlers: overrides },
+        context: { Execution: { Id: `arn:aws:states:local:${LOCAL_ACCOUNT}:execution:${STATE_MACHINE_NAME}:${runId}`, Name: runId, StartTime: new Date().toISOString() } } as any,
+      },
+    );
+    await execution.result;
+  } catch (caught) {
+    status = 'FAILED';
+    error = caught instanceof Error ? caught.message : String(caught);
+  } finally {
+    try {
+      await mirrorBuckets(s3.client, out, config.dataSource);
+    } finally {
+      await s3.stop();
+    }
+  }
+
+  const endpoints = config.endpoints.map((e) => reports.get(e.name) ?? { endpoint: e.name, ok: false, ms: 0, error: 'not run' });
+  const summaryPath = join(out, 'runs', `${runId}.json`);
+  await writeFile(summaryPath, `${JSON.stringify({ runId, stack: options.stack, site: config.siteUrl, status, error, endpoints }, null, 2)}\n`);
+  return { runId, status, error, endpoints, summaryPath, out };
+}
+
+/**
+ * Writes every object of both buckets as a plain file under `<out>/<bucket>/<key>`, so DuckDB or
+ * pandas read them directly. Objects of endpoints that failed this run are yesterday's, untouched
+ * in S3, so their files stay as they were. Each file is replaced by a rename, never half-written.
+ */
+async function mirrorBuckets(s3: HandlerDeps['s3'], out: string, dataSource: string): Promise<void> {
+  for (const bucket of Object.values(BUCKETS)) {
+    for (const key of await listKeys(s3, bucket, `${dataSource}/`)) {
+      const target = join(out, bucket, ...key.split('/'));
+      await mkdir(dirname(target), { recursive: true });
+      await pipeline(await getStream(s3, bucket, key), createWriteStream(`${target}.tmp`));
+      await rename(`${target}.tmp`, target);
+    }
+  }
+}
