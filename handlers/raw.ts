@@ -102,28 +102,28 @@ export async function runRaw(deps: HandlerDeps, options: RawOptions, event: RawE
     ...(names.credentials ? [[names.credentials, 'WordPress credentials']] : []),
   ].filter(([name]) => !values.get(name));
   if (missing.length > 0) {
-    await fail(`SSM parameter(s) missing or empty: ${missing.map(([name, what]) => `${name} (${what})`).join(', ')}`, { missing: missing.map(([name]) => name) });
+    return fail(`SSM parameter(s) missing or empty: ${missing.map(([name, what]) => `${name} (${what})`).join(', ')}`, { missing: missing.map(([name]) => name) });
   }
   const bucket = values.get(names.rawBucket)!;
 
-  let endpoints: EndpointSpec[] = [];
+  let endpoints: EndpointSpec[];
   let credentials: Credentials | undefined;
   try {
     endpoints = parseEndpoints(values.get(names.endpoints)!);
   } catch (error) {
-    await fail(`SSM parameter ${names.endpoints} is invalid: ${(error as Error).message}`, { parameter: names.endpoints });
+    return fail(`SSM parameter ${names.endpoints} is invalid: ${(error as Error).message}`, { parameter: names.endpoints });
   }
   if (names.credentials) {
     try {
       credentials = parseCredentials(values.get(names.credentials)!);
     } catch (error) {
-      await fail(`SSM parameter ${names.credentials} is invalid: ${(error as Error).message}`, { parameter: names.credentials });
+      return fail(`SSM parameter ${names.credentials} is invalid: ${(error as Error).message}`, { parameter: names.credentials });
     }
   }
   if (event?.endpoint !== undefined) {
     const chosen = endpoints.find((e) => e.name === event.endpoint);
-    if (!chosen) await fail(`unknown endpoint ${JSON.stringify(event.endpoint)}; known endpoints: ${endpoints.map((e) => e.name).join(', ')}`, { endpoint: event.endpoint });
-    endpoints = [chosen!];
+    if (!chosen) return fail(`unknown endpoint ${JSON.stringify(event.endpoint)}; known endpoints: ${endpoints.map((e) => e.name).join(', ')}`, { endpoint: event.endpoint });
+    endpoints = [chosen];
   }
 
   const concurrency = options.concurrency ?? 4;

@@ -52,6 +52,8 @@ export async function crawlEndpoint(spec: EndpointSpec, path: string, options: C
   }
 }
 
+const MAX_EMPTY_PAGES_IN_A_ROW = 3;
+
 type CrawlStats = Omit<CrawlResult, 'path' | 'items' | 'bytes' | 'sha256'>;
 
 /** Custom endpoints: one JSON document (stored as a one-element array) or one unpaginated array. */
@@ -79,8 +81,13 @@ async function crawlPages(spec: EndpointSpec, file: JsonArrayFile, options: Craw
   const seen = new Set<unknown>();
   let duplicates = 0;
   let pages = 0;
+  let emptyRun = 0;
   const write = async (outcome: PageOutcome) => {
     if (outcome.end) return false;
+    // One empty page before the announced last is a page of hidden items; a run of them is a
+    // server announcing pages it does not have, which would otherwise be crawled to the timeout.
+    emptyRun = outcome.items.length === 0 ? emptyRun + 1 : 0;
+    if (emptyRun >= MAX_EMPTY_PAGES_IN_A_ROW) return false;
     pages++;
     const fresh = outcome.items.filter((item) => {
       const id = (item as { id?: unknown } | null)?.id;

@@ -95,7 +95,7 @@ function headerNumber(headers: Headers, name: string): number | undefined {
 }
 
 /** A short description of an unexpected JSON value, for error messages. */
-export function describe(value: unknown): string {
+function describe(value: unknown): string {
   if (value === null) return 'null';
   if (Array.isArray(value)) return `an array of ${value.length}`;
   if (typeof value === 'object') {

@@ -214,7 +214,7 @@ async function readCapped(response: Response, url: string, maxBytes: number): Pr
 }
 
 /** The first ~200 bytes of a body, on one line, for error messages. */
-export function snippet(body: Buffer | string): string {
+function snippet(body: Buffer | string): string {
   const text = Buffer.isBuffer(body) ? body.subarray(0, 200).toString('utf8') : body.slice(0, 200);
   return JSON.stringify(text.replace(/\s+/g, ' ').trim());
 }
