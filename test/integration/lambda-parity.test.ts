@@ -1,0 +1,350 @@
+import test from 'ava';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { builtinModules } from 'node:module';
+import { join } from 'node:path';
+import { zstdDecompressSync } from 'node:zlib';
+import { GetObjectCommand, HeadObjectCommand } from '@aws-sdk/client-s3';
+import type { S3Client } from '@aws-sdk/client-s3';
+import { parquetReadObjects } from 'hyparquet';
+import type { HandlerDeps } from '../../handlers/aws/ports';
+import { listKeys } from '../../handlers/aws/s3';
+import type { BronzeOptions } from '../../handlers/bronze';
+import { bronzeCallbackFactory, runBronze } from '../../handlers/bronze';
+import type { BronzeEvent, BronzeSummary, RawEvent, RawSummary } from '../../handlers/contracts';
+import { createLogger } from '../../handlers/log';
+import type { RawOptions } from '../../handlers/raw';
+import { rawCallbackFactory, runRaw } from '../../handlers/raw';
+import { parameterNamesFor, parseConfig } from '../../pipeline/config';
+import { SDK_PACKAGES } from '../../pipeline/pipeline-function';
+import type { AwsCall, Publish } from '../helpers/aws-emulators';
+import { normalizeCalls, startS3Proxy, startSnsEmulator, startSsmEmulator } from '../helpers/aws-emulators';
+import type { InvocationResult, LambdaArchive } from '../helpers/lambda-archive';
+import { buildLambdaArchive, invokeArchive, lambdaRuntimeModules } from '../helpers/lambda-archive';
+import { startS3 } from '../helpers/s3rver';
+import { generateItems, startWordPressFixture } from '../helpers/wordpress-fixture';
+
+/**
+ * The archives `pulumi up` would upload, run in a separate Node 24 process with a Lambda-like
+ * environment against loopback S3 (s3rver), SSM, SNS and WordPress, must do exactly what the
+ * handlers do in-process; and the AWS calls they make are recorded for the IAM tests.
+ */
+
+const REGION = 'eu-west-2';
+const ACCOUNT = '123456789012';
+const STACK = 'dev';
+// Physical names as the Pulumi mocks (test/helpers/pulumi-mocks.ts) give the components' resources.
+const BUCKETS = { raw: 'raw-bucket-a1b2c3d', bronze: 'bronze-bucket-a1b2c3d' };
+const TOPICS = { raw: `arn:aws:sns:${REGION}:${ACCOUNT}:raw-topic-a1b2c3d`, bronze: `arn:aws:sns:${REGION}:${ACCOUNT}:bronze-topic-a1b2c3d` };
+const FUNCTIONS = { raw: `data_wordpressapi_raw-${STACK}`, bronze: `data_wordpressapi_bronze-${STACK}` };
+const CALLS_FILE = join(__dirname, '..', 'data', 'aws-calls.json');
+
+// The options the components build (pipeline/raw-layer.ts, pipeline/bronze-layer.ts), from a stack
+// config with every default; no WordPress credentials, as in Pulumi.dev.yaml.
+const config = parseConfig({ 'wordpress-lakehouse:siteUrl': 'https://blog.example.com', 'wordpress-lakehouse:alertEmail': 'data-team@example.com' });
+const names = { ...parameterNamesFor(STACK, config.siteUrl), credentials: undefined };
+const rawOptions: RawOptions = {
+  functionName: FUNCTIONS.raw,
+  layer: 'raw',
+  parameterNames: names,
+  dataSource: config.dataSource,
+  userAgent: config.userAgent,
+  requestTimeoutMs: config.requestTimeoutSeconds * 1000,
+  maxRetries: config.maxRetries,
+  concurrency: config.requestConcurrency,
+};
+const bronzeOptions: BronzeOptions = {
+  functionName: FUNCTIONS.bronze,
+  layer: 'bronze',
+  parameterNames: names,
+  dataSource: config.dataSource,
+  codec: config.parquetCodec,
+  rowGroupSize: config.rowGroupSize,
+};
+// codePathOptions.extraExcludePackages of each component (PipelineFunction adds the SDK).
+const EXCLUDES = { raw: [...SDK_PACKAGES, 'hyparquet-writer', 'hyparquet'], bronze: [...SDK_PACKAGES, 'ky'] };
+
+interface StoredObject {
+  body: Buffer;
+  contentType?: string;
+  metadata: Record<string, string>;
+}
+
+interface Side {
+  raw: Array<InvocationResult<RawSummary>>;
+  bronze: Array<InvocationResult<BronzeSummary>>;
+  publishes: Publish[];
+  objects: Map<string, StoredObject>;
+}
+
+interface Run {
+  archives: { raw: LambdaArchive; bronze: LambdaArchive };
+  inProcess: Side;
+  lambda: Side & { logs: { raw: Array<Record<string, unknown>>; bronze: Array<Record<string, unknown>> }; calls: Array<AwsCall & { function: 'raw' | 'bronze' }> };
+  endpoints: string;
+}
+
+let run: Run;
+const cleanups: Array<() => Promise<unknown>> = [];
+
+async function readBucket(s3: S3Client, bucket: string, into: Map<string, StoredObject>): Promise<void> {
+  for (const key of await listKeys(s3, bucket, '')) {
+    const head = await s3.send(new HeadObjectCommand({ Bucket: bucket, Key: key }));
+    const out = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
+    into.set(`${bucket}/${key}`, { body: Buffer.from(await out.Body!.transformToByteArray()), contentType: head.ContentType, metadata: head.Metadata ?? {} });
+  }
+}
+
+async function settle<R>(work: () => Promise<R>): Promise<InvocationResult<R>> {
+  try {
+    return { ok: true, result: await work() };
+  } catch (error) {
+    return { ok: false, errorType: (error as Error).name, errorMessage: (error as Error).message };
+  }
+}
+
+test.before(async () => {
+  const wp = await startWordPressFixture({
+    collections: {
+      posts: { items: generateItems(230, 65) },
+      comments: { items: generateItems(450), kind: 'terms', hidden: 3 },
+      users: { items: generateItems(5), kind: 'terms' },
+    },
+    documents: { '/acme/v1/settings': { name: 'Site', description: 'Caf\u00e9 &amp; more' } },
+  });
+  cleanups.push(() => wp.close());
+  // `gone` answers 404 rest_no_route: an endpoint failure, alerted as "Ran With Failures".
+  const endpoints = JSON.stringify([
+    ...['posts', 'comments', 'users', 'gone'].map((name) => ({ name, url: `${wp.api}/wp/v2/${name}`, paginate: true })),
+    { name: 'settings', url: `${wp.api}/acme/v1/settings`, paginate: false },
+  ]);
+  const parameters: Record<string, string> = {
+    [names.rawBucket]: BUCKETS.raw,
+    [names.bronzeBucket]: BUCKETS.bronze,
+    [names.rawTopicArn]: TOPICS.raw,
+    [names.bronzeTopicArn]: TOPICS.bronze,
+    [names.endpoints]: endpoints,
+  };
+
+  // Both sides get their own s3rver, with the same bucket names, so keys and messages compare 1:1.
+  const [referenceS3, lambdaS3] = await Promise.all([startS3([BUCKETS.raw, BUCKETS.bronze]), startS3([BUCKETS.raw, BUCKETS.bronze])]);
+  cleanups.push(() => referenceS3.stop(), () => lambdaS3.stop());
+  const s3 = await startS3Proxy(lambdaS3.endpoint);
+  const ssm = await startSsmEmulator(parameters, { region: REGION, account: ACCOUNT });
+  const sns = await startSnsEmulator(Object.values(TOPICS), { region: REGION, account: ACCOUNT });
+  cleanups.push(() => s3.close(), () => ssm.close(), () => sns.close());
+
+  const archives = {
+    raw: await buildLambdaArchive(rawCallbackFactory(rawOptions), EXCLUDES.raw),
+    bronze: await buildLambdaArchive(bronzeCallbackFactory(bronzeOptions), EXCLUDES.bronze),
+  };
+  const runtime = await lambdaRuntimeModules(process.cwd());
+  cleanups.push(() => archives.raw.remove(), () => archives.bronze.remove(), () => runtime.remove());
+
+  // In-process reference: the same cores with s3rver's client and in-memory SSM/SNS.
+  const inProcess: Side = { raw: [], bronze: [], publishes: [], objects: new Map() };
+  const deps = (functionName: string, layer: string): HandlerDeps => ({
+    s3: referenceS3.client,
+    parameters: { get: async (wanted) => new Map(wanted.filter((n) => parameters[n]).map((n) => [n, parameters[n]])) },
+    notifier: { publish: async (topicArn, subject, message) => void inProcess.publishes.push({ topicArn, subject, message }) },
+    log: createLogger({ function: functionName, layer }, () => {}),
+    functionName,
+  });
+  // A cold start then warm invocations: everything, one endpoint (as the state machine calls it), an unknown one.
+  const rawEvents: RawEvent[] = [{}, { endpoint: 'posts' }, { endpoint: 'nope' }];
+  const rawDeps = deps(FUNCTIONS.raw, 'raw');
+  for (const event of rawEvents) inProcess.raw.push(await settle(() => runRaw(rawDeps, rawOptions, event)));
+  // The raw summary (as Step Functions passes it), no objects (list the raw bucket), a key that is not there.
+  const bronzeEvents = (raw: InvocationResult<RawSummary>): BronzeEvent[] => [
+    raw.ok ? (raw.result as unknown as BronzeEvent) : {},
+    {},
+    { objects: [{ endpoint: 'ghost', key: `${config.dataSource}/ghost/ghost.json` }] } as unknown as BronzeEvent,
+  ];
+  const bronzeDeps = deps(FUNCTIONS.bronze, 'bronze');
+  for (const event of bronzeEvents(inProcess.raw[0])) inProcess.bronze.push(await settle(() => runBronze(bronzeDeps, bronzeOptions, event)));
+  for (const bucket of Object.values(BUCKETS)) await readBucket(referenceS3.client, bucket, inProcess.objects);
+
+  // The archives, each in its own Node process, as Lambda would run them.
+  const env = (fn: 'raw' | 'bronze') => ({
+    AWS_LAMBDA_FUNCTION_NAME: FUNCTIONS[fn],
+    AWS_LAMBDA_LOG_GROUP_NAME: `/aws/lambda/${FUNCTIONS[fn]}`,
+    AWS_LAMBDA_LOG_STREAM_NAME: '2025/01/01/[$LATEST]0123456789abcdef',
+    AWS_REGION: REGION,
+    AWS_DEFAULT_REGION: REGION,
+    // s3rver checks signatures against its fixed key pair; SSM and SNS emulators only check the scope.
+    AWS_ACCESS_KEY_ID: 'S3RVER',
+    AWS_SECRET_ACCESS_KEY: 'S3RVER',
+    AWS_SESSION_TOKEN: 'lambda-session-token',
+    AWS_ENDPOINT_URL_S3: s3.endpoint,
+    AWS_ENDPOINT_URL_SSM: ssm.endpoint,
+    AWS_ENDPOINT_URL_SNS: sns.endpoint,
+    // s3rver stores aws-chunked bodies with their framing (see DESIGN.md); real S3 needs neither.
+    AWS_REQUEST_CHECKSUM_CALCULATION: 'WHEN_REQUIRED',
+    AWS_RESPONSE_CHECKSUM_VALIDATION: 'WHEN_REQUIRED',
+  });
+  const calls: Run['lambda']['calls'] = [];
+  const collect = (fn: 'raw' | 'bronze', marks: number[]) =>
+    [s3.calls, ssm.calls, sns.calls].forEach((list, i) => calls.push(...list.slice(marks[i]).map((call) => ({ function: fn, ...call }))));
+  const mark = () => [s3.calls.length, ssm.calls.length, sns.calls.length];
+
+  let before = mark();
+  const raw = await invokeArchive<RawSummary>(archives.raw, rawEvents, { env: env('raw'), nodePath: [runtime.nodePath] });
+  collect('raw', before);
+  before = mark();
+  const bronze = await invokeArchive<BronzeSummary>(archives.bronze, bronzeEvents(raw.results[0]), { env: env('bronze'), nodePath: [runtime.nodePath] });
+  collect('bronze', before);
+  const objects = new Map<string, StoredObject>();
+  for (const bucket of Object.values(BUCKETS)) await readBucket(lambdaS3.client, bucket, objects);
+
+  run = {
+    archives,
+    inProcess,
+    lambda: { raw: raw.results, bronze: bronze.results, publishes: sns.publishes, objects, logs: { raw: raw.logs, bronze: bronze.logs }, calls },
+    endpoints,
+  };
+});
+
+test.after.always(async () => {
+  for (const cleanup of cleanups.reverse()) await cleanup().catch(() => {});
+});
+
+/** Summaries without what differs from run to run (timings, fetch times). */
+function stable<T>(result: InvocationResult<T>): unknown {
+  return JSON.parse(JSON.stringify(result), (key, value) => (key === 'ms' || key === 'fetchedAt' ? undefined : value));
+}
+
+const requiresOf = (text: string) => [...new Set([...text.matchAll(/require\("([^"]+)"\)/g)].map((m) => m[1]))].sort();
+
+test('the raw archive holds the serialized handler and ky, and neither the AWS SDK, Pulumi nor the Parquet writer', (t) => {
+  const { raw } = run.archives;
+  t.log(`raw archive: __index.js ${raw.indexBytes} bytes, ${raw.files.length} files, ${raw.totalBytes} bytes in all; packages ${raw.packages.join(', ')}`);
+  t.deepEqual(raw.packages, ['ky']);
+  t.true(raw.files.includes('__index.js'));
+  t.false(raw.files.some((f) => /node_modules\/(@aws-sdk|@smithy|@pulumi|hyparquet)/.test(f)));
+  t.true(raw.totalBytes < 2_000_000, `${raw.totalBytes} bytes`);
+});
+
+test('the bronze archive holds the serialized handler and hyparquet-writer, and neither the AWS SDK, Pulumi nor ky', (t) => {
+  const { bronze } = run.archives;
+  t.log(`bronze archive: __index.js ${bronze.indexBytes} bytes, ${bronze.files.length} files, ${bronze.totalBytes} bytes in all; packages ${bronze.packages.join(', ')}`);
+  t.deepEqual(bronze.packages, ['hyparquet-writer']);
+  t.true(bronze.files.some((f) => f.startsWith('node_modules/hyparquet-writer/node_modules/hyparquet/')), 'hyparquet-writer carries its own hyparquet');
+  t.false(bronze.files.some((f) => /node_modules\/(@aws-sdk|@smithy|@pulumi|ky)\//.test(f)));
+  t.true(bronze.totalBytes < 2_000_000, `${bronze.totalBytes} bytes`);
+});
+
+test('every module a serialized handler requires is a Node built-in, an AWS SDK v3 client of the runtime, or a package in its archive', (t) => {
+  const builtins = new Set(builtinModules.flatMap((m) => [m, `node:${m}`]));
+  for (const [name, archive] of Object.entries(run.archives)) {
+    const text = readFileSync(join(archive.dir, '__index.js'), 'utf8');
+    const outside = requiresOf(text).filter((m) => !builtins.has(m) && !SDK_PACKAGES.includes(m) && !archive.packages.includes(m));
+    t.deepEqual(outside, [], name);
+    t.false(/@pulumi\//.test(text), `${name} captures nothing of Pulumi`);
+  }
+  t.deepEqual(requiresOf(readFileSync(join(run.archives.raw.dir, '__index.js'), 'utf8')).filter((m) => !m.startsWith('node:')), [...SDK_PACKAGES, 'ky'].sort());
+  t.deepEqual(requiresOf(readFileSync(join(run.archives.bronze.dir, '__index.js'), 'utf8')).filter((m) => !m.startsWith('node:')), [...SDK_PACKAGES, 'hyparquet-writer'].sort());
+});
+
+test('no serialized handler captures a Set or Map by value (Pulumi writes it as a plain object whose borrowed methods throw)', (t) => {
+  // e.g. `Object.defineProperty(__WS, "has", { ..., value: global.Set.prototype.has })`: calling
+  // WS.has(c) on Lambda fails with "Method Set.prototype.has called on incompatible receiver".
+  for (const [name, archive] of Object.entries(run.archives)) {
+    const text = readFileSync(join(archive.dir, '__index.js'), 'utf8');
+    const captured = [...text.matchAll(/defineProperty\((__[\w$]+), "(\w+)", \{[^}]*value: global\.((?:Weak)?(?:Set|Map))\.prototype\./g)].map(
+      (m) => `${m[1].replace(/^__/, '')} (${m[3]}, uses .${m[2]})`,
+    );
+    t.deepEqual([...new Set(captured)], [], `${name}: module-level collections captured by the closure; create them inside a function instead`);
+  }
+});
+
+test('the raw archive, run like Lambda in its own Node 24 process, returns the same summaries and errors as runRaw in-process', (t) => {
+  t.deepEqual(run.lambda.raw.map(stable), run.inProcess.raw.map(stable));
+  const [all, one, unknown] = run.lambda.raw;
+  t.true(all.ok && one.ok && !unknown.ok);
+  if (!all.ok || !one.ok || unknown.ok) return;
+  t.deepEqual(all.result.succeeded, ['posts', 'comments', 'users', 'settings']);
+  t.deepEqual(all.result.failed.map((f) => f.endpoint), ['gone']);
+  t.deepEqual(one.result.succeeded, ['posts']);
+  t.regex(unknown.errorMessage, /unknown endpoint "nope"/);
+  t.deepEqual(
+    all.result.objects.map((o) => [o.endpoint, o.items]),
+    [['posts', 230], ['comments', 450], ['users', 5], ['settings', 1]],
+  );
+});
+
+test('the raw archive writes raw objects byte-identical to the in-process run, with the same metadata but the fetch time', (t) => {
+  const rawKeys = (objects: Map<string, StoredObject>) => [...objects.keys()].filter((k) => k.startsWith(`${BUCKETS.raw}/`)).sort();
+  t.deepEqual(rawKeys(run.lambda.objects), ['posts', 'comments', 'users', 'settings'].map((n) => `${BUCKETS.raw}/wordpress_api/${n}/${n}.json`).sort());
+  t.deepEqual(rawKeys(run.lambda.objects), rawKeys(run.inProcess.objects));
+  for (const key of rawKeys(run.lambda.objects)) {
+    const lambda = run.lambda.objects.get(key)!;
+    const reference = run.inProcess.objects.get(key)!;
+    t.true(lambda.body.equals(reference.body), key);
+    t.is(lambda.contentType, reference.contentType, key);
+    const { 'fetched-at': fetchedAt, ...metadata } = lambda.metadata;
+    const { 'fetched-at': _, ...referenceMetadata } = reference.metadata;
+    t.deepEqual(metadata, referenceMetadata, key);
+    t.false(Number.isNaN(Date.parse(fetchedAt)), key);
+  }
+});
+
+test('the bronze archive, run on the raw summary, writes Parquet files identical to the in-process run and returns the same summaries', async (t) => {
+  t.deepEqual(run.lambda.bronze.map(stable), run.inProcess.bronze.map(stable));
+  const [fromSummary, listed, ghost] = run.lambda.bronze;
+  t.true(fromSummary.ok && listed.ok && ghost.ok);
+  if (!fromSummary.ok || !listed.ok || !ghost.ok) return;
+  t.deepEqual(fromSummary.result.succeeded, ['posts', 'comments', 'users', 'settings']);
+  t.deepEqual(listed.result.succeeded.slice().sort(), ['comments', 'posts', 'settings', 'users']);
+  t.deepEqual(ghost.result.failed.map((f) => f.endpoint), ['ghost']);
+
+  const parquetKeys = [...run.lambda.objects.keys()].filter((k) => k.startsWith(`${BUCKETS.bronze}/`)).sort();
+  t.deepEqual(parquetKeys, ['comments', 'posts', 'settings', 'users'].map((n) => `${BUCKETS.bronze}/wordpress_api/${n}/${n}.parquet`));
+  const compressors = { ZSTD: (input: Uint8Array) => new Uint8Array(zstdDecompressSync(input)) };
+  for (const key of parquetKeys) {
+    const lambda = run.lambda.objects.get(key)!;
+    const reference = run.inProcess.objects.get(key)!;
+    t.true(lambda.body.equals(reference.body), `${key} is byte-identical`);
+    t.deepEqual(lambda.metadata, reference.metadata, key);
+    const rows = await parquetReadObjects({ file: new Uint8Array(lambda.body).buffer, compressors });
+    t.is(rows.length, Number(lambda.metadata.rows), key);
+  }
+});
+
+test('alerts published through the SNS emulator are the ones the in-process notifier receives: subject, topic and message', (t) => {
+  t.deepEqual(run.lambda.publishes, run.inProcess.publishes);
+  t.deepEqual(
+    run.lambda.publishes.map((p) => [p.topicArn, p.subject]),
+    [
+      [TOPICS.raw, `${FUNCTIONS.raw}: Ran With Failures`],
+      [TOPICS.raw, `${FUNCTIONS.raw}: Failed`],
+      [TOPICS.bronze, `${FUNCTIONS.bronze}: Ran With Failures`],
+    ],
+  );
+  t.regex(run.lambda.publishes[0].message, /1 failed endpoint\(s\) of 5 \(gone\)/);
+  t.regex(run.lambda.publishes[0].message, /- gone: .*404/);
+  t.regex(run.lambda.publishes[2].message, /- ghost: /);
+});
+
+test('the archives log JSON lines that carry the Lambda function name from the environment', (t) => {
+  for (const fn of ['raw', 'bronze'] as const) {
+    const logs = run.lambda.logs[fn];
+    t.true(logs.length > 0, fn);
+    t.deepEqual(logs.filter((l) => l.function !== FUNCTIONS[fn]), [], fn);
+  }
+});
+
+test('the handlers make exactly the AWS calls recorded in test/data/aws-calls.json (UPDATE_AWS_CALLS=1 rewrites it)', (t) => {
+  const calls = normalizeCalls(run.lambda.calls);
+  const text = `${JSON.stringify(calls, null, 2)}\n`;
+  if (process.env.UPDATE_AWS_CALLS === '1') {
+    writeFileSync(CALLS_FILE, text);
+    t.log(`wrote ${calls.length} calls to ${CALLS_FILE}`);
+  }
+  t.true(existsSync(CALLS_FILE), 'run once with UPDATE_AWS_CALLS=1 to record the calls');
+  const recorded = JSON.parse(readFileSync(CALLS_FILE, 'utf8')) as unknown[];
+  const key = (c: unknown) => JSON.stringify(c);
+  const known = new Set(recorded.map(key));
+  t.deepEqual(calls.filter((c) => !known.has(key(c))), [], 'calls the handlers now make that the recorded list (and so the IAM tests) does not know');
+  const made = new Set(calls.map(key));
+  t.deepEqual(recorded.filter((c) => !made.has(key(c))), [], 'recorded calls the handlers no longer make');
+  t.false(calls.some((c) => c.action.includes('Unrecognized')));
+});
