@@ -81,6 +81,8 @@ interface Run {
   inProcess: Side;
   lambda: Side & { logs: { raw: Array<Record<string, unknown>>; bronze: Array<Record<string, unknown>> }; calls: Array<AwsCall & { function: 'raw' | 'bronze' }> };
   endpoints: string;
+  /** The raw archive built without ky, run once: proves the runtime stand-in lends nothing but the SDK. */
+  withoutKy: Array<InvocationResult<RawSummary>>;
 }
 
 let run: Run;
@@ -195,11 +197,18 @@ test.before(async () => {
   const objects = new Map<string, StoredObject>();
   for (const bucket of Object.values(BUCKETS)) await readBucket(lambdaS3.client, bucket, objects);
 
+  const publishes = [...sns.publishes];
+
+  const withoutKy = await buildLambdaArchive(rawCallbackFactory(rawOptions), [...EXCLUDES.raw, 'ky']);
+  cleanups.push(() => withoutKy.remove());
+  const control = await invokeArchive<RawSummary>(withoutKy, [{ endpoint: 'users' }], { env: env('raw'), nodePath: [runtime.nodePath] });
+
   run = {
     archives,
     inProcess,
-    lambda: { raw: raw.results, bronze: bronze.results, publishes: sns.publishes, objects, logs: { raw: raw.logs, bronze: bronze.logs }, calls },
+    lambda: { raw: raw.results, bronze: bronze.results, publishes, objects, logs: { raw: raw.logs, bronze: bronze.logs }, calls },
     endpoints,
+    withoutKy: control.results,
   };
 });
 
@@ -242,6 +251,14 @@ test('every module a serialized handler requires is a Node built-in, an AWS SDK 
   }
   t.deepEqual(requiresOf(readFileSync(join(run.archives.raw.dir, '__index.js'), 'utf8')).filter((m) => !m.startsWith('node:')), [...SDK_PACKAGES, 'ky'].sort());
   t.deepEqual(requiresOf(readFileSync(join(run.archives.bronze.dir, '__index.js'), 'utf8')).filter((m) => !m.startsWith('node:')), [...SDK_PACKAGES, 'hyparquet-writer'].sort());
+});
+
+test('an archive missing a package it requires fails on the Lambda-like runtime: only the AWS SDK is lent by NODE_PATH', (t) => {
+  const [result] = run.withoutKy;
+  t.true(result.ok);
+  if (!result.ok) return;
+  t.deepEqual(result.result.succeeded, []);
+  t.regex(result.result.failed[0]?.error ?? '', /Cannot find module 'ky'/);
 });
 
 test('no serialized handler captures a Set or Map by value (Pulumi writes it as a plain object whose borrowed methods throw)', (t) => {
