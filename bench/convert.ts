@@ -1,0 +1,137 @@
+import { rmSync, statSync, writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { writePostsFile } from './posts';
+import { median, runNode } from './proc';
+
+/**
+ * Bronze conversion: our converter (the `npm run convert` CLI) against DuckDB, each in its own
+ * Node process, alternating A/B on the same input file, same codec.
+ *
+ * Our CLI is TypeScript; run through tsx, every start transpiles it, which DuckDB's plain
+ * JavaScript runner does not pay. So the CLI is bundled once with esbuild (which tsx ships) into
+ * one CommonJS file and both sides run as `node <file>`. Startup (process start + module load +
+ * a 1-row conversion) is measured separately for each and reported; `net` = wall - startup.
+ */
+
+const ROOT = resolve(__dirname, '..');
+
+export interface ConvertCase {
+  variant: 'wordpress' | 'drift';
+  rows: number;
+  inputBytes: number;
+  runs: number;
+  ours: SideResult;
+  duckdb: SideResult;
+}
+
+export interface SideResult {
+  /** Median wall time of the whole process. */
+  wallMs: number;
+  /** wallMs - this side's startup median. */
+  netMs: number;
+  rowsPerSec: number;
+  /** Median peak RSS of the process. */
+  peakRss: number;
+  /** Largest peak RSS of the runs. */
+  peakRssMax: number;
+  outputBytes: number;
+  allMs: number[];
+}
+
+export interface ConvertResults {
+  codec: string;
+  startup: { oursMs: number; duckdbMs: number; oursTsxMs: number; oursRss: number; duckdbRss: number };
+  cases: ConvertCase[];
+}
+
+async function bundleOurs(tmp: string): Promise<string> {
+  const esbuild = require('esbuild') as typeof import('esbuild');
+  const outfile = join(tmp, 'ours-convert.cjs');
+  await esbuild.build({
+    entryPoints: [join(ROOT, 'handlers/parquet/cli.ts')],
+    bundle: true,
+    platform: 'node',
+    format: 'cjs',
+    target: 'node24',
+    outfile,
+    logLevel: 'warning',
+  });
+  return outfile;
+}
+
+export async function benchConvert(options: { rows: number[]; runs: number; codec: 'zstd' | 'snappy'; drift: boolean; tmp: string; log: (line: string) => void }): Promise<ConvertResults> {
+  const { tmp, codec, log } = options;
+  const ours = await bundleOurs(tmp);
+  const duck = join(ROOT, 'bench/duckdb-convert.cjs');
+  const tsxCli = join(ROOT, 'node_modules/tsx/dist/cli.mjs');
+  const oursArgs = (input: string, output: string) => [ours, input, output, '--codec', codec, '--json'];
+  const duckArgs = (input: string, output: string) => [duck, input, output, codec];
+  const run = (args: string[]) => runNode(args, { tmp, cwd: ROOT, selfReportedRssKb: (out) => JSON.parse(out.trim().split('\n').pop() ?? '{}').maxRssKb });
+
+  // Startup: a 1-row file, 3 runs each, alternating.
+  const one = join(tmp, 'one.json');
+  writeFileSync(one, JSON.stringify([{ id: 1, title: { rendered: 'x' } }]));
+  const start = { ours: [] as number[], duck: [] as number[], tsx: [] as number[], oursRss: [] as number[], duckRss: [] as number[] };
+  for (let i = 0; i < 3; i++) {
+    const a = await run(oursArgs(one, join(tmp, 'one-ours.parquet')));
+    const b = await run(duckArgs(one, join(tmp, 'one-duck.parquet')));
+    const c = await run([tsxCli, join(ROOT, 'handlers/parquet/cli.ts'), one, join(tmp, 'one-tsx.parquet'), '--codec', codec]);
+    start.ours.push(a.ms);
+    start.duck.push(b.ms);
+    start.tsx.push(c.ms);
+    start.oursRss.push(a.peakRss);
+    start.duckRss.push(b.peakRss);
+  }
+  const startup = { oursMs: median(start.ours), duckdbMs: median(start.duck), oursTsxMs: median(start.tsx), oursRss: median(start.oursRss), duckdbRss: median(start.duckRss) };
+  log(`startup: ours ${startup.oursMs.toFixed(0)} ms (via tsx ${startup.oursTsxMs.toFixed(0)} ms), duckdb ${startup.duckdbMs.toFixed(0)} ms`);
+
+  const cases: ConvertCase[] = [];
+  const variants: Array<ConvertCase['variant']> = options.drift ? ['wordpress', 'drift'] : ['wordpress'];
+  for (const variant of variants) {
+    for (const rows of options.rows) {
+      const input = join(tmp, `posts-${variant}-${rows}.json`);
+      const inputBytes = await writePostsFile(input, rows, 20240601, { drift: variant === 'drift' });
+      const sides = { ours: [] as Awaited<ReturnType<typeof run>>[], duckdb: [] as Awaited<ReturnType<typeof run>>[] };
+      const outOurs = join(tmp, `ours-${variant}-${rows}.parquet`);
+      const outDuck = join(tmp, `duck-${variant}-${rows}.parquet`);
+      for (let i = 0; i < options.runs; i++) {
+        // Alternate which side goes first so that neither always gets the warmer page cache.
+        const order: Array<'ours' | 'duckdb'> = i % 2 === 0 ? ['ours', 'duckdb'] : ['duckdb', 'ours'];
+        for (const side of order) {
+          sides[side].push(await run(side === 'ours' ? oursArgs(input, outOurs) : duckArgs(input, outDuck)));
+        }
+      }
+      const oursRows = JSON.parse(sides.ours[0].stdout.trim().split('\n').pop()!).rows;
+      const duckRows = JSON.parse(sides.duckdb[0].stdout.trim().split('\n').pop()!).rows;
+      if (oursRows !== rows || duckRows !== rows) throw new Error(`${variant} ${rows}: ours wrote ${oursRows} rows, duckdb ${duckRows}`);
+      const side = (runs: typeof sides.ours, startMs: number, output: string): SideResult => {
+        const wallMs = median(runs.map((r) => r.ms));
+        const netMs = Math.max(1, wallMs - startMs);
+        return {
+          wallMs,
+          netMs,
+          rowsPerSec: rows / (netMs / 1000),
+          peakRss: median(runs.map((r) => r.peakRss)),
+          peakRssMax: Math.max(...runs.map((r) => r.peakRss)),
+          outputBytes: statSync(output).size,
+          allMs: runs.map((r) => Math.round(r.ms)),
+        };
+      };
+      const result: ConvertCase = {
+        variant,
+        rows,
+        inputBytes,
+        runs: options.runs,
+        ours: side(sides.ours, startup.oursMs, outOurs),
+        duckdb: side(sides.duckdb, startup.duckdbMs, outDuck),
+      };
+      cases.push(result);
+      log(
+        `convert ${variant} ${rows} rows (${(inputBytes / 1e6).toFixed(1)} MB): ours ${result.ours.wallMs.toFixed(0)} ms ${(result.ours.peakRss / 2 ** 20).toFixed(0)} MiB ${result.ours.outputBytes} B | ` +
+          `duckdb ${result.duckdb.wallMs.toFixed(0)} ms ${(result.duckdb.peakRss / 2 ** 20).toFixed(0)} MiB ${result.duckdb.outputBytes} B`,
+      );
+      for (const path of [input, outOurs, outDuck]) rmSync(path, { force: true });
+    }
+  }
+  return { codec, startup, cases };
+}

@@ -1,0 +1,312 @@
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpus, tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { parseConfig } from '../pipeline/config';
+import { buildDefinition } from '../pipeline/state-machine';
+import type { ArtifactResult } from './artifacts';
+import { ZIP_METHOD, benchArtifacts } from './artifacts';
+import type { ConvertResults } from './convert';
+import { benchConvert } from './convert';
+import type { ExtractResults } from './extract';
+import { benchExtract } from './extract';
+import { RSS_METHOD } from './proc';
+
+/**
+ * `npm run bench [-- --rows 1000,10000,50000] [--runs 3] [--pages 100] [--latency 100]
+ *   [--codec zstd|snappy] [--no-drift] [--only convert,extract,artifacts] [--quick]`
+ * Prints a table (ours vs the references, with targets) and writes bench/results/latest.json.
+ */
+
+const ROOT = resolve(__dirname, '..');
+const USAGE = 'usage: npm run bench -- [--rows 1000,10000,50000] [--runs 3] [--pages 100] [--latency 100] [--codec zstd|snappy] [--no-drift] [--only convert,extract,artifacts] [--quick]';
+
+/** Prices used for the cost proxy (us-east-1, on-demand, as published by AWS). */
+const LAMBDA_ARM64_USD_PER_GB_S = 0.0000133334;
+const LAMBDA_USD_PER_REQUEST = 0.2 / 1e6;
+const SFN_STANDARD_USD_PER_TRANSITION = 0.000025;
+/** Lambda allocates CPU in proportion to memory: one full vCPU at 1769 MB. */
+const MB_PER_VCPU = 1769;
+
+interface Args {
+  rows: number[];
+  runs: number;
+  pages: number;
+  latencyMs: number;
+  codec: 'zstd' | 'snappy';
+  drift: boolean;
+  only: Set<string>;
+  coldRuns: number;
+}
+
+function parseArgs(argv: string[]): Args {
+  const args: Args = { rows: [1000, 10000, 50000], runs: 3, pages: 100, latencyMs: 100, codec: 'zstd', drift: true, only: new Set(['convert', 'extract', 'artifacts']), coldRuns: 5 };
+  const list = (flag: string, value: string | undefined) => {
+    const items = (value ?? '').split(',').map((v) => Number(v.trim()));
+    if (items.length === 0 || items.some((n) => !Number.isInteger(n) || n < 1)) throw new Error(`${flag} needs positive integers separated by commas, got ${JSON.stringify(value ?? '')}`);
+    return items;
+  };
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i];
+    if (arg === '--quick') Object.assign(args, { rows: [1000, 5000], runs: 1, pages: 28, coldRuns: 2 });
+    else if (arg === '--rows') args.rows = list(arg, argv[++i]).sort((a, b) => a - b);
+    else if (arg === '--runs') args.runs = list(arg, argv[++i])[0];
+    else if (arg === '--pages') args.pages = Math.max(7, list(arg, argv[++i])[0]);
+    else if (arg === '--latency') args.latencyMs = list(arg, argv[++i])[0];
+    else if (arg === '--codec') {
+      const value = argv[++i];
+      if (value !== 'zstd' && value !== 'snappy') throw new Error(`--codec must be zstd or snappy, got ${JSON.stringify(value ?? '')}`);
+      args.codec = value;
+    } else if (arg === '--no-drift') args.drift = false;
+    else if (arg === '--only') {
+      const parts = (argv[++i] ?? '').split(',').filter(Boolean);
+      const bad = parts.filter((p) => !['convert', 'extract', 'artifacts'].includes(p));
+      if (parts.length === 0 || bad.length > 0) throw new Error(`--only takes convert, extract and/or artifacts, got ${JSON.stringify(parts.join(','))}`);
+      args.only = new Set(parts);
+    } else throw new Error(`unknown argument ${arg}`);
+  }
+  return args;
+}
+
+interface Row {
+  section: string;
+  metric: string;
+  ours: string;
+  reference: string;
+  ratio: string;
+  target: string;
+  verdict: '' | 'pass' | 'MISS';
+}
+
+const mib = (bytes: number) => `${(bytes / 2 ** 20).toFixed(1)} MiB`;
+const kib = (bytes: number) => `${(bytes / 1024).toFixed(0)} KiB`;
+const ms = (v: number) => (v >= 10000 ? `${(v / 1000).toFixed(1)} s` : `${v.toFixed(0)} ms`);
+const x = (v: number) => `${v.toFixed(2)}x`;
+const verdict = (ok: boolean): Row['verdict'] => (ok ? 'pass' : 'MISS');
+
+function conversionRows(c: ConvertResults): Row[] {
+  const rows: Row[] = [];
+  const s = c.startup;
+  rows.push({ section: 'convert', metric: 'startup (1-row file, node <bundle>)', ours: ms(s.oursMs), reference: ms(s.duckdbMs), ratio: x(s.oursMs / s.duckdbMs), target: 'info (subtracted as "net")', verdict: '' });
+  rows.push({ section: 'convert', metric: 'startup via tsx (npm run convert)', ours: ms(s.oursTsxMs), reference: '', ratio: '', target: 'info', verdict: '' });
+  for (const variant of ['wordpress', 'drift'] as const) {
+    const cases = c.cases.filter((k) => k.variant === variant);
+    if (cases.length === 0) continue;
+    for (const k of cases) {
+      const label = `${variant} ${k.rows} rows (${(k.inputBytes / 1e6).toFixed(0)} MB)`;
+      rows.push({ section: 'convert', metric: `${label}: wall`, ours: ms(k.ours.wallMs), reference: ms(k.duckdb.wallMs), ratio: x(k.ours.wallMs / k.duckdb.wallMs), target: 'info', verdict: '' });
+      const tput = k.ours.rowsPerSec / k.duckdb.rowsPerSec;
+      rows.push({ section: 'convert', metric: `${label}: net rows/s`, ours: k.ours.rowsPerSec.toFixed(0), reference: k.duckdb.rowsPerSec.toFixed(0), ratio: x(tput), target: '>= 0.50x', verdict: verdict(tput >= 0.5) });
+      const rss = k.ours.peakRss / k.duckdb.peakRss;
+      const largest = k === cases[cases.length - 1];
+      rows.push({ section: 'convert', metric: `${label}: peak RSS`, ours: mib(k.ours.peakRss), reference: mib(k.duckdb.peakRss), ratio: x(rss), target: largest ? '<= 0.50x' : 'info', verdict: largest ? verdict(rss <= 0.5) : '' });
+      const size = k.ours.outputBytes / k.duckdb.outputBytes;
+      rows.push({ section: 'convert', metric: `${label}: output (${c.codec})`, ours: kib(k.ours.outputBytes), reference: kib(k.duckdb.outputBytes), ratio: x(size), target: '<= 1.00x', verdict: verdict(size <= 1) });
+    }
+    if (cases.length >= 2) {
+      const [a, b] = cases.slice(-2);
+      const growth = b.ours.peakRss / a.ours.peakRss;
+      const refGrowth = b.duckdb.peakRss / a.duckdb.peakRss;
+      rows.push({
+        section: 'convert',
+        metric: `${variant}: peak RSS growth ${a.rows} -> ${b.rows} rows`,
+        ours: x(growth),
+        reference: x(refGrowth),
+        ratio: '',
+        target: 'flat: <= 1.25x',
+        verdict: verdict(growth <= 1.25),
+      });
+    }
+  }
+  return rows;
+}
+
+function extractionRows(e: ExtractResults): Row[] {
+  const c = e.configured;
+  const s = e.sequential;
+  return [
+    {
+      section: 'extract',
+      metric: `${e.pages} pages / 7 endpoints, ${e.latencyMs} ms per request, concurrency ${c.concurrency}`,
+      ours: `${ms(c.ms)} (${c.pagesPerSec.toFixed(1)} p/s)`,
+      reference: `ideal ${ms(c.idealMs)}`,
+      ratio: x(c.ms / c.idealMs),
+      target: '<= 1.25x ideal',
+      verdict: verdict(c.ms / c.idealMs <= 1.25),
+    },
+    {
+      section: 'extract',
+      metric: 'same, sequential (concurrency 1)',
+      ours: `${ms(s.ms)} (${s.pagesPerSec.toFixed(1)} p/s)`,
+      reference: `ideal ${ms(s.idealMs)}`,
+      ratio: x(s.ms / s.idealMs),
+      target: 'info',
+      verdict: '',
+    },
+    { section: 'extract', metric: `speed-up concurrency ${c.concurrency} vs sequential`, ours: x(s.ms / c.ms), reference: `ideal ${x(s.idealMs / c.idealMs)}`, ratio: '', target: 'info', verdict: '' },
+  ];
+}
+
+function artifactRows(a: ArtifactResult[]): Row[] {
+  return a.flatMap((r): Row[] => [
+    {
+      section: 'artifact',
+      metric: `${r.name}: zipped archive (${r.files} files; ${r.codePaths.join(', ') || 'no packages'})`,
+      ours: kib(r.zippedBytes),
+      reference: '',
+      ratio: '',
+      target: '< 1024 KiB',
+      verdict: verdict(r.zippedBytes < 1024 * 1024),
+    },
+    {
+      section: 'artifact',
+      metric: `${r.name}: import + first invocation${r.coldStart.error ? ' (HANDLER FAILED)' : ''}`,
+      ours: `${ms(r.coldStart.importAndInvokeMs)} (${ms(r.coldStart.importMs)} + ${ms(r.coldStart.invokeMs)})`,
+      reference: `node boot ${ms(r.coldStart.bootMs)}`,
+      ratio: '',
+      target: '< 300 ms',
+      verdict: verdict(r.coldStart.importAndInvokeMs < 300 && !r.coldStart.error),
+    },
+  ]);
+}
+
+/** States entered on the success path, following `Next` and a Choice's `Default`. */
+function successPathStates(states: Record<string, any>, start: string): string[] {
+  const seen: string[] = [];
+  let name: string | undefined = start;
+  while (name && seen.length < 100) {
+    seen.push(name);
+    const state: any = states[name];
+    if (state.End || state.Type === 'Succeed' || state.Type === 'Fail') break;
+    name = state.Type === 'Choice' ? state.Default : state.Next;
+  }
+  return seen;
+}
+
+interface CostSite {
+  posts: number;
+  endpoints: number;
+  rawSeconds: number;
+  bronzeSeconds: number;
+  bronzeSecondsCpuShare: number;
+  rawGbS: number;
+  bronzeGbS: number;
+  bronzeGbSCpuShare: number;
+  transitions: number;
+  usd: number;
+  usdCpuShare: number;
+}
+
+function costProxy(convert?: ConvertResults, extract?: ExtractResults, artifacts?: ArtifactResult[]): { assumptions: string[]; sites: CostSite[]; rows: Row[] } | undefined {
+  if (!convert || !extract || !artifacts) return undefined;
+  const config = parseConfig({ siteUrl: 'https://example.com' });
+  const definition = buildDefinition({ rawFunctionArn: 'raw', bronzeFunctionArn: 'bronze', failureTopicArn: 'topic', endpointsParameterName: 'p' }, { mapConcurrency: config.mapConcurrency, rawTimeoutSeconds: config.rawTimeoutSeconds, bronzeTimeoutSeconds: config.bronzeTimeoutSeconds });
+  const top = successPathStates(definition.States as Record<string, any>, definition.StartAt);
+  const processor = (definition.States as any).PerEndpoint.ItemProcessor;
+  const perEndpoint = successPathStates(processor.States, processor.StartAt);
+  const endpoints = config.endpoints.length;
+  const msPerPage = extract.configured.ms / extract.pages;
+  const largest = convert.cases.filter((k) => k.variant === 'wordpress').at(-1)!;
+  const cold = Object.fromEntries(artifacts.map((a) => [a.name, a.coldStart.importAndInvokeMs / 1000]));
+  const cpuShare = Math.min(1, config.bronzeMemoryMb / MB_PER_VCPU);
+  const assumptions = [
+    `Lambda arm64 $${LAMBDA_ARM64_USD_PER_GB_S}/GB-s + $0.20 per 1M requests; Step Functions Standard $${SFN_STANDARD_USD_PER_TRANSITION} per state transition (us-east-1 list prices).`,
+    `Memory from pipeline/config.ts defaults: raw ${config.rawMemoryMb} MB, bronze ${config.bronzeMemoryMb} MB; ${endpoints} default endpoints, one raw and one bronze invocation each (the Map), each a cold start billed at the measured import + first invocation.`,
+    `Transitions from the ASL success path: ${top.length} top-level (${top.join(' > ')}) + ${perEndpoint.length} per endpoint (${perEndpoint.join(' > ')}).`,
+    `Site of N posts: posts are 40% of its pages at 100 per page, the other endpoints as in the extraction bench; raw time = pages x ${msPerPage.toFixed(1)} ms/page measured at ${extract.latencyMs} ms latency (latency-bound, so not scaled for Lambda's CPU share).`,
+    `Bronze time = post rows / ${largest.ours.rowsPerSec.toFixed(0)} rows/s (our net rate at ${largest.rows} rows on this machine's full core; other endpoints' rows are small and left out). Lambda gives ${config.bronzeMemoryMb} MB only ${(cpuShare * 100).toFixed(0)}% of a vCPU, so a CPU-share-adjusted figure divides by that share too (x86 here vs arm64 there is not adjusted).`,
+  ];
+  const sites = [1000, 50000].map((posts): CostSite => {
+    const pages = Math.ceil(Math.ceil(posts / 100) / 0.4);
+    const rawSeconds = pages * (msPerPage / 1000) + endpoints * cold.raw;
+    const convertSeconds = posts / largest.ours.rowsPerSec;
+    const bronzeSeconds = convertSeconds + endpoints * cold.bronze;
+    const bronzeSecondsCpuShare = convertSeconds / cpuShare + endpoints * cold.bronze;
+    const rawGbS = rawSeconds * (config.rawMemoryMb / 1024);
+    const bronzeGbS = bronzeSeconds * (config.bronzeMemoryMb / 1024);
+    const bronzeGbSCpuShare = bronzeSecondsCpuShare * (config.bronzeMemoryMb / 1024);
+    const transitions = top.length + endpoints * perEndpoint.length;
+    const fixed = transitions * SFN_STANDARD_USD_PER_TRANSITION + 2 * endpoints * LAMBDA_USD_PER_REQUEST;
+    return {
+      posts, endpoints, rawSeconds, bronzeSeconds, bronzeSecondsCpuShare, rawGbS, bronzeGbS, bronzeGbSCpuShare, transitions,
+      usd: (rawGbS + bronzeGbS) * LAMBDA_ARM64_USD_PER_GB_S + fixed,
+      usdCpuShare: (rawGbS + bronzeGbSCpuShare) * LAMBDA_ARM64_USD_PER_GB_S + fixed,
+    };
+  });
+  const rows = sites.map((s): Row => ({
+    section: 'cost',
+    metric: `${s.posts} posts/day: raw ${s.rawGbS.toFixed(2)} + bronze ${s.bronzeGbS.toFixed(2)} GB-s (CPU-share ${s.bronzeGbSCpuShare.toFixed(2)}), ${s.transitions} transitions`,
+    ours: `$${s.usd.toFixed(5)}`,
+    reference: `$${s.usdCpuShare.toFixed(5)} adj.`,
+    ratio: '',
+    target: 'info (per daily run)',
+    verdict: '',
+  }));
+  return { assumptions, sites, rows };
+}
+
+function table(rows: Row[]): string {
+  const header: Row = { section: 'bench', metric: 'metric', ours: 'ours', reference: 'reference', ratio: 'ours/ref', target: 'target', verdict: '' };
+  const all = [header, ...rows];
+  const keys = ['section', 'metric', 'ours', 'reference', 'ratio', 'target', 'verdict'] as const;
+  const width = Object.fromEntries(keys.map((k) => [k, Math.max(...all.map((r) => String(r[k]).length))]));
+  const line = (r: Row) => `| ${keys.map((k) => String(r[k] || (k === 'verdict' && r === header ? 'pass/miss' : '')).padEnd(k === 'verdict' ? Math.max(9, width[k]) : width[k])).join(' | ')} |`;
+  const rule = `|${keys.map((k) => '-'.repeat((k === 'verdict' ? Math.max(9, width[k]) : width[k]) + 2)).join('|')}|`;
+  return [line(header), rule, ...rows.map(line)].join('\n');
+}
+
+async function main(): Promise<void> {
+  let args: Args;
+  try {
+    args = parseArgs(process.argv.slice(2));
+  } catch (error) {
+    process.stderr.write(`bench: ${(error as Error).message}\n${USAGE}\n`);
+    process.exit(2);
+  }
+  if (Number(process.versions.node.split('.')[0]) < 24) process.stderr.write(`bench: warning: Node ${process.version}; run through npm (node_modules/.bin/node is Node 24)\n`);
+  const started = performance.now();
+  const log = (line: string) => process.stderr.write(`[${((performance.now() - started) / 1000).toFixed(0).padStart(4)} s] ${line}\n`);
+  const tmp = mkdtempSync(join(tmpdir(), 'wordpress-lakehouse-bench-'));
+  const machine = {
+    nproc: cpus().length,
+    cpu: /model name\s*:\s*(.*)/.exec(readFileSync('/proc/cpuinfo', 'utf8'))?.[1] ?? cpus()[0]?.model ?? 'unknown',
+    node: process.version,
+    memoryGiB: Number((require('node:os').totalmem() / 2 ** 30).toFixed(1)),
+  };
+  log(`machine: ${machine.nproc} CPU(s), ${machine.cpu}, Node ${machine.node}; rss: ${RSS_METHOD}`);
+  let convert: ConvertResults | undefined;
+  let extract: ExtractResults | undefined;
+  let artifacts: ArtifactResult[] | undefined;
+  try {
+    if (args.only.has('artifacts')) artifacts = await benchArtifacts({ tmp, runs: args.coldRuns, log });
+    if (args.only.has('extract')) extract = await benchExtract({ pages: args.pages, latencyMs: args.latencyMs, concurrency: parseConfig({ siteUrl: 'https://example.com' }).requestConcurrency, log });
+    if (args.only.has('convert')) convert = await benchConvert({ rows: args.rows, runs: args.runs, codec: args.codec, drift: args.drift, tmp, log });
+  } finally {
+    rmSync(tmp, { recursive: true, force: true });
+  }
+  const cost = costProxy(convert, extract, artifacts);
+  const rows = [...(convert ? conversionRows(convert) : []), ...(extract ? extractionRows(extract) : []), ...(artifacts ? artifactRows(artifacts) : []), ...(cost?.rows ?? [])];
+  const notes = [
+    `Machine: ${machine.nproc} CPU(s), ${machine.cpu}, ${machine.memoryGiB} GiB, Node ${machine.node}. Total ${((performance.now() - started) / 1000).toFixed(0)} s.`,
+    ...(convert
+      ? [
+          `Conversion: ${args.runs} alternating A/B run(s) per size, medians. Each side is its own process: ours = handlers/parquet/cli.ts bundled by esbuild into one CJS file (tsx transpiles at every start: ${ms(convert.startup.oursTsxMs)} vs ${ms(convert.startup.oursMs)} bundled), DuckDB = bench/duckdb-convert.cjs (COPY ... read_json_auto ... FORMAT parquet, COMPRESSION ${convert.codec}; DuckDB uses all ${machine.nproc} cores, ours one). net = wall - that side's startup (a 1-row conversion). Peak RSS: ${RSS_METHOD}.`,
+        ]
+      : []),
+    ...(extract ? [`Extraction: runRaw in-process, all 7 endpoints in one invocation, loopback fixture holding each response ${extract.latencyMs} ms; ideal = ceil(P / concurrency) x latency; one warm-up run first. Pages per endpoint: ${JSON.stringify(extract.pagesPerEndpoint)}.`] : []),
+    ...(artifacts ? [`Artifacts: pulumi.runtime.serializeFunction + computeCodePaths as CallbackFunction does, zipped with ${ZIP_METHOD}. Cold start: a fresh Node process (${args.coldRuns} runs, medians) with the AWS SDK resolvable through NODE_PATH (as the runtime provides it) and AWS_ENDPOINT_URL at a loopback SSM/S3 stand-in. ${artifacts.map((a) => `${a.name}: ${a.coldStart.what}${a.coldStart.error ? ` -- FAILED: ${a.coldStart.error}` : ''}`).join(' ')}`] : []),
+    ...(cost?.assumptions.map((a) => `Cost: ${a}`) ?? []),
+  ];
+  const output = `${table(rows)}\n\n${notes.map((n) => `- ${n}`).join('\n')}\n`;
+  process.stdout.write(output);
+  mkdirSync(join(ROOT, 'bench/results'), { recursive: true });
+  writeFileSync(
+    join(ROOT, 'bench/results/latest.json'),
+    `${JSON.stringify({ date: new Date().toISOString(), machine, args: { ...args, only: [...args.only] }, rssMethod: RSS_METHOD, zipMethod: ZIP_METHOD, convert, extract, artifacts, cost, table: rows, notes }, null, 2)}\n`,
+  );
+  log('wrote bench/results/latest.json');
+}
+
+main().catch((error: Error) => {
+  process.stderr.write(`bench: ${error.stack ?? error.message}\n`);
+  process.exit(1);
+});

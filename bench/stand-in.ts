@@ -1,0 +1,73 @@
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+
+/**
+ * A loopback stand-in for the three AWS APIs the handlers call, enough for a successful run:
+ * SSM GetParameters (JSON 1.1 protocol), S3 PutObject (drains the body and answers 200),
+ * S3 GetObject (serves what was put, or `objects` given up front). SNS is not served: a run that
+ * publishes an alert fails loudly here, which is what a benchmark of the success path wants.
+ * Reached through AWS_ENDPOINT_URL (the SDK's standard variable), path-style because the host is
+ * an IP address.
+ */
+export interface AwsStandIn {
+  endpoint: string;
+  /** Keys stored by PutObject (`bucket/key` -> bytes). */
+  stored: Map<string, Buffer>;
+  requests: number;
+  close(): Promise<void>;
+}
+
+export async function startAwsStandIn(options: { parameters: Record<string, string>; objects?: Record<string, Buffer | string>; keepBodies?: boolean }): Promise<AwsStandIn> {
+  const stored = new Map<string, Buffer>(Object.entries(options.objects ?? {}).map(([k, v]) => [k, Buffer.from(v)]));
+  const state = { requests: 0 };
+  const server = createServer((req, res) => {
+    state.requests++;
+    const chunks: Buffer[] = [];
+    let size = 0;
+    req.on('data', (chunk: Buffer) => {
+      size += chunk.length;
+      if (options.keepBodies !== false || req.headers['x-amz-target']) chunks.push(chunk);
+    });
+    req.on('end', () => {
+      const target = req.headers['x-amz-target'];
+      if (target === 'AmazonSSM.GetParameters') {
+        const { Names } = JSON.parse(Buffer.concat(chunks).toString('utf8')) as { Names: string[] };
+        const Parameters = Names.filter((n) => n in options.parameters).map((Name) => ({ Name, Type: 'String', Value: options.parameters[Name], Version: 1 }));
+        const InvalidParameters = Names.filter((n) => !(n in options.parameters));
+        res.writeHead(200, { 'content-type': 'application/x-amz-json-1.1' });
+        res.end(JSON.stringify({ Parameters, InvalidParameters }));
+        return;
+      }
+      const path = decodeURIComponent(new URL(req.url ?? '/', 'http://x').pathname.slice(1));
+      if (req.method === 'PUT') {
+        stored.set(path, options.keepBodies === false ? Buffer.alloc(0) : Buffer.concat(chunks));
+        res.writeHead(200, { etag: `"${size.toString(16)}"` });
+        res.end();
+        return;
+      }
+      if (req.method === 'GET' && stored.has(path)) {
+        const body = stored.get(path)!;
+        res.writeHead(200, { 'content-type': 'application/octet-stream', 'content-length': String(body.length), etag: '"x"' });
+        res.end(body);
+        return;
+      }
+      res.writeHead(400, { 'content-type': 'text/plain' });
+      res.end(`stand-in does not serve ${req.method} ${req.url} (${target ?? 'no target'})`);
+    });
+  });
+  server.keepAliveTimeout = 1;
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  return {
+    endpoint: `http://127.0.0.1:${port}`,
+    stored,
+    get requests() {
+      return state.requests;
+    },
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
+  };
+}
