@@ -5,7 +5,13 @@
  * graph at once). Each item is still parsed by JSON.parse, so item syntax is exactly JSON's.
  */
 
-const WS = new Set([0x20, 0x0a, 0x0d, 0x09, 0xfeff]);
+/**
+ * JSON whitespace (and a byte-order mark). A function, not a module-level Set: Pulumi's closure
+ * serializer copies captured Sets as plain objects, which broke the bronze Lambda.
+ */
+function isWhitespace(c: number): boolean {
+  return c === 0x20 || c === 0x0a || c === 0x0d || c === 0x09 || c === 0xfeff;
+}
 
 type State = 'start' | 'between' | 'item' | 'done';
 
@@ -72,7 +78,7 @@ export async function* readJsonItems(source: AsyncIterable<string | Uint8Array>)
           continue;
         }
         if (scalar) {
-          if (c === 0x2c || c === 0x5d || WS.has(c)) {
+          if (c === 0x2c || c === 0x5d || isWhitespace(c)) {
             pieces.push(text.slice(start, i));
             items.push(parse(pieces.join('')));
             ({ state, pieces } = afterItem(single));
@@ -95,7 +101,7 @@ export async function* readJsonItems(source: AsyncIterable<string | Uint8Array>)
         }
         continue;
       }
-      if (WS.has(c)) continue;
+      if (isWhitespace(c)) continue;
       if (state === 'start') {
         if (c === 0x5b) {
           state = 'between';
