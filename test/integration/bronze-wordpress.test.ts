@@ -1,36 +1,16 @@
 import test from 'ava';
-import { execFileSync } from 'node:child_process';
-import { mkdtemp, open, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, open, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DuckDBInstance } from '@duckdb/node-api';
 import { convertJsonFile } from '../../handlers/parquet/convert';
+import { ENDPOINTS, SITE, loadExpected, wordpressTest } from '../helpers/real-wordpress';
 
 /**
  * End to end against the real WordPress of ../shared/wordpress: crawl each collection with plain
  * fetch (the crawler is tested elsewhere), convert, and compare the row counts with the seed's
  * ground truth. Skipped when the site is down, unless REQUIRE_WORDPRESS=1.
  */
-
-const SITE = 'http://127.0.0.1:8080';
-const COUNTS = join(__dirname, '../../../shared/wordpress/expected-counts.json');
-const ENDPOINTS = ['posts', 'pages', 'media', 'categories', 'tags', 'users', 'comments'];
-
-// Decided at load time, because ava needs to know which tests to register: a synchronous probe.
-function reachable(): boolean {
-  try {
-    execFileSync(process.execPath, ['-e', `fetch(${JSON.stringify(`${SITE}/wp-json/wp/v2/users?per_page=1`)}, { signal: AbortSignal.timeout(3000) }).then((r) => process.exit(r.ok ? 0 : 1), () => process.exit(1))`], { timeout: 5000 });
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-const up = reachable();
-if (!up && process.env.REQUIRE_WORDPRESS !== '1') {
-  console.log(`bronze-wordpress: ${SITE} is not reachable; skipping the end-to-end tests (start it with ../shared/wordpress/setup.sh start, or set REQUIRE_WORDPRESS=1 to fail instead)`);
-}
-const e2e = up || process.env.REQUIRE_WORDPRESS === '1' ? test : test.skip;
 
 /** Writes every page of the collection into one JSON array file, page by page. */
 async function crawl(endpoint: string, file: string): Promise<void> {
@@ -63,8 +43,8 @@ test.after.always(async () => {
 });
 
 for (const endpoint of ENDPOINTS) {
-  e2e(`the real WordPress ${endpoint} convert to as many Parquet rows as the seed published, readable by DuckDB`, async (t) => {
-    const expected = JSON.parse(await readFile(COUNTS, 'utf8')) as Record<string, number>;
+  wordpressTest(`the real WordPress ${endpoint} convert to as many Parquet rows as the seed published, readable by DuckDB`, async (t) => {
+    const expected = loadExpected() as unknown as Record<string, number>;
     const raw = join(dir, `${endpoint}.json`);
     const parquet = join(dir, `${endpoint}.parquet`);
     await crawl(endpoint, raw);
@@ -85,7 +65,7 @@ for (const endpoint of ENDPOINTS) {
   });
 }
 
-e2e('posts keep their WordPress types: timestamps, id lists, flattened rendered text and meta', async (t) => {
+wordpressTest('posts keep their WordPress types: timestamps, id lists, flattened rendered text and meta', async (t) => {
   const raw = join(dir, 'posts-types.json');
   const parquet = join(dir, 'posts-types.parquet');
   await crawl('posts', raw);
