@@ -4,6 +4,7 @@ import { awsHandlerDeps } from './aws/clients';
 import { getStream, listKeys, putFile } from './aws/s3';
 import type { Codec } from './parquet/codecs';
 import { convertJsonFile } from './parquet/convert';
+import { mapLimit } from './concurrency';
 
 /**
  * The bronze function: raw JSON objects of this run -> one Parquet file per endpoint. Every
@@ -122,20 +123,6 @@ async function convertObject(deps: HandlerDeps, options: BronzeOptions, buckets:
   } finally {
     await rm(dir, { recursive: true, force: true });
   }
-}
-
-/** Runs `work` over `items` with at most `limit` at a time, keeping the input order in the results. */
-async function mapLimit<T, R>(items: readonly T[], limit: number, work: (item: T) => Promise<R>): Promise<R[]> {
-  const results = new Array<R>(items.length);
-  let next = 0;
-  const worker = async () => {
-    while (next < items.length) {
-      const i = next++;
-      results[i] = await work(items[i]);
-    }
-  };
-  await Promise.all(Array.from({ length: Math.max(1, Math.min(limit, items.length)) }, worker));
-  return results;
 }
 
 /**

@@ -4,7 +4,7 @@ import { awsHandlerDeps } from './aws/clients';
 import { putFile } from './aws/s3';
 import type { Credentials } from './wordpress/auth';
 import { parseCredentials } from './wordpress/auth';
-import { createLimiter, mapLimit } from './wordpress/concurrency';
+import { createLimiter, mapLimit } from './concurrency';
 import type { CrawlOptions } from './wordpress/crawl';
 import { crawlEndpoint } from './wordpress/crawl';
 import { parseEndpoints } from './wordpress/endpoints';

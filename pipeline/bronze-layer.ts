@@ -5,6 +5,7 @@ import { bronzeCallbackFactory } from '../handlers/bronze';
 import { alertTopic } from './alert-topic';
 import type { PipelineConfig } from './config';
 import { hardenedBucket } from './hardened-bucket';
+import { layerParameter } from './layer-parameter';
 import { PipelineFunction } from './pipeline-function';
 import { bronzeFunctionPolicy } from './policies';
 
@@ -37,10 +38,8 @@ export class BronzeLayer extends pulumi.ComponentResource {
 
     this.bucket = hardenedBucket(`${name}-bucket`, { noncurrentVersionDays: config.noncurrentVersionDays }, this);
     this.topic = alertTopic(`${name}-topic`, { displayName: `data-lakehouse-bronze (${args.stack})`, alertEmail: config.alertEmail, kmsKeyId: config.snsKmsKeyId }, this);
-    const parameter = (suffix: string, paramName: string, value: pulumi.Input<string>, description: string) =>
-      new aws.ssm.Parameter(`${name}-${suffix}`, { name: paramName, type: 'String', value, description }, { parent: this });
-    this.bucketParameter = parameter('bucket-name', names.bronzeBucket, this.bucket.bucket, 'Bronze layer bucket name');
-    this.topicParameter = parameter('topic-arn', names.bronzeTopicArn, this.topic.arn, 'Bronze layer alert topic ARN');
+    this.bucketParameter = layerParameter(`${name}-bucket-name`, { name: names.bronzeBucket, value: this.bucket.bucket, description: 'Bronze layer bucket name' }, this);
+    this.topicParameter = layerParameter(`${name}-topic-arn`, { name: names.bronzeTopicArn, value: this.topic.arn, description: 'Bronze layer alert topic ARN' }, this);
 
     const fn = new PipelineFunction<BronzeEvent, BronzeSummary>(
       `${name}-function`,

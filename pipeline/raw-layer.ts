@@ -5,6 +5,7 @@ import { rawCallbackFactory } from '../handlers/raw';
 import { alertTopic } from './alert-topic';
 import type { PipelineConfig } from './config';
 import { hardenedBucket } from './hardened-bucket';
+import { layerParameter } from './layer-parameter';
 import { PipelineFunction } from './pipeline-function';
 import { rawFunctionPolicy } from './policies';
 
@@ -42,11 +43,9 @@ export class RawLayer extends pulumi.ComponentResource {
     this.bucket = hardenedBucket(`${name}-bucket`, { noncurrentVersionDays: config.noncurrentVersionDays }, this);
     this.topic = alertTopic(`${name}-topic`, { displayName: `data-lakehouse-raw (${args.stack})`, alertEmail: config.alertEmail, kmsKeyId: config.snsKmsKeyId }, this);
 
-    const parameter = (suffix: string, paramName: string, value: pulumi.Input<string>, description: string) =>
-      new aws.ssm.Parameter(`${name}-${suffix}`, { name: paramName, type: 'String', value, description }, { parent: this });
-    this.bucketParameter = parameter('bucket-name', names.rawBucket, this.bucket.bucket, 'Raw layer bucket name');
-    this.topicParameter = parameter('topic-arn', names.rawTopicArn, this.topic.arn, 'Raw layer alert topic ARN');
-    this.endpointsParameter = parameter('endpoints', names.endpoints, JSON.stringify(config.endpoints), 'WordPress endpoints to extract: JSON array of { name, url, paginate }');
+    this.bucketParameter = layerParameter(`${name}-bucket-name`, { name: names.rawBucket, value: this.bucket.bucket, description: 'Raw layer bucket name' }, this);
+    this.topicParameter = layerParameter(`${name}-topic-arn`, { name: names.rawTopicArn, value: this.topic.arn, description: 'Raw layer alert topic ARN' }, this);
+    this.endpointsParameter = layerParameter(`${name}-endpoints`, { name: names.endpoints, value: JSON.stringify(config.endpoints), description: 'WordPress endpoints to extract: JSON array of { name, url, paginate }' }, this);
     if (args.credentials) {
       this.credentialsParameter = new aws.ssm.Parameter(
         `${name}-credentials`,

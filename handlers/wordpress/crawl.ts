@@ -1,5 +1,5 @@
 import type { EndpointSpec } from '../contracts';
-import { forEachOrdered } from './concurrency';
+import { forEachOrdered } from '../concurrency';
 import type { JsonArrayFile } from './json-array-file';
 import { openJsonArrayFile } from './json-array-file';
 import type { PageOutcome, Paginator } from './pagination';

@@ -1,5 +1,5 @@
 import type { Credentials } from './auth';
-import type { Limiter } from './concurrency';
+import type { Limiter } from '../concurrency';
 import { basicAuthorization } from './auth';
 import { isRetryableStatus, parseRetryAfter, retryDelay } from './retry';
 import { sameHost } from './url';
