@@ -120,7 +120,9 @@ export async function benchArtifacts(options: { tmp: string; runs: number; log: 
 
   // What the handlers will meet at run time: a small site and the AWS stand-in.
   const fixture = await startWordPressFixture({ collections: { posts: { items: [...posts(20, 3, { contentBytes: [200, 2000] })] } } });
-  const rawKey = `${config.dataSource}/posts/posts.json`;
+  // Not the key the raw run writes: its PutObject (aws-chunked framing, which the stand-in keeps
+  // as is) must not replace the bronze run's input.
+  const rawKey = `${config.dataSource}/posts/bench-input.json`;
   const aws = await startAwsStandIn({
     parameters: {
       [names.rawBucket]: 'raw',
