@@ -11,8 +11,8 @@ import type { BronzeEvent, BronzeObject, BronzeSummary, RawEvent, RawObject, Raw
 import { createLogger, type LogSink } from '../handlers/log';
 import { runRaw, type RawOptions } from '../handlers/raw';
 import { ConfigError, type PipelineConfig, parameterNamesFor, parseConfig } from '../pipeline/config';
-import { STATES, STATE_MACHINE_NAME, buildDefinition } from '../pipeline/state-machine';
-import { startEmbeddedS3 } from './embedded-s3';
+import { STATES, STATE_MACHINE_NAME, type StateMachineSettings, buildDefinition } from '../pipeline/state-machine';
+import { s3ClientFor, startEmbeddedS3 } from './embedded-s3';
 
 export interface LocalRunOptions {
   /** Project folder holding `Pulumi.<stack>.yaml`. */
@@ -34,6 +34,26 @@ export interface LocalRunOptions {
    * @default none
    */
   taskOverrides?: Record<string, (input: any) => Promise<unknown>>;
+  /**
+   * Hooks for the fault-injection tests (test/reliability); none changes the definition's
+   * shape, and none is reachable from the command line.
+   * @default none
+   */
+  testing?: LocalTestingHooks;
+}
+
+/** Test-only knobs of {@link runLocal}, so fault cases run in milliseconds instead of minutes. */
+export interface LocalTestingHooks {
+  /** Raw handler settings the stack config cannot express (milliseconds, page size, body cap). */
+  rawOptions?: Partial<Pick<RawOptions, 'requestTimeoutMs' | 'maxRetries' | 'retryBaseDelayMs' | 'maxRetryDelayMs' | 'maxRetryAfterMs' | 'perPage' | 'maxPageBytes'>>;
+  /** State machine settings over the stack's, e.g. `{ rawTimeoutSeconds: 1, taskTimeoutMarginSeconds: 0 }`. */
+  stateMachine?: Partial<StateMachineSettings>;
+  /** Wait of every ASL Retry, in ms, instead of IntervalSeconds/BackoffRate/jitter (aws-local-stepfunctions' retryIntervalOverrides). */
+  retryIntervalMs?: number;
+  /** Wraps a Task state's local handler (keys are state names); `real` is the handler it replaces. */
+  wrapTasks?: Record<string, (input: any, real: (input: any) => Promise<any>) => Promise<unknown>>;
+  /** Endpoint the handlers' S3 client uses instead of the embedded S3's (e.g. a fault proxy in front of it). */
+  handlerS3Endpoint?: (embeddedEndpoint: string) => string | Promise<string>;
 }
 
 export type LocalEvent =
@@ -144,12 +164,14 @@ export async function runLocal(options: LocalRunOptions): Promise<LocalRunResult
       await appendFile(join(out, 'alerts.jsonl'), `${JSON.stringify({ runId, at: new Date().toISOString(), topic, subject, message })}\n`);
     },
   };
+  const testing = options.testing ?? {};
+  const handlerS3 = testing.handlerS3Endpoint ? s3ClientFor(await testing.handlerS3Endpoint(s3.endpoint)) : s3.client;
   const deps = (layer: 'raw' | 'bronze', functionName: string): HandlerDeps => {
     const sink: LogSink = (line) => {
       void appendFile(logFile, `${line}\n`);
       options.onEvent?.({ kind: 'log', layer, line: JSON.parse(line) });
     };
-    return { s3: s3.client, parameters: mapParameters(values), notifier, log: createLogger({ function: functionName, layer }, sink), functionName };
+    return { s3: handlerS3, parameters: mapParameters(values), notifier, log: createLogger({ function: functionName, layer }, sink), functionName };
   };
   const rawDeps = deps('raw', STATES.raw);
   const bronzeDeps = deps('bronze', STATES.bronze);
@@ -163,6 +185,7 @@ export async function runLocal(options: LocalRunOptions): Promise<LocalRunResult
     requestTimeoutMs: config.requestTimeoutSeconds * 1000,
     maxRetries: config.maxRetries,
     concurrency: config.requestConcurrency,
+    ...testing.rawOptions,
   };
   const bronzeOptions: BronzeOptions = {
     functionName: STATES.bronze,
@@ -188,7 +211,7 @@ export async function runLocal(options: LocalRunOptions): Promise<LocalRunResult
       failureTopicArn: `arn:aws:sns:local:${LOCAL_ACCOUNT}:failure-stepfunction`,
       endpointsParameterName: names.endpoints,
     },
-    { mapConcurrency: config.mapConcurrency, rawTimeoutSeconds: config.rawTimeoutSeconds, bronzeTimeoutSeconds: config.bronzeTimeoutSeconds },
+    { mapConcurrency: config.mapConcurrency, rawTimeoutSeconds: config.rawTimeoutSeconds, bronzeTimeoutSeconds: config.bronzeTimeoutSeconds, ...testing.stateMachine },
   );
   const machine = new StateMachine(definition as any);
 
@@ -234,6 +257,12 @@ export async function runLocal(options: LocalRunOptions): Promise<LocalRunResult
     },
     ...options.taskOverrides,
   };
+  for (const [state, wrap] of Object.entries(testing.wrapTasks ?? {})) {
+    const real = overrides[state];
+    overrides[state] = (input) => wrap(input, real) as Promise<any>;
+  }
+  const retryIntervalOverrides =
+    testing.retryIntervalMs === undefined ? undefined : Object.fromEntries([STATES.listEndpoints, STATES.raw, STATES.bronze, STATES.publishFailure].map((state) => [state, testing.retryIntervalMs!]));
 
   let status: LocalRunResult['status'] = 'SUCCEEDED';
   let error: string | undefined;
@@ -241,7 +270,7 @@ export async function runLocal(options: LocalRunOptions): Promise<LocalRunResult
     const execution = machine.run(
       { trigger: 'local' },
       {
-        overrides: { taskResourceLocalHandlers: overrides },
+        overrides: { taskResourceLocalHandlers: overrides, retryIntervalOverrides },
         context: { Execution: { Id: `arn:aws:states:local:${LOCAL_ACCOUNT}:execution:${STATE_MACHINE_NAME}:${runId}`, Name: runId, StartTime: new Date().toISOString() } } as any,
       },
     );
@@ -253,6 +282,7 @@ export async function runLocal(options: LocalRunOptions): Promise<LocalRunResult
     try {
       await mirrorBuckets(s3.client, out, config.dataSource);
     } finally {
+      if (handlerS3 !== s3.client) handlerS3.destroy();
       await s3.stop();
     }
   }

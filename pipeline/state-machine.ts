@@ -52,6 +52,12 @@ export interface StateMachineSettings {
   /** The raw function's own timeout; the task waits a little longer so Lambda's timeout error wins. */
   rawTimeoutSeconds: number;
   bronzeTimeoutSeconds: number;
+  /**
+   * Extra seconds a Lambda task waits beyond its function's timeout. Only the local runner's
+   * fault tests change it (to get a task timeout in about a second); deployments use the default.
+   * @default 30
+   */
+  taskTimeoutMarginSeconds?: number;
 }
 
 /** Extra seconds a task waits beyond its function's timeout, so the function's own error is the one reported. */
@@ -75,6 +81,7 @@ function failedItem(stage: 'raw' | 'bronze', errorPath: string) {
 }
 
 export function buildDefinition<T>(refs: StateMachineRefs<T>, settings: StateMachineSettings) {
+  const margin = settings.taskTimeoutMarginSeconds ?? TASK_TIMEOUT_MARGIN_SECONDS;
   const caught = (next: string) => [{ ErrorEquals: ['States.ALL'], ResultPath: '$.error', Next: next }];
   const endpointFailed = (summaryPath: string, next: string, otherwise: string) => ({
     Type: 'Choice',
@@ -112,7 +119,7 @@ export function buildDefinition<T>(refs: StateMachineRefs<T>, settings: StateMac
               Parameters: { FunctionName: refs.rawFunctionArn, Payload: { 'endpoint.$': '$.name' } },
               ResultSelector: { 'summary.$': '$.Payload' },
               ResultPath: '$.raw',
-              TimeoutSeconds: settings.rawTimeoutSeconds + TASK_TIMEOUT_MARGIN_SECONDS,
+              TimeoutSeconds: settings.rawTimeoutSeconds + margin,
               Retry: lambdaRetry(),
               Catch: caught('RawInvocationFailed'),
               Next: 'RawLanded',
@@ -126,7 +133,7 @@ export function buildDefinition<T>(refs: StateMachineRefs<T>, settings: StateMac
               Parameters: { FunctionName: refs.bronzeFunctionArn, 'Payload.$': '$.raw.summary' },
               ResultSelector: { 'summary.$': '$.Payload' },
               ResultPath: '$.bronze',
-              TimeoutSeconds: settings.bronzeTimeoutSeconds + TASK_TIMEOUT_MARGIN_SECONDS,
+              TimeoutSeconds: settings.bronzeTimeoutSeconds + margin,
               Retry: lambdaRetry(),
               Catch: caught('BronzeInvocationFailed'),
               Next: 'BronzeConverted',
