@@ -140,19 +140,64 @@ export async function getJson(url: string, options: TransportOptions): Promise<J
   }
 }
 
+/**
+ * One attempt under one deadline for headers and body: ky's own timeout stops at the headers
+ * when the body is read as a stream, and a server that trickles bytes must not hold the Lambda.
+ *
+ * The deadline is a plain timer on our own AbortController, and the waits for headers and body
+ * watch that controller themselves instead of trusting the signal handed to ky: ky wraps it in
+ * `AbortSignal.any()`, whose combined signal Node holds weakly, and after a garbage collection
+ * an abort no longer reached the body being read (a trickling server then held the crawl
+ * forever; found by test/reliability's slowloris case). `AbortSignal.timeout()` is avoided for
+ * the same reason.
+ */
 async function attemptOnce(startUrl: string, options: TransportOptions): Promise<JsonResponse> {
+  const controller = new AbortController();
+  const deadline = { aborted: false };
+  const timer = setTimeout(() => {
+    deadline.aborted = true;
+    controller.abort(new DOMException(`no answer within ${options.timeoutMs} ms`, 'TimeoutError'));
+  }, options.timeoutMs);
+  const outer = options.signal;
+  const onOuterAbort = () => controller.abort(outer?.reason);
+  if (outer?.aborted) onOuterAbort();
+  else outer?.addEventListener('abort', onOuterAbort, { once: true });
+  try {
+    return await attemptWithin(startUrl, options, controller.signal, deadline);
+  } finally {
+    clearTimeout(timer);
+    outer?.removeEventListener('abort', onOuterAbort);
+  }
+}
+
+/** `promise`, or a rejection as soon as `signal` aborts, whichever comes first. */
+function untilAborted<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {
+  if (signal.aborted) return Promise.reject(signal.reason);
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = () => reject(signal.reason);
+    signal.addEventListener('abort', onAbort, { once: true });
+    promise.then(
+      (value) => {
+        signal.removeEventListener('abort', onAbort);
+        resolve(value);
+      },
+      (error) => {
+        signal.removeEventListener('abort', onAbort);
+        reject(error);
+      },
+    );
+  });
+}
+
+async function attemptWithin(startUrl: string, options: TransportOptions, signal: AbortSignal, deadline: { readonly aborted: boolean }): Promise<JsonResponse> {
   const ky = (require('ky') as typeof import('ky')).default;
-  // One deadline for headers and body: ky's own timeout stops at the headers when the body is
-  // read as a stream, and a server that trickles bytes must not hold the Lambda.
-  const deadline = AbortSignal.timeout(options.timeoutMs);
-  const signal = options.signal ? AbortSignal.any([deadline, options.signal]) : deadline;
   let url = startUrl;
   for (let redirects = 0; ; redirects++) {
     const headers: Record<string, string> = { accept: 'application/json', 'user-agent': options.userAgent };
     if (options.credentials) headers.authorization = basicAuthorization(options.credentials, url);
     let response: Response;
     try {
-      response = await ky.get(url, { headers, signal, timeout: false, retry: 0, throwHttpErrors: false, redirect: 'manual' });
+      response = await untilAborted(ky.get(url, { headers, signal, timeout: false, retry: 0, throwHttpErrors: false, redirect: 'manual' }), signal);
     } catch (error) {
       throw networkError(url, error, deadline, options);
     }
@@ -173,7 +218,7 @@ async function attemptOnce(startUrl: string, options: TransportOptions): Promise
     }
     let body: Buffer;
     try {
-      body = await readCapped(response, url, options.maxBodyBytes);
+      body = await readCapped(response, url, options.maxBodyBytes, signal);
     } catch (error) {
       if (isRequestError(error)) throw error;
       throw networkError(url, error, deadline, options);
@@ -182,7 +227,7 @@ async function attemptOnce(startUrl: string, options: TransportOptions): Promise
   }
 }
 
-function networkError(url: string, error: unknown, deadline: AbortSignal, options: TransportOptions): RequestError {
+function networkError(url: string, error: unknown, deadline: { readonly aborted: boolean }, options: TransportOptions): RequestError {
   if (deadline.aborted) return requestError(`GET ${url}: no complete answer within ${options.timeoutMs} ms`, { url, retryable: true });
   if (options.signal?.aborted) return requestError(`GET ${url}: aborted`, { url, retryable: false });
   const e = error as { message?: string; cause?: { code?: string; message?: string } };
@@ -190,7 +235,7 @@ function networkError(url: string, error: unknown, deadline: AbortSignal, option
   return requestError(`GET ${url}: network error: ${e.message ?? String(error)}${cause ? ` (${cause})` : ''}`, { url, retryable: true });
 }
 
-async function readCapped(response: Response, url: string, maxBytes: number): Promise<Buffer> {
+async function readCapped(response: Response, url: string, maxBytes: number, signal: AbortSignal): Promise<Buffer> {
   const tooLarge = () =>
     requestError(`GET ${url} -> HTTP ${response.status}: body larger than the ${maxBytes}-byte limit`, { url, status: response.status, retryable: false });
   const declared = Number(response.headers.get('content-length'));
@@ -201,13 +246,25 @@ async function readCapped(response: Response, url: string, maxBytes: number): Pr
   const chunks: Buffer[] = [];
   let size = 0;
   if (response.body) {
-    for await (const chunk of response.body) {
-      size += chunk.byteLength;
-      if (size > maxBytes) {
-        await response.body.cancel().catch(() => undefined);
-        throw tooLarge();
+    const reader = response.body.getReader();
+    // Cancelling the reader ends a pending read at once, whatever happened to fetch's own signal.
+    const onAbort = () => void reader.cancel(signal.reason).catch(() => undefined);
+    signal.addEventListener('abort', onAbort, { once: true });
+    try {
+      for (;;) {
+        if (signal.aborted) throw signal.reason;
+        const { done, value } = await reader.read();
+        if (signal.aborted) throw signal.reason;
+        if (done) break;
+        size += value.byteLength;
+        if (size > maxBytes) {
+          await reader.cancel().catch(() => undefined);
+          throw tooLarge();
+        }
+        chunks.push(Buffer.from(value));
       }
-      chunks.push(Buffer.from(chunk));
+    } finally {
+      signal.removeEventListener('abort', onAbort);
     }
   }
   return Buffer.concat(chunks, size);
