@@ -43,7 +43,8 @@ function fromList(text: string): EndpointSpec[] {
     .map((part) => part.trim())
     .filter((part) => part !== '')
     .map((url) => {
-      const checked = checkUrl(url, url);
+      // The URL labels its own errors, minus any user:password@ (that error text goes to alerts and logs).
+      const checked = checkUrl(url, url.replace(/\/\/[^/?#]*@/, '//***@'));
       const segments = new URL(checked).pathname.split('/').filter((s) => s !== '');
       const routeSegments = (new URL(checked).searchParams.get('rest_route') ?? '').split('/').filter((s) => s !== '');
       const name = (routeSegments.at(-1) ?? segments.at(-1) ?? '').toLowerCase();
