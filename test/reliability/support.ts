@@ -189,3 +189,28 @@ export async function startServer(handler: Parameters<typeof createServer>[1], h
 }
 
 export { generateItems };
+
+/**
+ * An HTTP proxy in front of the embedded S3 whose `drop` decides, per request, to swallow part of
+ * the body and then cut the connection: S3 unreachable in the middle of a write.
+ */
+export async function startS3FaultProxy(target: string, drop: (method: string, path: string) => boolean) {
+  const { request } = require('node:http') as typeof import('node:http');
+  const dropped: string[] = [];
+  const proxy = await startServer((req, res) => {
+    const path = decodeURIComponent(new URL(req.url ?? '/', 'http://x').pathname);
+    if (drop(req.method ?? 'GET', path)) {
+      dropped.push(`${req.method} ${path}`);
+      req.once('data', () => req.socket.destroy());
+      req.once('end', () => req.socket.destroy());
+      return;
+    }
+    const upstream = request(`${target}${req.url}`, { method: req.method, headers: req.headers }, (answer) => {
+      res.writeHead(answer.statusCode ?? 502, answer.headers);
+      answer.pipe(res);
+    });
+    upstream.on('error', () => res.destroy());
+    req.pipe(upstream);
+  });
+  return { ...proxy, dropped, origin: proxy.origin };
+}
