@@ -252,6 +252,11 @@ export async function runLocal(options: LocalRunOptions): Promise<LocalRunResult
       }
     }),
     [STATES.publishFailure]: async (input) => {
+      // Failures the state machine caught before a handler ran or reported (a task timeout,
+      // Lambda throttling, a throwing override) reach the summary only through this message.
+      for (const failed of parseFailures(input.Message)) {
+        if (reports.get(failed.endpoint)?.error === undefined) report(failed.endpoint, { ok: false, error: `${failed.stage}: ${failed.error}` });
+      }
       await notifier.publish(input.TopicArn, input.Subject, input.Message);
       return { MessageId: randomUUID() };
     },
@@ -291,6 +296,21 @@ export async function runLocal(options: LocalRunOptions): Promise<LocalRunResult
   const summaryPath = join(out, 'runs', `${runId}.json`);
   await writeFile(summaryPath, `${JSON.stringify({ runId, stack: options.stack, site: config.siteUrl, status, error, endpoints }, null, 2)}\n`);
   return { runId, status, error, endpoints, summaryPath, out };
+}
+
+/** The `[{ endpoint, stage, error }]` of a PublishFailure message (see state-machine.ts), or none. */
+function parseFailures(message: string): Array<{ endpoint: string; stage: string; error: string }> {
+  try {
+    const list = JSON.parse(message.slice(message.indexOf(' failed: ') + ' failed: '.length)) as Array<Record<string, unknown>>;
+    return list
+      .filter((f) => typeof f?.endpoint === 'string')
+      .map((f) => {
+        const e = f.error as { Error?: string; Cause?: string } | string | undefined;
+        return { endpoint: f.endpoint as string, stage: String(f.stage), error: typeof e === 'string' ? e : `${e?.Error ?? 'Error'}: ${e?.Cause ?? ''}`.trim() };
+      });
+  } catch {
+    return [];
+  }
 }
 
 /**

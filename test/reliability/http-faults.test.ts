@@ -1,7 +1,7 @@
 import test, { type ExecutionContext } from 'ava';
 import type { LocalTestingHooks } from '../../local/run';
 import type { FaultHook, FaultResponse } from '../helpers/wordpress-fixture';
-import { FAST, type Scenario, bronzeRows, generateItems, isPage, merge, outcome, page, record, scenario, sequence, shorten, startServer } from './support';
+import { FAST, describePattern, type Scenario, bronzeRows, generateItems, isPage, merge, outcome, page, record, scenario, sequence, shorten, startServer } from './support';
 
 /**
  * HTTP faults on the `posts` endpoint, injected after a good first run: transient ones must be
@@ -70,7 +70,7 @@ async function failsPosts(t: ExecutionContext, name: string, fault: FaultHook, e
   t.truthy(raw, 'the raw layer alert was published');
   t.regex(raw?.message ?? '', /ran with 1 failed endpoint\(s\) of 1 \(posts\)\. Their objects in s3:\/\/raw\/wordpress_api\/ were left as they were\.\n- posts: /);
   t.regex(raw?.message ?? '', error);
-  record({ case: name, expected: `FAILED: posts fails (${error.source.replace(/\\/g, '')}), comments ok`, observed: o.summary, preserved: preserved ? 'yes' : 'no' });
+  record({ case: name, expected: `FAILED: posts fails (${describePattern(error)}), comments ok`, observed: o.summary, preserved: preserved ? 'yes' : 'no' });
   return { s, before };
 }
 
@@ -219,5 +219,6 @@ test('a redirect to another host is not followed: posts fail naming the host; fi
 });
 
 test('table rows shorten URLs', (t) => {
-  t.is(shorten('GET http://127.0.0.1:1234/wp-json/wp/v2/posts?page=2 -> HTTP 500'), 'GET <url> -> HTTP 500');
+  t.is(shorten('raw: GET http://127.0.0.1:1234/wp-json/wp/v2/posts?page=2 -> HTTP 500 from http://127.0.0.1:1/x'), 'raw: HTTP 500 from <url>');
+  t.is(describePattern(/^HTTP 302 .*host \(127\.0\.0\.2:\d+\)/), 'HTTP 302  … host (127.0.0.2:N)');
 });

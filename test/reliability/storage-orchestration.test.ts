@@ -3,7 +3,7 @@ import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { STATES } from '../../pipeline/state-machine';
 import type { LocalTestingHooks } from '../../local/run';
-import { FAST, type Scenario, bronzeRows, generateItems, merge, outcome, record, scenario, startS3FaultProxy } from './support';
+import { FAST, describePattern, type Scenario, bronzeRows, generateItems, merge, outcome, record, scenario, startS3FaultProxy } from './support';
 
 /**
  * Storage and orchestration faults: S3 cut off in the middle of a write, and Lambda-level
@@ -69,13 +69,14 @@ async function failsAtRaw(t: ExecutionContext, name: string, testing: LocalTesti
   const o = outcome(result);
   t.is(result.status, 'FAILED');
   t.deepEqual(o.ok, { posts: false, comments: true }, o.summary);
+  t.regex(o.error.posts ?? '', /^raw: (TypeError|States\.Timeout|Lambda\.TooManyRequestsException): /, 'the run summary names the caught error');
   const after = await s.files('posts');
   const preserved = after.raw.equals(before.raw) && after.bronze.equals(before.bronze);
   t.true(preserved, 'posts files are the first run\'s');
   const failure = (await s.alerts(result.runId)).find((a) => a.subject === 'WordPress_Raw_To_Bronze: Failed');
   t.regex(failure?.message ?? '', /"endpoint":"posts","ok":false,"stage":"raw","error":\{"Error":/);
   t.regex(failure?.message ?? '', error);
-  record({ case: name, expected: `FAILED: posts caught by the ASL (${error.source.replace(/\\/g, '')}), comments ok`, observed: o.summary, preserved: preserved ? 'yes' : 'no' });
+  record({ case: name, expected: `FAILED: posts caught by the ASL (${describePattern(error)}), comments ok`, observed: o.summary, preserved: preserved ? 'yes' : 'no' });
   return { s, result };
 }
 

@@ -159,8 +159,8 @@ export function outcome(result: LocalRunResult): Outcome {
 }
 
 /** Error text for the table: the part after the URL, which says what happened. */
-export function shorten(text: string, max = 90): string {
-  const tail = text.replace(/https?:\/\/127\.0\.0\.1:\d+\S*/g, '<url>').replace(/\s+/g, ' ');
+export function shorten(text: string, max = 110): string {
+  const tail = text.replace(/GET https?:\/\/127\.0\.0\.1:\d+\S*( ->)? /g, '').replace(/https?:\/\/127\.0\.0\.1:\d+\S*/g, '<url>').replace(/\s+/g, ' ');
   return tail.length > max ? `${tail.slice(0, max - 1)}…` : tail;
 }
 
@@ -213,4 +213,9 @@ export async function startS3FaultProxy(target: string, drop: (method: string, p
     req.pipe(upstream);
   });
   return { ...proxy, dropped, origin: proxy.origin };
+}
+
+/** A pattern as words for the table: `.*` becomes an ellipsis, escapes go. */
+export function describePattern(pattern: RegExp): string {
+  return pattern.source.replace(/\\d\+/g, 'N').replace(/\.\*/g, ' … ').replace(/\\(.)/g, '$1').replace(/\^|\$/g, '');
 }
