@@ -1,0 +1,244 @@
+import test from 'ava';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { type Simulation, runSimulation } from '@cloud-copilot/iam-simulate';
+import { ACCOUNT, REGION, type Registered, ofType, runProgram } from '../helpers/pulumi-mocks';
+
+/**
+ * The IAM the program generates, evaluated offline by @cloud-copilot/iam-simulate (AGPL, a
+ * devDependency used only here): every AWS call the handlers were seen making
+ * (test/data/aws-calls.json, recorded by the Lambda parity test) is allowed by its function's
+ * policy, and a list of calls outside each role's job is denied. Then the resource policies of
+ * the mocked program, and a secret scan of everything it registered.
+ */
+
+const PASSWORD = 'Qm4n Rk7t Wz2p Lx9v Hc3d Fy6b';
+const USERNAME = 'lakehouse-bot';
+const program = runProgram(
+  {
+    'aws:region': REGION,
+    'wordpress-lakehouse:siteUrl': 'https://blog.example.com',
+    'wordpress-lakehouse:alertEmail': 'data-team@example.com',
+    'wordpress-lakehouse:wordpressUsername': USERNAME,
+    'wordpress-lakehouse:wordpressPassword': PASSWORD,
+  },
+  ['wordpress-lakehouse:wordpressPassword'],
+  () => require('../../index'),
+);
+
+interface Call {
+  function: string;
+  service?: string;
+  action: string;
+  resource: string;
+  context?: Record<string, string>;
+}
+
+const RECORDED: Call[] = JSON.parse(readFileSync(join(__dirname, '..', 'data', 'aws-calls.json'), 'utf8'));
+
+/** The pieces of the mocked program a simulation needs, by role. */
+async function world() {
+  const { resources } = await program;
+  const policy = (name: string) => {
+    const found = resources.find((r) => r.type === 'aws:iam/rolePolicy:RolePolicy' && r.name === name);
+    if (!found) throw new Error(`no RolePolicy ${name}`);
+    return JSON.parse(found.inputs.policy);
+  };
+  const role = (name: string) => resources.find((r) => r.type === 'aws:iam/role:Role' && r.name === name)!.state.arn as string;
+  const bucket = (layer: string) => resources.find((r) => r.type === 'aws:s3/bucket:Bucket' && r.name === `${layer}-bucket`)!;
+  const bucketPolicy = (b: Registered) => JSON.parse(resources.find((r) => r.type === 'aws:s3/bucketPolicy:BucketPolicy' && r.inputs.bucket === `${b.state.bucket}-id`)!.inputs.policy);
+  const topic = (display: string) => ofType(resources, 'aws:sns/topic:Topic').find((x) => x.inputs.displayName === `${display} (dev)`)!.state.arn as string;
+  const fn = (layer: string) => ofType(resources, 'aws:lambda/function:Function').find((f) => f.inputs.name === `data_wordpressapi_${layer}-dev`)!.state.arn as string;
+  const sm = ofType(resources, 'aws:sfn/stateMachine:StateMachine')[0].state.arn as string;
+  const logGroup = (layer: string) => `arn:aws:logs:${REGION}:${ACCOUNT}:log-group:/aws/lambda/data_wordpressapi_${layer}-dev`;
+  const roles = {
+    raw: { arn: role('raw-function'), policy: policy('raw-function') },
+    bronze: { arn: role('bronze-function'), policy: policy('bronze-function') },
+    stateMachine: { arn: role('orchestration-state-machine'), policy: policy('orchestration-state-machine') },
+    scheduler: { arn: role('orchestration-scheduler'), policy: policy('orchestration-scheduler') },
+  };
+  const raw = bucket('raw');
+  const bronze = bucket('bronze');
+  const bucketPolicies: Record<string, unknown> = { [raw.state.bucket]: bucketPolicy(raw), [bronze.state.bucket]: bucketPolicy(bronze) };
+  return {
+    resources, roles, raw: raw.state.arn as string, bronze: bronze.state.arn as string, bucketPolicies, sm, fn, logGroup,
+    topics: { raw: topic('data-lakehouse-raw'), bronze: topic('data-lakehouse-bronze'), lambda: topic('failure-lambda'), stateMachine: topic('failure-stepfunction') },
+  };
+}
+
+type World = Awaited<ReturnType<typeof world>>;
+type RoleName = keyof World['roles'];
+
+/** One request by a role, with the bucket's own policy as the resource policy for S3 and TLS on unless said otherwise. */
+async function simulate(w: World, role: RoleName, action: string, resource: string, context: Record<string, string> = {}) {
+  const bucketName = action.startsWith('s3:') ? resource.replace(/^arn:aws:s3:::/, '').split('/')[0] : undefined;
+  const simulation: Simulation = {
+    identityPolicies: [{ name: role, policy: w.roles[role].policy }],
+    serviceControlPolicies: [],
+    resourceControlPolicies: [],
+    resourcePolicy: bucketName ? (w.bucketPolicies[bucketName] as Simulation['resourcePolicy']) : undefined,
+    request: {
+      action,
+      principal: w.roles[role].arn,
+      resource: { resource, accountId: ACCOUNT },
+      contextVariables: { 'aws:SecureTransport': 'true', ...context },
+    },
+  } as Simulation;
+  const result = await runSimulation(simulation, {});
+  if (result.resultType === 'error') throw new Error(`simulation error for ${role} ${action} ${resource}: ${JSON.stringify(result.errors)}`);
+  return result.overallResult as string;
+}
+
+test('every AWS call the handlers make (test/data/aws-calls.json) is allowed by the policy of its function', async (t) => {
+  const w = await world();
+  t.true(RECORDED.length >= 10, 'the recorded call list is not empty');
+  t.deepEqual([...new Set(RECORDED.map((c) => c.function))].sort(), ['bronze', 'raw']);
+  for (const call of RECORDED) {
+    // The recording names resources as the mocks do (raw-bucket-a1b2c3d...), which is what these policies hold.
+    t.is(await simulate(w, call.function as RoleName, call.action, call.resource, call.context), 'Allowed', `${call.function} ${call.action} ${call.resource}`);
+  }
+});
+
+test('the calls outside the handlers are allowed too: logs, the credentials parameter, the state machine and the scheduler', async (t) => {
+  const w = await world();
+  const allowed: Array<[RoleName, string, string]> = [
+    ['raw', 'logs:PutLogEvents', `${w.logGroup('raw')}:log-stream:2026/01/01/[$LATEST]abc`],
+    ['bronze', 'logs:CreateLogStream', `${w.logGroup('bronze')}:log-stream:2026/01/01/[$LATEST]abc`],
+    ['raw', 'ssm:GetParameters', `arn:aws:ssm:${REGION}:${ACCOUNT}:parameter/wordpress-lakehouse/dev/wordpress/blog.example.com/api/credentials`],
+    ['raw', 'sns:Publish', w.topics.lambda],
+    ['stateMachine', 'lambda:InvokeFunction', w.fn('raw')],
+    ['stateMachine', 'lambda:InvokeFunction', `${w.fn('bronze')}:$LATEST`],
+    ['stateMachine', 'sns:Publish', w.topics.stateMachine],
+    ['stateMachine', 'ssm:GetParameter', `arn:aws:ssm:${REGION}:${ACCOUNT}:parameter/wordpress-lakehouse/dev/wordpress/blog.example.com/api/endpoints`],
+    ['scheduler', 'states:StartExecution', w.sm],
+  ];
+  for (const [role, action, resource] of allowed) t.is(await simulate(w, role, action, resource), 'Allowed', `${role} ${action} ${resource}`);
+});
+
+test('calls outside each role\'s job are denied', async (t) => {
+  const w = await world();
+  const param = (stack: string, path: string) => `arn:aws:ssm:${REGION}:${ACCOUNT}:parameter/wordpress-lakehouse/${stack}/${path}`;
+  const denied: Array<[RoleName, string, string, Record<string, string>?, string?]> = [
+    // Layers stay in their lane.
+    ['raw', 's3:PutObject', `${w.bronze}/wordpress_api/posts/posts.parquet`, {}, 'raw writing bronze'],
+    ['bronze', 's3:PutObject', `${w.raw}/wordpress_api/posts/posts.json`, {}, 'bronze writing raw'],
+    ['raw', 's3:GetObject', `${w.raw}/wordpress_api/posts/posts.json`, {}, 'raw reading anything'],
+    ['bronze', 's3:GetObject', `${w.bronze}/wordpress_api/posts/posts.parquet`, {}, 'bronze reading its own output'],
+    // Other prefixes.
+    ['raw', 's3:PutObject', `${w.raw}/other_source/posts/posts.json`, {}, 'raw writing another prefix'],
+    ['raw', 's3:PutObject', `${w.raw}/posts.json`, {}, 'raw writing the bucket root'],
+    ['bronze', 's3:GetObject', `${w.raw}/other_source/posts/posts.json`, {}, 'bronze reading another prefix'],
+    ['bronze', 's3:ListBucket', w.raw, { 's3:prefix': 'other_source/' }, 'bronze listing another prefix'],
+    ['bronze', 's3:ListBucket', w.raw, {}, 'bronze listing the whole bucket'],
+    ['bronze', 's3:PutObject', `${w.bronze}/other_source/posts/posts.parquet`, {}, 'bronze writing another prefix'],
+    // Deleting or reconfiguring storage.
+    ['raw', 's3:DeleteObject', `${w.raw}/wordpress_api/posts/posts.json`, {}, 'raw deleting'],
+    ['bronze', 's3:DeleteObject', `${w.bronze}/wordpress_api/posts/posts.parquet`, {}, 'bronze deleting'],
+    ['raw', 's3:DeleteObjectVersion', `${w.raw}/wordpress_api/posts/posts.json`, {}, 'raw deleting a version'],
+    ['bronze', 's3:PutBucketPolicy', w.bronze, {}, 'bronze changing the bucket policy'],
+    // TLS only, even for allowed writes.
+    ['raw', 's3:PutObject', `${w.raw}/wordpress_api/posts/posts.json`, { 'aws:SecureTransport': 'false' }, 'raw writing over plain http'],
+    // Other topics.
+    ['raw', 'sns:Publish', w.topics.bronze, {}, 'raw publishing to the bronze topic'],
+    ['bronze', 'sns:Publish', w.topics.raw, {}, 'bronze publishing to the raw topic'],
+    ['raw', 'sns:Publish', w.topics.stateMachine, {}, 'raw publishing to failure-stepfunction'],
+    ['stateMachine', 'sns:Publish', w.topics.raw, {}, 'state machine publishing to the raw topic'],
+    ['bronze', 'sns:Publish', `arn:aws:sns:${REGION}:${ACCOUNT}:someone-elses-topic`, {}, 'bronze publishing elsewhere'],
+    // Other stacks' parameters, and the password outside raw.
+    ['raw', 'ssm:GetParameters', param('prod', 's3/lakehouse/name/raw'), {}, 'raw reading another stack\'s parameter'],
+    ['raw', 'ssm:GetParameters', param('prod', 'wordpress/blog.example.com/api/credentials'), {}, 'raw reading another stack\'s credentials'],
+    ['bronze', 'ssm:GetParameters', param('prod', 's3/lakehouse/name/bronze'), {}, 'bronze reading another stack\'s parameter'],
+    ['bronze', 'ssm:GetParameters', param('dev', 'wordpress/blog.example.com/api/credentials'), {}, 'bronze reading the credentials'],
+    ['stateMachine', 'ssm:GetParameter', param('dev', 'wordpress/blog.example.com/api/credentials'), {}, 'state machine reading the credentials'],
+    ['stateMachine', 'ssm:GetParameter', param('prod', 'wordpress/blog.example.com/api/endpoints'), {}, 'state machine reading another stack\'s endpoints'],
+    ['raw', 'ssm:PutParameter', param('dev', 'wordpress/blog.example.com/api/endpoints'), {}, 'raw changing the endpoints'],
+    // Orchestration reaches only its own targets.
+    ['scheduler', 'states:StartExecution', `arn:aws:states:${REGION}:${ACCOUNT}:stateMachine:WordPress_Raw_To_Bronze-prod`, {}, 'scheduler starting another stack\'s machine'],
+    ['scheduler', 'states:StartExecution', `arn:aws:states:${REGION}:${ACCOUNT}:stateMachine:Payroll`, {}, 'scheduler starting another machine'],
+    ['scheduler', 'lambda:InvokeFunction', w.fn('raw'), {}, 'scheduler invoking a function'],
+    ['stateMachine', 'lambda:InvokeFunction', `arn:aws:lambda:${REGION}:${ACCOUNT}:function:data_wordpressapi_raw-prod`, {}, 'state machine invoking another stack\'s function'],
+    ['stateMachine', 'lambda:InvokeFunction', `arn:aws:lambda:${REGION}:${ACCOUNT}:function:anything-else`, {}, 'state machine invoking another function'],
+    ['raw', 'lambda:InvokeFunction', w.fn('bronze'), {}, 'raw invoking bronze'],
+    ['raw', 'logs:PutLogEvents', `${w.logGroup('bronze')}:log-stream:x`, {}, 'raw writing bronze\'s logs'],
+  ];
+  for (const [role, action, resource, context, why] of denied) {
+    t.not(await simulate(w, role, action, resource, context), 'Allowed', why);
+  }
+  t.is(await simulate(w, 'raw', 's3:PutObject', `${w.raw}/wordpress_api/posts/posts.json`, { 'aws:SecureTransport': 'false' }), 'ExplicitlyDenied', 'the bucket policy\'s TLS deny wins over the role\'s allow');
+});
+
+/** Every policy document a resource carries, with where it came from. */
+function documents(resources: Registered[]): Array<{ where: string; doc: { Statement: Array<Record<string, any>> } }> {
+  const found: Array<{ where: string; doc: { Statement: Array<Record<string, any>> } }> = [];
+  for (const r of resources) {
+    for (const key of ['policy', 'assumeRolePolicy', 'accessPolicy', 'keyPolicy']) {
+      const text = r.inputs[key];
+      if (typeof text === 'string' && text.trim().startsWith('{')) found.push({ where: `${r.type} ${r.name}.${key}`, doc: JSON.parse(text) });
+    }
+  }
+  return found;
+}
+
+const principals = (p: unknown): string[] => (p === undefined ? [] : typeof p === 'string' ? [p] : Object.values(p as Record<string, string | string[]>).flat());
+
+test('no resource or trust policy grants Principal "*" (or AWS "*") except as a Deny', async (t) => {
+  const { resources } = await program;
+  const docs = documents(resources);
+  t.true(docs.filter((d) => d.where.includes('bucketPolicy')).length === 2, 'both bucket policies were found');
+  t.true(docs.filter((d) => d.where.endsWith('assumeRolePolicy')).length === 4, 'all four trust policies were found');
+  for (const { where, doc } of docs) {
+    for (const s of doc.Statement) {
+      if (principals(s.Principal).includes('*')) t.is(s.Effect, 'Deny', `${where} ${s.Sid}: a "*" principal may only be denied`);
+      if (s.Effect === 'Allow' && s.Principal) t.true(principals(s.Principal).every((p) => /\.amazonaws\.com$/.test(p) || p.startsWith(`arn:aws:iam::${ACCOUNT}:`)), `${where} ${s.Sid}: trusts only AWS services or this account`);
+    }
+  }
+  for (const permission of ofType(resources, 'aws:lambda/permission:Permission')) {
+    t.not(permission.inputs.principal, '*', `${permission.name}: no public invoke`);
+    t.truthy(permission.inputs.sourceArn, `${permission.name}: scoped to a source`);
+  }
+  for (const topic of ofType(resources, 'aws:sns/topic:Topic')) t.falsy(topic.inputs.policy, `${topic.name}: no inline topic policy (the default allows only this account)`);
+});
+
+test('each role trusts exactly one AWS service, and the scheduler\'s trust is pinned to this account', async (t) => {
+  const { resources } = await program;
+  const trusts = Object.fromEntries(ofType(resources, 'aws:iam/role:Role').map((r) => [r.name, JSON.parse(r.inputs.assumeRolePolicy)]));
+  const services = Object.fromEntries(Object.entries(trusts).map(([name, doc]) => [name, doc.Statement.map((s: any) => [s.Effect, s.Action, s.Principal.Service])]));
+  t.deepEqual(services, {
+    'raw-function': [['Allow', ['sts:AssumeRole'], 'lambda.amazonaws.com']],
+    'bronze-function': [['Allow', ['sts:AssumeRole'], 'lambda.amazonaws.com']],
+    'orchestration-state-machine': [['Allow', ['sts:AssumeRole'], 'states.amazonaws.com']],
+    'orchestration-scheduler': [['Allow', ['sts:AssumeRole'], 'scheduler.amazonaws.com']],
+  });
+  t.deepEqual(trusts['orchestration-scheduler'].Statement[0].Condition, { StringEquals: { 'aws:SourceAccount': ACCOUNT } });
+});
+
+test('anonymous requests to either bucket are refused: the only "*" statement denies plain http, and nothing allows the public', async (t) => {
+  const w = await world();
+  const { anonymousPrincipal } = await import('@cloud-copilot/iam-simulate');
+  for (const [name, policy] of Object.entries(w.bucketPolicies)) {
+    const result = await runSimulation({
+      identityPolicies: [], serviceControlPolicies: [], resourceControlPolicies: [],
+      resourcePolicy: policy as Simulation['resourcePolicy'],
+      request: { principal: anonymousPrincipal, action: 's3:GetObject', resource: { resource: `arn:aws:s3:::${name}/wordpress_api/posts/posts.json`, accountId: ACCOUNT }, contextVariables: { 'aws:SecureTransport': 'true' } },
+      additionalSettings: { s3: { blockPublicAccess: true } },
+    } as unknown as Simulation, {});
+    t.is(result.resultType === 'error' ? JSON.stringify(result.errors) : result.overallResult, 'ImplicitlyDenied', name);
+  }
+});
+
+test('the password is in no registered resource except its SecureString parameter, and in neither serialized handler', async (t) => {
+  const { resources, serialized, outputs } = await program;
+  const forms = [PASSWORD, encodeURIComponent(PASSWORD), Buffer.from(`${USERNAME}:${PASSWORD}`).toString('base64'), JSON.stringify(PASSWORD).slice(1, -1)];
+  const credentials = resources.filter((r) => r.type === 'aws:ssm/parameter:Parameter' && String(r.inputs.name).endsWith('/api/credentials'));
+  t.is(credentials.length, 1);
+  t.is(credentials[0].inputs.type, 'SecureString');
+  for (const r of resources) {
+    if (r === credentials[0]) continue;
+    const text = JSON.stringify({ inputs: r.inputs, state: r.state });
+    for (const form of forms) t.false(text.includes(form), `${r.type} ${r.name} carries the password`);
+  }
+  t.is(serialized.length, 2);
+  for (const text of serialized) for (const form of forms) t.false(text.includes(form), 'a serialized handler carries the password');
+  const exported = JSON.stringify(outputs);
+  for (const form of forms) t.false(exported.includes(form), 'a stack output carries the password');
+});
