@@ -164,10 +164,21 @@ async function attemptOnce(startUrl: string, options: TransportOptions): Promise
   else outer?.addEventListener('abort', onOuterAbort, { once: true });
   try {
     return await attemptWithin(startUrl, options, controller.signal, deadline);
+  } catch (error) {
+    // Error texts quote what the server said, and a debug page may echo the request headers:
+    // the Basic token (or the password) must not ride along into alerts and logs.
+    if (options.credentials && error instanceof Error) error.message = redactCredentials(error.message, options.credentials);
+    throw error;
   } finally {
     clearTimeout(timer);
     outer?.removeEventListener('abort', onOuterAbort);
   }
+}
+
+/** `text` without the Basic token, the password or its URL encoding (found by test/security/secrets). */
+function redactCredentials(text: string, credentials: Credentials): string {
+  const forms = [Buffer.from(`${credentials.username}:${credentials.password}`, 'utf8').toString('base64'), credentials.password, encodeURIComponent(credentials.password)];
+  return forms.filter((form) => form.length > 0).reduce((out, form) => out.split(form).join('[redacted]'), text);
 }
 
 /** `promise`, or a rejection as soon as `signal` aborts, whichever comes first. */
