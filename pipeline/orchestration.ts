@@ -33,7 +33,14 @@ export class Orchestration extends pulumi.ComponentResource {
 
     this.failureTopic = alertTopic(`${name}-failure-stepfunction`, { displayName: `failure-stepfunction (${args.stack})`, alertEmail: config.alertEmail, kmsKeyId: config.snsKmsKeyId }, this);
 
-    this.role = new aws.iam.Role(`${name}-state-machine`, { assumeRolePolicy: JSON.stringify(assumeRolePolicy('states.amazonaws.com')), description: `Role of ${STATE_MACHINE_NAME}-${args.stack}` }, parent);
+    // The account, read off a function's ARN, pins each service role's trust to this account
+    // (confused-deputy protection) without an extra provider call.
+    const account = args.rawFunction.arn.apply((arn) => arn.split(':')[4]);
+    this.role = new aws.iam.Role(
+      `${name}-state-machine`,
+      { assumeRolePolicy: pulumi.jsonStringify(assumeRolePolicy('states.amazonaws.com', account)), description: `Role of ${STATE_MACHINE_NAME}-${args.stack}` },
+      parent,
+    );
     const policy = new aws.iam.RolePolicy(
       `${name}-state-machine`,
       {
@@ -76,9 +83,6 @@ export class Orchestration extends pulumi.ComponentResource {
       { parent: this, dependsOn: [policy] },
     );
 
-    // The account, read off the state machine's ARN, pins the scheduler's trust to this account
-    // (confused-deputy protection) without an extra provider call.
-    const account = this.stateMachine.arn.apply((arn) => arn.split(':')[4]);
     this.schedulerRole = new aws.iam.Role(
       `${name}-scheduler`,
       { assumeRolePolicy: pulumi.jsonStringify(assumeRolePolicy('scheduler.amazonaws.com', account)), description: `Lets EventBridge Scheduler start ${STATE_MACHINE_NAME}-${args.stack}` },

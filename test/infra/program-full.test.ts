@@ -170,6 +170,10 @@ test('the state machine may invoke exactly the two functions and publish to its 
   const trust = JSON.parse(schedulerRole.inputs.assumeRolePolicy);
   t.deepEqual(trust.Statement[0].Principal, { Service: 'scheduler.amazonaws.com' });
   t.deepEqual(trust.Statement[0].Condition, { StringEquals: { 'aws:SourceAccount': ACCOUNT } });
+  const stateMachineRole = resources.find((r) => r.type === 'aws:iam/role:Role' && r.name === 'orchestration-state-machine')!;
+  const smTrust = JSON.parse(stateMachineRole.inputs.assumeRolePolicy);
+  t.deepEqual(smTrust.Statement[0].Principal, { Service: 'states.amazonaws.com' });
+  t.deepEqual(smTrust.Statement[0].Condition, { StringEquals: { 'aws:SourceAccount': ACCOUNT } });
 });
 
 test('the deployed definition is valid, passes our checks and points at the real functions, topic and parameter', async (t) => {
