@@ -1,5 +1,4 @@
-import { createServer } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { startServer } from '../test/helpers/loopback-server';
 
 /**
  * A loopback stand-in for the three AWS APIs the handlers call, enough for a successful run:
@@ -19,9 +18,7 @@ export interface AwsStandIn {
 
 export async function startAwsStandIn(options: { parameters: Record<string, string>; objects?: Record<string, Buffer | string>; keepBodies?: boolean }): Promise<AwsStandIn> {
   const stored = new Map<string, Buffer>(Object.entries(options.objects ?? {}).map(([k, v]) => [k, Buffer.from(v)]));
-  const state = { requests: 0 };
-  const server = createServer((req, res) => {
-    state.requests++;
+  const loopback = await startServer((req, res) => {
     const chunks: Buffer[] = [];
     let size = 0;
     req.on('data', (chunk: Buffer) => {
@@ -55,19 +52,12 @@ export async function startAwsStandIn(options: { parameters: Record<string, stri
       res.end(`stand-in does not serve ${req.method} ${req.url} (${target ?? 'no target'})`);
     });
   });
-  server.keepAliveTimeout = 1;
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
   return {
-    endpoint: `http://127.0.0.1:${port}`,
+    endpoint: loopback.origin,
     stored,
     get requests() {
-      return state.requests;
+      return loopback.requests;
     },
-    close: () =>
-      new Promise<void>((resolve) => {
-        server.closeAllConnections();
-        server.close(() => resolve());
-      }),
+    close: loopback.close,
   };
 }

@@ -1,7 +1,7 @@
 import test, { type ExecutionContext } from 'ava';
 import type { LocalTestingHooks } from '../../local/run';
 import type { FaultHook, FaultResponse } from '../helpers/wordpress-fixture';
-import { FAST, describePattern, type Scenario, bronzeRows, generateItems, isPage, merge, outcome, page, record, scenario, sequence, shorten, startServer } from './support';
+import { FAST, describePattern, type Prepared, type Scenario, bronzeRows, generateItems, isPage, merge, outcome, page, prepare, record, sequence, shorten, startServer } from './support';
 
 /**
  * HTTP faults on the `posts` endpoint, injected after a good first run: transient ones must be
@@ -13,20 +13,7 @@ const POSTS = '/wp/v2/posts';
 const FAILED_SUBJECT = 'WordPress_Raw_To_Bronze: Failed';
 const RAW_SUBJECT = 'data_wordpressapi_raw: Ran With Failures';
 
-interface Prepared {
-  s: Scenario;
-  before: Awaited<ReturnType<Scenario['files']>>;
-}
 
-/** Fixture, project and a good first run; then the site grows, so a successful second run is visible. */
-async function prepare(t: ExecutionContext): Promise<Prepared> {
-  const s = await scenario(t);
-  const first = await s.run();
-  t.is(first.status, 'SUCCEEDED', first.error);
-  const before = await s.files('posts');
-  s.collections.posts = { items: generateItems(35, 1) };
-  return { s, before };
-}
 
 /** A fault the pipeline must ride out: posts succeed with all 35 items, raw and bronze replaced, no alert. */
 async function recovers(t: ExecutionContext, name: string, fault: FaultHook, testing?: LocalTestingHooks): Promise<Prepared> {

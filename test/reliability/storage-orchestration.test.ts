@@ -3,7 +3,7 @@ import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { STATES } from '../../pipeline/state-machine';
 import type { LocalTestingHooks } from '../../local/run';
-import { FAST, describePattern, type Scenario, bronzeRows, generateItems, merge, outcome, record, scenario, startS3FaultProxy } from './support';
+import { FAST, describePattern, type Scenario, bronzeRows, merge, outcome, prepare, record, startS3FaultProxy } from './support';
 
 /**
  * Storage and orchestration faults: S3 cut off in the middle of a write, and Lambda-level
@@ -11,14 +11,6 @@ import { FAST, describePattern, type Scenario, bronzeRows, generateItems, merge,
  * throttling). Same shape as the HTTP cases: good first run, faulty run, files compared.
  */
 
-async function prepare(t: ExecutionContext): Promise<{ s: Scenario; before: Awaited<ReturnType<Scenario['files']>> }> {
-  const s = await scenario(t);
-  const first = await s.run();
-  t.is(first.status, 'SUCCEEDED', first.error);
-  const before = await s.files('posts');
-  s.collections.posts = { items: generateItems(35, 1) };
-  return { s, before };
-}
 
 async function listed(s: Scenario, layer: 'raw' | 'bronze'): Promise<string[]> {
   const root = join(s.out, layer, 'wordpress_api');

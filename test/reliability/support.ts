@@ -1,13 +1,12 @@
 import type { ExecutionContext } from 'ava';
 import { appendFileSync } from 'node:fs';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { zstdDecompressSync } from 'node:zlib';
 import { parquetReadObjects } from 'hyparquet';
 import { type LocalRunResult, type LocalTestingHooks, runLocal } from '../../local/run';
+import { startServer } from '../helpers/loopback-server';
 import { type FaultHook, type FaultResponse, type FixtureCollection, type FixtureRequest, type WordPressFixture, generateItems, startWordPressFixture } from '../helpers/wordpress-fixture';
 
 /**
@@ -164,31 +163,7 @@ export function shorten(text: string, max = 110): string {
   return tail.length > max ? `${tail.slice(0, max - 1)}…` : tail;
 }
 
-/** A loopback server; `handler` decides everything. */
-export async function startServer(handler: Parameters<typeof createServer>[1], host = '127.0.0.1'): Promise<{ origin: string; server: Server; requests: number; close(): Promise<void> }> {
-  const state = { requests: 0 };
-  const server = createServer((req, res) => {
-    state.requests++;
-    handler!(req, res);
-  });
-  server.keepAliveTimeout = 1;
-  await new Promise<void>((resolve) => server.listen(0, host, resolve));
-  const { port } = server.address() as AddressInfo;
-  return {
-    origin: `http://${host}:${port}`,
-    server,
-    get requests() {
-      return state.requests;
-    },
-    close: () =>
-      new Promise<void>((resolve) => {
-        server.closeAllConnections();
-        server.close(() => resolve());
-      }),
-  };
-}
-
-export { generateItems };
+export { generateItems, startServer };
 
 /**
  * An HTTP proxy in front of the embedded S3 whose `drop` decides, per request, to swallow part of
@@ -218,4 +193,19 @@ export async function startS3FaultProxy(target: string, drop: (method: string, p
 /** A pattern as words for the table: `.*` becomes an ellipsis, escapes go. */
 export function describePattern(pattern: RegExp): string {
   return pattern.source.replace(/\\d\+/g, 'N').replace(/\.\*/g, ' … ').replace(/\\(.)/g, '$1').replace(/\^|\$/g, '');
+}
+
+export interface Prepared {
+  s: Scenario;
+  before: Awaited<ReturnType<Scenario['files']>>;
+}
+
+/** Fixture, project and a good first run; then the site grows, so a successful second run is visible. */
+export async function prepare(t: ExecutionContext): Promise<Prepared> {
+  const s = await scenario(t);
+  const first = await s.run();
+  t.is(first.status, 'SUCCEEDED', first.error);
+  const before = await s.files('posts');
+  s.collections.posts = { items: generateItems(35, 1) };
+  return { s, before };
 }
