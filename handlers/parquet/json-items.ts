@@ -47,6 +47,13 @@ export async function* readJsonItems(source: AsyncIterable<string | Uint8Array>)
     const text = typeof chunk === 'string' ? chunk : decoder.decode(chunk, { stream: true });
     let start = state === 'item' ? 0 : -1;
     const items: unknown[] = [];
+    /** The current item ends before `end` in this chunk: parse it and wait for the next. */
+    const emit = (end: number) => {
+      pieces.push(text.slice(start, end));
+      items.push(parse(pieces.join('')));
+      ({ state, pieces } = afterItem(single));
+      index++;
+    };
     for (let i = 0; i < text.length; i++) {
       const c = text.charCodeAt(i);
       if (state === 'item') {
@@ -69,21 +76,13 @@ export async function* readJsonItems(source: AsyncIterable<string | Uint8Array>)
           }
           i = quote;
           inString = false;
-          if (depth === 0) {
-            pieces.push(text.slice(start, i + 1));
-            items.push(parse(pieces.join('')));
-            ({ state, pieces } = afterItem(single));
-            index++;
-          }
+          if (depth === 0) emit(i + 1);
           continue;
         }
         if (scalar) {
           if (c === 0x2c || c === 0x5d || isWhitespace(c)) {
-            pieces.push(text.slice(start, i));
-            items.push(parse(pieces.join('')));
-            ({ state, pieces } = afterItem(single));
+            emit(i);
             scalar = false;
-            index++;
             i--;
           }
           continue;
@@ -92,12 +91,7 @@ export async function* readJsonItems(source: AsyncIterable<string | Uint8Array>)
         else if (c === 0x7b || c === 0x5b) depth++;
         else if (c === 0x7d || c === 0x5d) {
           depth--;
-          if (depth === 0) {
-            pieces.push(text.slice(start, i + 1));
-            items.push(parse(pieces.join('')));
-            ({ state, pieces } = afterItem(single));
-            index++;
-          }
+          if (depth === 0) emit(i + 1);
         }
         continue;
       }
