@@ -30,11 +30,6 @@ export interface LocalRunOptions {
   /** Called for every structured log line of the handlers and every alert. */
   onEvent?: (event: LocalEvent) => void;
   /**
-   * Extra ASL overrides for tests (e.g. a handler that fails on purpose). Keys are state names.
-   * @default none
-   */
-  taskOverrides?: Record<string, (input: any) => Promise<unknown>>;
-  /**
    * Hooks for the fault-injection tests (test/reliability); none changes the definition's
    * shape, and none is reachable from the command line.
    * @default none
@@ -260,7 +255,6 @@ export async function runLocal(options: LocalRunOptions): Promise<LocalRunResult
       await notifier.publish(input.TopicArn, input.Subject, input.Message);
       return { MessageId: randomUUID() };
     },
-    ...options.taskOverrides,
   };
   for (const [state, wrap] of Object.entries(testing.wrapTasks ?? {})) {
     const real = overrides[state];

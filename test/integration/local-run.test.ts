@@ -94,9 +94,11 @@ test('a handler that throws fails its endpoint through the state machine Catch, 
     stack: 'test',
     out: join(dir, 'out'),
     endpoints: ['posts'],
-    taskOverrides: {
-      data_wordpressapi_bronze: async () => {
-        throw Object.assign(new Error('disk full'), { name: 'Error' });
+    testing: {
+      wrapTasks: {
+        data_wordpressapi_bronze: async () => {
+          throw new Error('disk full');
+        },
       },
     },
   });

@@ -55,7 +55,7 @@ export interface Scenario {
   file(layer: Layer, name: string): string;
   /** Writes `Pulumi.test.yaml`; `posts` may point elsewhere (another server) for one run. */
   writeStack(options?: { postsUrl?: string; extra?: string[] }): Promise<void>;
-  run(testing?: LocalTestingHooks, extra?: { taskOverrides?: Record<string, (input: any) => Promise<unknown>> }): Promise<LocalRunResult>;
+  run(testing?: LocalTestingHooks): Promise<LocalRunResult>;
   /** Current bytes of an endpoint's raw and bronze files. */
   files(name: string): Promise<Record<Layer, Buffer>>;
   alerts(runId: string): Promise<Array<{ topic: string; subject: string; message: string }>>;
@@ -108,7 +108,7 @@ export async function scenario(t: ExecutionContext, options: { posts?: Array<Rec
     out,
     file,
     writeStack,
-    run: (testing = FAST, extra = {}) => runLocal({ projectDir: dir, stack: 'test', out, testing, ...extra }),
+    run: (testing = FAST) => runLocal({ projectDir: dir, stack: 'test', out, testing }),
     async files(name) {
       return { raw: await readFile(file('raw', name)), bronze: await readFile(file('bronze', name)) };
     },
