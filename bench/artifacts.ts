@@ -6,6 +6,7 @@ import * as pulumi from '@pulumi/pulumi';
 import { bronzeCallbackFactory } from '../handlers/bronze';
 import { rawCallbackFactory } from '../handlers/raw';
 import { parameterNamesFor, parseConfig } from '../pipeline/config';
+import { EXCLUDED_PACKAGES, bronzeHandlerOptions, rawHandlerOptions } from '../pipeline/handler-options';
 import { SDK_PACKAGES } from '../pipeline/pipeline-function';
 import { startWordPressFixture } from '../test/helpers/wordpress-fixture';
 import { posts } from './posts';
@@ -52,13 +53,6 @@ export interface ArtifactResult {
 }
 
 /** The `excludePackages` a layer file passes to PipelineFunction, read from its source so the two never drift apart. */
-function layerExcludes(file: string): string[] {
-  const source = readFileSync(join(ROOT, file), 'utf8');
-  const match = /excludePackages:\s*\[([^\]]*)\]/.exec(source);
-  if (!match) throw new Error(`${file} passes no excludePackages: update bench/artifacts.ts`);
-  return [...match[1].matchAll(/'([^']+)'/g)].map((m) => m[1]);
-}
-
 function walk(dir: string): string[] {
   return readdirSync(dir, { withFileTypes: true }).flatMap((e) => (e.isDirectory() ? walk(join(dir, e.name)) : [join(dir, e.name)]));
 }
@@ -97,26 +91,10 @@ export async function benchArtifacts(options: { tmp: string; runs: number; log: 
   const rawFunctionName = 'data_wordpressapi_raw-bench';
   const bronzeFunctionName = 'data_wordpressapi_bronze-bench';
   const factories = {
-    raw: rawCallbackFactory({
-      functionName: rawFunctionName,
-      layer: 'raw',
-      parameterNames: { ...names, credentials: undefined },
-      dataSource: config.dataSource,
-      userAgent: config.userAgent,
-      requestTimeoutMs: config.requestTimeoutSeconds * 1000,
-      maxRetries: config.maxRetries,
-      concurrency: config.requestConcurrency,
-    }),
-    bronze: bronzeCallbackFactory({
-      functionName: bronzeFunctionName,
-      layer: 'bronze',
-      parameterNames: { ...names, credentials: undefined },
-      dataSource: config.dataSource,
-      codec: config.parquetCodec,
-      rowGroupSize: config.rowGroupSize,
-    }),
+    raw: rawCallbackFactory(rawHandlerOptions(config, rawFunctionName, { ...names, credentials: undefined })),
+    bronze: bronzeCallbackFactory(bronzeHandlerOptions(config, bronzeFunctionName, { ...names, credentials: undefined })),
   };
-  const excludes = { raw: layerExcludes('pipeline/raw-layer.ts'), bronze: layerExcludes('pipeline/bronze-layer.ts') };
+  const excludes = EXCLUDED_PACKAGES;
 
   // What the handlers will meet at run time: a small site and the AWS stand-in.
   const fixture = await startWordPressFixture({ collections: { posts: { items: [...posts(20, 3, { contentBytes: [200, 2000] })] } } });

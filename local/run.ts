@@ -6,11 +6,12 @@ import { randomUUID } from 'node:crypto';
 import { parse as parseYaml } from 'yaml';
 import type { HandlerDeps, Notifier, ParameterReader } from '../handlers/aws/ports';
 import { getStream, listKeys } from '../handlers/aws/s3';
-import { runBronze, type BronzeOptions } from '../handlers/bronze';
+import { runBronze } from '../handlers/bronze';
 import type { BronzeEvent, BronzeObject, BronzeSummary, RawEvent, RawObject, RawSummary } from '../handlers/contracts';
 import { createLogger, type LogSink } from '../handlers/log';
 import { runRaw, type RawOptions } from '../handlers/raw';
 import { ConfigError, type PipelineConfig, parameterNamesFor, parseConfig } from '../pipeline/config';
+import { bronzeHandlerOptions, rawHandlerOptions } from '../pipeline/handler-options';
 import { STATES, STATE_MACHINE_NAME, type StateMachineSettings, buildDefinition } from '../pipeline/state-machine';
 import { s3ClientFor, startEmbeddedS3 } from './embedded-s3';
 
@@ -171,25 +172,8 @@ export async function runLocal(options: LocalRunOptions): Promise<LocalRunResult
   const rawDeps = deps('raw', STATES.raw);
   const bronzeDeps = deps('bronze', STATES.bronze);
   const parameterNames = { ...names, credentials: values[names.credentials] ? names.credentials : undefined };
-  const rawOptions: RawOptions = {
-    functionName: STATES.raw,
-    layer: 'raw',
-    parameterNames,
-    dataSource: config.dataSource,
-    userAgent: config.userAgent,
-    requestTimeoutMs: config.requestTimeoutSeconds * 1000,
-    maxRetries: config.maxRetries,
-    concurrency: config.requestConcurrency,
-    ...testing.rawOptions,
-  };
-  const bronzeOptions: BronzeOptions = {
-    functionName: STATES.bronze,
-    layer: 'bronze',
-    parameterNames,
-    dataSource: config.dataSource,
-    codec: config.parquetCodec,
-    rowGroupSize: config.rowGroupSize,
-  };
+  const rawOptions: RawOptions = { ...rawHandlerOptions(config, STATES.raw, parameterNames), ...testing.rawOptions };
+  const bronzeOptions = bronzeHandlerOptions(config, STATES.bronze, parameterNames);
 
   const started = new Map<string, number>();
   const reports = new Map<string, EndpointReport>();

@@ -5,6 +5,7 @@ import { bronzeCallbackFactory } from '../handlers/bronze';
 import { alertTopic } from './alert-topic';
 import type { PipelineConfig } from './config';
 import { hardenedBucket } from './hardened-bucket';
+import { EXCLUDED_PACKAGES, bronzeHandlerOptions } from './handler-options';
 import { layerParameter } from './layer-parameter';
 import { PipelineFunction } from './pipeline-function';
 import { bronzeFunctionPolicy } from './policies';
@@ -46,14 +47,7 @@ export class BronzeLayer extends pulumi.ComponentResource {
       {
         functionName,
         description: `Converts s3://<raw>/${config.dataSource}/ JSON into s3://<bronze>/${config.dataSource}/ Parquet`,
-        callbackFactory: bronzeCallbackFactory({
-          functionName,
-          layer: 'bronze',
-          parameterNames: { ...names, credentials: undefined },
-          dataSource: config.dataSource,
-          codec: config.parquetCodec,
-          rowGroupSize: config.rowGroupSize,
-        }),
+        callbackFactory: bronzeCallbackFactory(bronzeHandlerOptions(config, functionName, { ...names, credentials: undefined })),
         policy: (logGroupArn) =>
           bronzeFunctionPolicy({
             logGroupArn,
@@ -67,7 +61,7 @@ export class BronzeLayer extends pulumi.ComponentResource {
         timeoutSeconds: config.bronzeTimeoutSeconds,
         logRetentionDays: config.logRetentionDays,
         failureTopicArn: args.lambdaFailureTopicArn,
-        excludePackages: ['ky'],
+        excludePackages: [...EXCLUDED_PACKAGES.bronze],
       },
       this,
     );

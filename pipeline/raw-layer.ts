@@ -5,6 +5,7 @@ import { rawCallbackFactory } from '../handlers/raw';
 import { alertTopic } from './alert-topic';
 import type { PipelineConfig } from './config';
 import { hardenedBucket } from './hardened-bucket';
+import { EXCLUDED_PACKAGES, rawHandlerOptions } from './handler-options';
 import { layerParameter } from './layer-parameter';
 import { PipelineFunction } from './pipeline-function';
 import { rawFunctionPolicy } from './policies';
@@ -61,16 +62,9 @@ export class RawLayer extends pulumi.ComponentResource {
       {
         functionName,
         description: `Extracts ${config.siteUrl} REST API endpoints into s3://<raw>/${config.dataSource}/`,
-        callbackFactory: rawCallbackFactory({
-          functionName,
-          layer: 'raw',
-          parameterNames: { ...names, credentials: this.credentialsParameter ? names.credentials : undefined },
-          dataSource: config.dataSource,
-          userAgent: config.userAgent,
-          requestTimeoutMs: config.requestTimeoutSeconds * 1000,
-          maxRetries: config.maxRetries,
-          concurrency: config.requestConcurrency,
-        }),
+        callbackFactory: rawCallbackFactory(
+          rawHandlerOptions(config, functionName, { ...names, credentials: this.credentialsParameter ? names.credentials : undefined }),
+        ),
         policy: (logGroupArn) =>
           rawFunctionPolicy({
             logGroupArn,
@@ -83,7 +77,7 @@ export class RawLayer extends pulumi.ComponentResource {
         timeoutSeconds: config.rawTimeoutSeconds,
         logRetentionDays: config.logRetentionDays,
         failureTopicArn: args.lambdaFailureTopicArn,
-        excludePackages: ['hyparquet-writer', 'hyparquet'],
+        excludePackages: [...EXCLUDED_PACKAGES.raw],
       },
       this,
     );

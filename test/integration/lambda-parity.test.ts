@@ -8,13 +8,12 @@ import type { S3Client } from '@aws-sdk/client-s3';
 import { parquetReadObjects } from 'hyparquet';
 import type { HandlerDeps } from '../../handlers/aws/ports';
 import { listKeys } from '../../handlers/aws/s3';
-import type { BronzeOptions } from '../../handlers/bronze';
 import { bronzeCallbackFactory, runBronze } from '../../handlers/bronze';
 import type { BronzeEvent, BronzeSummary, RawEvent, RawSummary } from '../../handlers/contracts';
 import { createLogger } from '../../handlers/log';
-import type { RawOptions } from '../../handlers/raw';
 import { rawCallbackFactory, runRaw } from '../../handlers/raw';
 import { parameterNamesFor, parseConfig } from '../../pipeline/config';
+import { EXCLUDED_PACKAGES, bronzeHandlerOptions, rawHandlerOptions } from '../../pipeline/handler-options';
 import { SDK_PACKAGES } from '../../pipeline/pipeline-function';
 import type { AwsCall, Publish } from '../helpers/aws-emulators';
 import { normalizeCalls, startS3Proxy, startSnsEmulator, startSsmEmulator } from '../helpers/aws-emulators';
@@ -42,26 +41,10 @@ const CALLS_FILE = join(__dirname, '..', 'data', 'aws-calls.json');
 // config with every default; no WordPress credentials, as in Pulumi.dev.yaml.
 const config = parseConfig({ 'wordpress-lakehouse:siteUrl': 'https://blog.example.com', 'wordpress-lakehouse:alertEmail': 'data-team@example.com' });
 const names = { ...parameterNamesFor(STACK, config.siteUrl), credentials: undefined };
-const rawOptions: RawOptions = {
-  functionName: FUNCTIONS.raw,
-  layer: 'raw',
-  parameterNames: names,
-  dataSource: config.dataSource,
-  userAgent: config.userAgent,
-  requestTimeoutMs: config.requestTimeoutSeconds * 1000,
-  maxRetries: config.maxRetries,
-  concurrency: config.requestConcurrency,
-};
-const bronzeOptions: BronzeOptions = {
-  functionName: FUNCTIONS.bronze,
-  layer: 'bronze',
-  parameterNames: names,
-  dataSource: config.dataSource,
-  codec: config.parquetCodec,
-  rowGroupSize: config.rowGroupSize,
-};
+const rawOptions = rawHandlerOptions(config, FUNCTIONS.raw, names);
+const bronzeOptions = bronzeHandlerOptions(config, FUNCTIONS.bronze, names);
 // codePathOptions.extraExcludePackages of each component (PipelineFunction adds the SDK).
-const EXCLUDES = { raw: [...SDK_PACKAGES, 'hyparquet-writer', 'hyparquet'], bronze: [...SDK_PACKAGES, 'ky'] };
+const EXCLUDES = { raw: [...SDK_PACKAGES, ...EXCLUDED_PACKAGES.raw], bronze: [...SDK_PACKAGES, ...EXCLUDED_PACKAGES.bronze] };
 
 interface StoredObject {
   body: Buffer;
