@@ -154,6 +154,9 @@ export async function runLocal(options: LocalRunOptions): Promise<LocalRunResult
   if (username && password) values[names.credentials] = JSON.stringify({ username, password });
 
   const logFile = join(out, 'runs', `${runId}.log.jsonl`);
+  // Log lines arrive synchronously from the handlers; appends are chained so the file keeps their
+  // order, and awaited before returning so the file is whole (and no write outlives the run).
+  let logWrites: Promise<void> = Promise.resolve();
   const notifier: Notifier = {
     async publish(topic, subject, message) {
       options.onEvent?.({ kind: 'alert', topic, subject, message });
@@ -164,7 +167,7 @@ export async function runLocal(options: LocalRunOptions): Promise<LocalRunResult
   const handlerS3 = testing.handlerS3Endpoint ? s3ClientFor(await testing.handlerS3Endpoint(s3.endpoint)) : s3.client;
   const deps = (layer: 'raw' | 'bronze', functionName: string): HandlerDeps => {
     const sink: LogSink = (line) => {
-      void appendFile(logFile, `${line}\n`);
+      logWrites = logWrites.then(() => appendFile(logFile, `${line}\n`));
       options.onEvent?.({ kind: 'log', layer, line: JSON.parse(line) });
     };
     return { s3: handlerS3, parameters: mapParameters(values), notifier, log: createLogger({ function: functionName, layer }, sink), functionName };
@@ -273,6 +276,7 @@ export async function runLocal(options: LocalRunOptions): Promise<LocalRunResult
   const endpoints = config.endpoints.map((e) => reports.get(e.name) ?? { endpoint: e.name, ok: false, ms: 0, error: 'not run' });
   const summaryPath = join(out, 'runs', `${runId}.json`);
   await writeFile(summaryPath, `${JSON.stringify({ runId, stack: options.stack, site: config.siteUrl, status, error, endpoints }, null, 2)}\n`);
+  await logWrites;
   return { runId, status, error, endpoints, summaryPath, out };
 }
 
