@@ -181,9 +181,14 @@ function redactCredentials(text: string, credentials: Credentials): string {
   return forms.filter((form) => form.length > 0).reduce((out, form) => out.split(form).join('[redacted]'), text);
 }
 
-/** `promise`, or a rejection as soon as `signal` aborts, whichever comes first. */
-function untilAborted<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {
+/**
+ * What `start` returns, or a rejection as soon as `signal` aborts, whichever comes first. Nothing
+ * is started once `signal` has aborted: a request begun on an aborted signal rejects at once, and
+ * with nobody left to await it that rejection was unhandled (issue 10; it kills a Lambda).
+ */
+function untilAborted<T>(start: () => Promise<T>, signal: AbortSignal): Promise<T> {
   if (signal.aborted) return Promise.reject(signal.reason);
+  const promise = start();
   return new Promise<T>((resolve, reject) => {
     const onAbort = () => reject(signal.reason);
     signal.addEventListener('abort', onAbort, { once: true });
@@ -208,7 +213,7 @@ async function attemptWithin(startUrl: string, options: TransportOptions, signal
     if (options.credentials) headers.authorization = basicAuthorization(options.credentials, url);
     let response: Response;
     try {
-      response = await untilAborted(ky.get(url, { headers, signal, timeout: false, retry: 0, throwHttpErrors: false, redirect: 'manual' }), signal);
+      response = await untilAborted(() => ky.get(url, { headers, signal, timeout: false, retry: 0, throwHttpErrors: false, redirect: 'manual' }), signal);
     } catch (error) {
       throw networkError(url, error, deadline, options);
     }
