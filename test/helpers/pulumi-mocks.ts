@@ -68,11 +68,17 @@ export async function runProgram(
   for (const [key, value] of Object.entries(exports)) {
     outputs[key] = pulumi.Output.isInstance(value) ? await new Promise((resolve) => value.apply(resolve)) : value;
   }
-  // Registrations whose inputs wait on other outputs may land after the exports resolve.
+  // Registrations whose inputs wait on other outputs may land after the exports resolve. Pulumi
+  // keeps every registration in its RPC queue until it is done (waitForRPCs is what the runtime
+  // awaits before it disconnects); a turn of the event loop lets applies start the registrations
+  // they make, and the second drain waits for those. No timer: a loaded machine only makes it slower.
+  const { waitForRPCs } = pulumi.runtime as unknown as { waitForRPCs(): Promise<void> };
   let count = -1;
   while (count !== resources.length) {
     count = resources.length;
-    await new Promise((resolve) => setTimeout(resolve, 200));
+    await waitForRPCs();
+    await new Promise<void>((resolve) => setImmediate(resolve));
+    await waitForRPCs();
   }
   return { resources, outputs, serialized };
 }

@@ -52,6 +52,11 @@ export interface FaultResponse {
   truncateAfter?: number;
   /** Reset the connection without answering. */
   reset?: boolean;
+  /**
+   * Never answer (the connection stays open until the fixture closes): a timeout no deadline can
+   * ride out, unlike a delay that a slow machine's late timer might outlast.
+   */
+  hang?: boolean;
   /** Delay, then answer normally. */
   passThrough?: boolean;
 }
@@ -130,6 +135,7 @@ function sendFault(res: ServerResponse, fault: FaultResponse): void {
     res.socket?.destroy();
     return;
   }
+  if (fault.hang) return;
   const body = fault.body === undefined ? Buffer.alloc(0) : Buffer.isBuffer(fault.body) ? fault.body : Buffer.from(typeof fault.body === 'string' ? fault.body : JSON.stringify(fault.body));
   const headers = { 'content-type': 'application/json; charset=UTF-8', ...fault.headers };
   if (fault.truncateAfter !== undefined) {

@@ -116,8 +116,6 @@ export async function scenario(t: ExecutionContext, options: { posts?: Array<Rec
       return (await readLines(join(out, 'alerts.jsonl'))).filter((a) => a.runId === runId);
     },
     async logs(runId) {
-      // The runner appends log lines without awaiting them; let the last writes land.
-      await new Promise((resolve) => setTimeout(resolve, 20));
       return readLines(join(out, 'runs', `${runId}.log.jsonl`));
     },
   };
