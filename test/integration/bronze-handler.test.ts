@@ -1,6 +1,8 @@
 import test from 'ava';
+import { mkdtempSync } from 'node:fs';
 import { readdir } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { GetObjectCommand, HeadObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 import { parquetReadObjects } from 'hyparquet';
 import { startS3, type EmbeddedS3 } from '../helpers/s3rver';
@@ -16,6 +18,10 @@ const names: ParameterNames = {
   endpoints: '/test/endpoints',
 };
 const TOPIC = 'arn:aws:sns:us-east-1:000000000000:bronze';
+
+// The handlers' temporary folders of this file land in a folder of its own: other test files
+// convert at the same time, and their folders in the shared tmpdir are not this file's to count.
+process.env.TMPDIR = mkdtempSync(join(tmpdir(), 'bronze-handler-test-'));
 const options: BronzeOptions = { functionName: 'data_wordpressapi_bronze', layer: 'bronze', parameterNames: names, codec: 'snappy' };
 
 interface Fakes {

@@ -118,8 +118,9 @@ test('a server that never answers is abandoned at the deadline and the request r
 test('the final timeout error names the URL and the deadline', async (t) => {
   const wp = await fixtureWith(() => ({ hang: true }));
   t.teardown(() => wp.close());
+  // How many requests reached the server is left open: on a loaded machine a 50 ms deadline can
+  // end an attempt before its request is even accepted.
   await t.throwsAsync(getJson(`${wp.api}/doc`, fastOptions({ timeoutMs: 50, maxRetries: 1 })), { message: /\/wp-json\/doc: no complete answer within 50 ms \(after 2 attempts\)/ });
-  t.is(wp.requests.length, 2);
 });
 
 test('a redirect to another host is refused, a redirect on the same host is followed', async (t) => {
