@@ -1,7 +1,10 @@
 import test from 'ava';
+import { resolve } from 'node:path';
+import { LOCAL_STACK, localConfig, readStackConfig } from '../../local/run';
 import { ConfigError } from '../../pipeline/config';
 import { ofType, refusedProgram, runProgram } from '../helpers/pulumi-mocks';
 
+const ROOT = resolve(__dirname, '../..');
 const INDEX = require.resolve('../../index');
 
 // Every case runs the program afresh in this process, so the cases share Pulumi's runtime
@@ -15,6 +18,10 @@ const stack = (values: Record<string, string>) => ({
   'aws:region': 'eu-west-2',
   ...Object.fromEntries(Object.entries(values).map(([k, v]) => [`wordpress-lakehouse:${k}`, v])),
 });
+
+/** A stack file's `config:` map as Pulumi hands it to the program: structured values as JSON text. */
+const asPulumiConfig = (config: Record<string, unknown>) =>
+  Object.fromEntries(Object.entries(config).map(([k, v]) => [k, typeof v === 'string' ? v : JSON.stringify(v)]));
 
 const PUBLIC_SITE = 'https://blog.wordpress-lakehouse.org';
 
@@ -130,3 +137,21 @@ for (const [siteUrl, alertEmail] of admitted) {
     t.true(subscriptions.every((s) => s.inputs.endpoint === alertEmail));
   });
 }
+
+test.serial("npm start's default stack is the local one: it reads a loopback site that the program refuses", async (t) => {
+  const stackConfig = await readStackConfig(ROOT, LOCAL_STACK);
+  const local = localConfig(stackConfig, {});
+  t.is(local.siteUrl, 'http://127.0.0.1:8080');
+  t.is(localConfig(stackConfig, { site: 'http://localhost:8081' }).siteUrl, 'http://localhost:8081');
+  const { error } = await refusedProgram(asPulumiConfig(stackConfig), load);
+  t.is((error as ConfigError).key, 'siteUrl');
+});
+
+test.serial('the shipped prod stack cannot deploy until both placeholders are replaced', async (t) => {
+  const prod = asPulumiConfig(await readStackConfig(ROOT, 'prod'));
+  const site = await refusedProgram(prod, load);
+  t.is((site.error as ConfigError).key, 'siteUrl');
+  t.regex((site.error as ConfigError).message, /placeholder/);
+  const email = await refusedProgram({ ...prod, 'wordpress-lakehouse:siteUrl': PUBLIC_SITE }, load);
+  t.is((email.error as ConfigError).key, 'alertEmail');
+});
