@@ -1,5 +1,7 @@
 import test from 'ava';
-import { resolve } from 'node:path';
+import { readFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { parse as parseYaml } from 'yaml';
 import { LOCAL_STACK, localConfig, readStackConfig } from '../../local/run';
 import { ConfigError } from '../../pipeline/config';
 import { ofType, refusedProgram, runProgram } from '../helpers/pulumi-mocks';
@@ -154,4 +156,13 @@ test.serial('the shipped prod stack cannot deploy until both placeholders are re
   t.regex((site.error as ConfigError).message, /placeholder/);
   const email = await refusedProgram({ ...prod, 'wordpress-lakehouse:siteUrl': PUBLIC_SITE }, load);
   t.is((email.error as ConfigError).key, 'alertEmail');
+});
+
+test('the workflow deploys stacks that have a stack file, never the local one, and tests without the fixture WordPress', (t) => {
+  const workflow = parseYaml(readFileSync(join(ROOT, '.github/workflows/pulumi.yml'), 'utf8'));
+  const stacks: string[] = workflow.jobs.pulumi.strategy.matrix.stack;
+  t.true(stacks.length > 0);
+  t.false(stacks.includes(LOCAL_STACK));
+  for (const name of stacks) t.notThrows(() => readFileSync(join(ROOT, `Pulumi.${name}.yaml`)), `Pulumi.${name}.yaml`);
+  t.false(JSON.stringify(workflow).includes('REQUIRE_WORDPRESS'));
 });
