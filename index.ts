@@ -4,11 +4,12 @@ import * as pulumi from '@pulumi/pulumi';
 import { Alerts } from './pipeline/alerts';
 import { BronzeLayer } from './pipeline/bronze-layer';
 import { PROJECT, parameterNamesFor, parseConfig } from './pipeline/config';
+import { checkDeployable } from './pipeline/deploy-checks';
 import { Orchestration } from './pipeline/orchestration';
 import { RawLayer } from './pipeline/raw-layer';
 
 const stack = pulumi.getStack();
-const config = parseConfig(pulumi.runtime.allConfig());
+const config = checkDeployable(parseConfig(pulumi.runtime.allConfig()));
 const secrets = new pulumi.Config();
 const parameterNames = parameterNamesFor(stack, config.siteUrl);
 

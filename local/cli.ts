@@ -1,7 +1,7 @@
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { ConfigError } from '../pipeline/config';
-import { type EndpointReport, type LocalEvent, runLocal } from './run';
+import { type EndpointReport, LOCAL_STACK, type LocalEvent, runLocal } from './run';
 
 const HELP = `Usage: npm start -- [options]
 
@@ -11,7 +11,7 @@ AWS, an embedded S3 in <out>/.s3, parameters from Pulumi.<stack>.yaml, alerts in
 Options:
   --site URL          WordPress site to extract (default: the stack's siteUrl)
   --endpoints a,b,c   endpoints to run (default: the stack's endpoints)
-  --stack NAME        stack whose Pulumi.<stack>.yaml is read (default: dev)
+  --stack NAME        stack whose Pulumi.<stack>.yaml is read (default: ${LOCAL_STACK})
   --out DIR           output folder (default: .lakehouse)
   --concurrency N     endpoints and requests in flight, 1-40 (default: the stack's)
   --help              this text
@@ -33,7 +33,7 @@ function options(argv: string[]) {
       options: {
         site: { type: 'string' },
         endpoints: { type: 'string' },
-        stack: { type: 'string', default: 'dev' },
+        stack: { type: 'string', default: LOCAL_STACK },
         out: { type: 'string', default: '.lakehouse' },
         concurrency: { type: 'string' },
         help: { type: 'boolean', default: false },
@@ -53,7 +53,7 @@ function options(argv: string[]) {
   }
   const endpoints = parsed.endpoints?.split(',').map((e) => e.trim()).filter(Boolean);
   if (parsed.endpoints !== undefined && !endpoints?.length) throw new UsageError('--endpoints is empty. Fix: e.g. --endpoints posts,pages');
-  if (!/^[A-Za-z0-9_.-]+$/.test(parsed.stack!)) throw new UsageError(`--stack "${parsed.stack}" is not a stack name. Fix: e.g. --stack dev`);
+  if (!/^[A-Za-z0-9_.-]+$/.test(parsed.stack!)) throw new UsageError(`--stack "${parsed.stack}" is not a stack name. Fix: e.g. --stack ${LOCAL_STACK}`);
   return { help: parsed.help!, site: parsed.site, endpoints, stack: parsed.stack!, out: resolve(parsed.out!), concurrency };
 }
 

@@ -84,6 +84,9 @@ export interface LocalRunResult {
 const BUCKETS = { raw: 'raw', bronze: 'bronze' } as const;
 const LOCAL_ACCOUNT = '000000000000';
 
+/** The stack `npm start` reads unless told otherwise: the local one, never the one CI deploys. */
+export const LOCAL_STACK = 'dev';
+
 /** Reads the `config:` map of `Pulumi.<stack>.yaml`, the same values `pulumi up` would use. */
 export async function readStackConfig(projectDir: string, stack: string): Promise<Record<string, unknown>> {
   const file = join(projectDir, `Pulumi.${stack}.yaml`);

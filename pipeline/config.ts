@@ -9,6 +9,12 @@ import type { EndpointSpec } from '../handlers/contracts';
 export interface PipelineConfig {
   /** Base URL of the WordPress site (http or https, no credentials, no query). */
   siteUrl: string;
+  /**
+   * Lets a deployment crawl a private address or name (RFC 1918, fc00::/7, 100.64/10, .internal...),
+   * for functions that run in a VPC reaching it; the local runner accepts any site regardless.
+   * @default false
+   */
+  allowPrivateSite: boolean;
   /** What to extract; names of `wp/v2` collections resolved against `siteUrl`, or custom URLs. */
   endpoints: EndpointSpec[];
   /** EventBridge Scheduler expression. @default cron(0 7 * * ? *) */
@@ -232,7 +238,7 @@ export function parseConfig(all: Record<string, unknown>, version = '0.1.0'): Pi
 
   const alertEmail = str(raw, 'alertEmail');
   if (alertEmail !== undefined && !/^[^\s@]+@[^\s@]+\.[^\s@]+$/.test(alertEmail)) {
-    throw new ConfigError('alertEmail', `is not an e-mail address: "${alertEmail}"`, 'pulumi config set alertEmail data-team@example.com');
+    throw new ConfigError('alertEmail', `is not an e-mail address: "${alertEmail}"`, 'pulumi config set alertEmail <an address your team reads>');
   }
   const logRetentionDays = int(raw, 'logRetentionDays', 90, 1, 3653);
   if (!(LOG_RETENTION_DAYS as readonly number[]).includes(logRetentionDays)) {
@@ -258,6 +264,7 @@ export function parseConfig(all: Record<string, unknown>, version = '0.1.0'): Pi
 
   return {
     siteUrl,
+    allowPrivateSite: bool(raw, 'allowPrivateSite', false),
     endpoints: endpointsOf(raw, siteUrl),
     schedule: checkSchedule(str(raw, 'schedule', 'cron(0 7 * * ? *)')!),
     timezone: checkTimezone(str(raw, 'timezone', 'Europe/London')!),
@@ -283,7 +290,7 @@ export function parseConfig(all: Record<string, unknown>, version = '0.1.0'): Pi
 }
 
 const KEYS = [
-  'siteUrl', 'endpoints', 'schedule', 'timezone', 'alertEmail', 'logRetentionDays', 'dataSource', 'noncurrentVersionDays',
+  'siteUrl', 'allowPrivateSite', 'endpoints', 'schedule', 'timezone', 'alertEmail', 'logRetentionDays', 'dataSource', 'noncurrentVersionDays',
   'rawMemoryMb', 'rawTimeoutSeconds', 'bronzeMemoryMb', 'bronzeTimeoutSeconds', 'mapConcurrency', 'requestConcurrency',
   'requestTimeoutSeconds', 'maxRetries', 'userAgent', 'wordpressUsername', 'parquetCodec', 'rowGroupSize', 'auditTrail', 'snsKmsKeyId',
 ] as const;

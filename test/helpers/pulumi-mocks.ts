@@ -36,17 +36,48 @@ export async function runProgram(
   secretKeys: string[],
   load: () => Record<string, unknown>,
 ): Promise<{ resources: Registered[]; outputs: Record<string, unknown>; serialized: string[] }> {
+  const { resources, serialized } = await mock(config, secretKeys);
+  const exports = load();
+  const outputs: Record<string, unknown> = {};
+  for (const [key, value] of Object.entries(exports)) {
+    outputs[key] = pulumi.Output.isInstance(value) ? await new Promise((resolve) => value.apply(resolve)) : value;
+  }
+  await settled(resources);
+  return { resources, outputs, serialized };
+}
+
+/**
+ * Runs a program expected to throw while it loads; returns what it threw and every resource it
+ * had registered by then, once those registrations have landed.
+ */
+export async function refusedProgram(config: Record<string, string>, load: () => unknown): Promise<{ error: unknown; resources: Registered[] }> {
+  const { resources } = await mock(config, []);
+  let error: unknown;
+  try {
+    load();
+  } catch (thrown) {
+    error = thrown;
+  }
+  await settled(resources);
+  if (error === undefined) throw new Error(`the program loaded without an error (${resources.length} resources)`);
+  return { error, resources };
+}
+
+// Mocks receive Lambda archives without their files, so the serialized handler text is recorded
+// where CallbackFunction produces it: once per process, into the array of the latest program run.
+let recording: string[] = [];
+const runtime = pulumi.runtime as { serializeFunction: typeof pulumi.runtime.serializeFunction };
+const serialize = runtime.serializeFunction;
+runtime.serializeFunction = async (...args) => {
+  const result = await serialize(...args);
+  recording.push(result.text);
+  return result;
+};
+
+async function mock(config: Record<string, string>, secretKeys: string[]): Promise<{ resources: Registered[]; serialized: string[] }> {
   const resources: Registered[] = [];
-  // Mocks receive Lambda archives without their files, so the serialized handler text is
-  // recorded where CallbackFunction produces it.
   const serialized: string[] = [];
-  const runtime = pulumi.runtime as { serializeFunction: typeof pulumi.runtime.serializeFunction };
-  const serialize = runtime.serializeFunction;
-  runtime.serializeFunction = async (...args) => {
-    const result = await serialize(...args);
-    serialized.push(result.text);
-    return result;
-  };
+  recording = serialized;
   pulumi.runtime.setAllConfig(config, secretKeys);
   await pulumi.runtime.setMocks(
     {
@@ -63,15 +94,16 @@ export async function runProgram(
     'dev',
     false,
   );
-  const exports = load();
-  const outputs: Record<string, unknown> = {};
-  for (const [key, value] of Object.entries(exports)) {
-    outputs[key] = pulumi.Output.isInstance(value) ? await new Promise((resolve) => value.apply(resolve)) : value;
-  }
-  // Registrations whose inputs wait on other outputs may land after the exports resolve. Pulumi
-  // keeps every registration in its RPC queue until it is done (waitForRPCs is what the runtime
-  // awaits before it disconnects); a turn of the event loop lets applies start the registrations
-  // they make, and the second drain waits for those. No timer: a loaded machine only makes it slower.
+  return { resources, serialized };
+}
+
+/**
+ * Registrations whose inputs wait on other outputs may land after the exports resolve. Pulumi
+ * keeps every registration in its RPC queue until it is done (waitForRPCs is what the runtime
+ * awaits before it disconnects); a turn of the event loop lets applies start the registrations
+ * they make, and the second drain waits for those. No timer: a loaded machine only makes it slower.
+ */
+async function settled(resources: Registered[]): Promise<void> {
   const { waitForRPCs } = pulumi.runtime as unknown as { waitForRPCs(): Promise<void> };
   let count = -1;
   while (count !== resources.length) {
@@ -80,7 +112,6 @@ export async function runProgram(
     await new Promise<void>((resolve) => setImmediate(resolve));
     await waitForRPCs();
   }
-  return { resources, outputs, serialized };
 }
 
 export const ofType = (resources: Registered[], type: string) => resources.filter((r) => r.type === type);

@@ -10,7 +10,7 @@ const program = runProgram(
   {
     'aws:region': 'eu-west-2',
     'wordpress-lakehouse:siteUrl': 'https://blog.example.com',
-    'wordpress-lakehouse:alertEmail': 'data-team@example.com',
+    'wordpress-lakehouse:alertEmail': 'data-team@wordpress-lakehouse.org',
     'wordpress-lakehouse:auditTrail': 'true',
     'wordpress-lakehouse:noncurrentVersionDays': '14',
     'wordpress-lakehouse:mapConcurrency': '3',
@@ -81,7 +81,7 @@ test('every topic is encrypted and has the alert address subscribed', async (t) 
   for (const topic of topics) {
     t.is(topic.inputs.kmsMasterKeyId, 'alias/aws/sns');
     const sub = resources.find((r) => r.type === 'aws:sns/topicSubscription:TopicSubscription' && r.inputs.topic === topic.state.arn);
-    t.like(sub?.inputs, { protocol: 'email', endpoint: 'data-team@example.com' });
+    t.like(sub?.inputs, { protocol: 'email', endpoint: 'data-team@wordpress-lakehouse.org' });
   }
 });
 

@@ -18,7 +18,7 @@ const program = runProgram(
   {
     'aws:region': REGION,
     'wordpress-lakehouse:siteUrl': 'https://blog.example.com',
-    'wordpress-lakehouse:alertEmail': 'data-team@example.com',
+    'wordpress-lakehouse:alertEmail': 'data-team@wordpress-lakehouse.org',
     'wordpress-lakehouse:wordpressUsername': USERNAME,
     'wordpress-lakehouse:wordpressPassword': PASSWORD,
   },

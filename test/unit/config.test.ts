@@ -52,6 +52,7 @@ const rejects: Array<[string, Record<string, unknown>, string, RegExp]> = [
   ['a username without a password', { siteUrl: 'https://e.com', wordpressUsername: 'bot' }, 'wordpressPassword', /other half/],
   ['an application password over http', { siteUrl: 'http://e.com', wordpressUsername: 'bot', wordpressPassword: 'x y z' }, 'wordpressUsername', /https/],
   ['an alert address that is not one', { siteUrl: 'https://e.com', alertEmail: 'data-team' }, 'alertEmail', /e-mail address/],
+  ['an allowPrivateSite that is not a boolean', { siteUrl: 'https://e.com', allowPrivateSite: 'yes' }, 'allowPrivateSite', /true or false/],
 ];
 
 for (const [what, values, key, message] of rejects) {
@@ -63,6 +64,14 @@ for (const [what, values, key, message] of rejects) {
     t.regex(error?.message ?? '', /Fix: /);
   });
 }
+
+test('parseConfig leaves reachability to the deploy checks: a loopback site and an example.com address parse, for the local runner', (t) => {
+  const config = parseConfig(ns({ siteUrl: 'http://127.0.0.1:8080', alertEmail: 'data-team@example.com' }));
+  t.is(config.siteUrl, 'http://127.0.0.1:8080');
+  t.is(config.alertEmail, 'data-team@example.com');
+  t.false(config.allowPrivateSite);
+  t.true(parseConfig(ns({ siteUrl: 'http://10.0.0.5', allowPrivateSite: 'true' })).allowPrivateSite);
+});
 
 test('rate() and at() expressions are accepted as well as cron()', (t) => {
   t.is(parseConfig(ns({ siteUrl: 'https://e.com', schedule: 'rate(12 hours)' })).schedule, 'rate(12 hours)');
