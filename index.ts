@@ -35,7 +35,7 @@ const raw = new RawLayer(
 
 const bronze = new BronzeLayer(
   'bronze',
-  { config, stack, parameterNames, rawBucketArn: raw.bucket.arn, rawBucketParameterArn: raw.bucketParameter.arn, lambdaFailureTopicArn },
+  { config, stack, parameterNames, rawBucketArn: raw.bucket.arn, rawBucketParameterArn: raw.bucketParameter.arn, lambdaFailureTopicArn, rawRoleName: raw.role.name },
   { provider: provider('bronze') },
 );
 

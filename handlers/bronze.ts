@@ -1,16 +1,18 @@
-import type { BronzeEvent, BronzeObject, BronzeSummary, EndpointFailure, ParameterNames } from './contracts';
+import type { BronzeEvent, BronzeSummary, EndpointFailure, ManifestEvent, ParameterNames, RawObject } from './contracts';
 import type { HandlerDeps } from './aws/ports';
 import { awsHandlerDeps } from './aws/clients';
-import { getStream, listKeys, putFile } from './aws/s3';
+import { putText } from './aws/s3';
 import type { Codec } from './parquet/codecs';
-import { convertJsonFile } from './parquet/convert';
 import { mapLimit } from './concurrency';
+import type { LandContext } from './lake/land';
+import { landEndpoint } from './lake/land';
+import { manifestKey } from './lake/layout';
 
 /**
- * The bronze function: raw JSON objects of this run -> one Parquet file per endpoint. Every
- * object is converted on its own (fail-soft): one bad endpoint is reported and alerted, the
- * others are still written. A file is uploaded only once complete, so a failed conversion keeps
- * the previous Parquet file in place.
+ * The bronze function: the raw objects of this run are merged into one current table per
+ * endpoint (lake/land.ts). Every object is merged on its own (fail-soft): one bad endpoint is
+ * reported and alerted, the others still land. Objects are replaced whole, so a failed merge
+ * keeps the previous table and state. Its last call in a run writes the run manifest.
  */
 
 /** Captured into the Lambda archive as primitives. */
@@ -46,17 +48,10 @@ export interface BronzeOptions {
   concurrency?: number;
 }
 
-interface Target {
-  endpoint: string;
-  key: string;
-}
-
 interface Buckets {
   raw: string;
   bronze: string;
 }
-
-const NAME = /^[a-z0-9_-]+$/;
 
 /** Publishes an alert; a failed publish is logged and swallowed so it never hides the real error. */
 async function alert(deps: HandlerDeps, topicArn: string, subject: string, message: string): Promise<void> {
@@ -67,62 +62,46 @@ async function alert(deps: HandlerDeps, topicArn: string, subject: string, messa
   }
 }
 
-/** Raw objects named by the event, or every `*.json` under the data source when it names none. */
-async function targets(deps: HandlerDeps, event: BronzeEvent, rawBucket: string, dataSource: string): Promise<Target[]> {
-  // An `objects` array, even an empty one, is this run's raw output: convert exactly that, so a
-  // run whose raw step wrote nothing does not re-convert yesterday's files.
-  if (Array.isArray(event?.objects)) {
-    return event.objects.map((o) => ({ endpoint: String(o?.endpoint ?? ''), key: String(o?.key ?? '') }));
-  }
-  const keys = await listKeys(deps.s3, rawBucket, `${dataSource}/`);
-  return keys
-    .filter((key) => key.endsWith('.json'))
-    .map((key) => ({ endpoint: key.slice(key.lastIndexOf('/') + 1, -'.json'.length), key }));
+function isManifestEvent(event: BronzeEvent): event is ManifestEvent {
+  return typeof (event as ManifestEvent | undefined)?.manifest === 'object' && (event as ManifestEvent).manifest !== null;
 }
 
-async function convertObject(deps: HandlerDeps, options: BronzeOptions, buckets: Buckets, target: Target): Promise<BronzeObject> {
-  const { mkdtemp, rm } = require('node:fs/promises') as typeof import('node:fs/promises');
-  const { createWriteStream } = require('node:fs') as typeof import('node:fs');
-  const { pipeline } = require('node:stream/promises') as typeof import('node:stream/promises');
-  const { tmpdir } = require('node:os') as typeof import('node:os');
-  const { join } = require('node:path') as typeof import('node:path');
+/**
+ * The run manifest, outside every table folder: what each endpoint did in this run (the Map's
+ * results, with the raw and bronze summaries each one returned).
+ */
+async function writeManifest(deps: HandlerDeps, bucket: string, dataSource: string, event: ManifestEvent): Promise<{ key: string }> {
+  const { runId, startedAt, input, results } = event.manifest;
+  if (typeof runId !== 'string' || runId === '' || !Array.isArray(results)) throw new Error('a manifest event needs { manifest: { runId, results: [...] } }');
+  const endpoints = results.map((result) => manifestEntry(result as Record<string, any>));
+  const key = manifestKey(dataSource, runId);
+  const document = { runId, startedAt, writtenAt: new Date().toISOString(), input, status: endpoints.every((e) => e.ok) ? 'SUCCEEDED' : 'FAILED', endpoints };
+  await putText(deps.s3, bucket, key, `${JSON.stringify(document, null, 2)}\n`);
+  deps.log.info('run manifest written', { runId, key, endpoints: endpoints.length, failed: endpoints.filter((e) => !e.ok).map((e) => e.endpoint) });
+  return { key };
+}
 
-  const started = performance.now();
-  const { endpoint } = target;
-  // The name becomes an S3 key and a file name: refuse anything that could escape its folder.
-  if (!NAME.test(endpoint)) throw new Error(`endpoint name ${JSON.stringify(endpoint)} is not [a-z0-9_-]+`);
-  if (!target.key) throw new Error('the event names no raw key for this endpoint');
-  const key = `${options.dataSource ?? 'wordpress_api'}/${endpoint}/${endpoint}.parquet`;
-  // /tmp is the only writable place on Lambda (512 MB by default, more with ephemeral storage).
-  const dir = await mkdtemp(join(tmpdir(), `bronze-${endpoint}-`));
-  try {
-    const rawPath = join(dir, `${endpoint}.json`);
-    const parquetPath = join(dir, `${endpoint}.parquet`);
-    await pipeline(await getStream(deps.s3, buckets.raw, target.key), createWriteStream(rawPath));
-    const report = await convertJsonFile(rawPath, parquetPath, {
-      codec: options.codec,
-      rowGroupSize: options.rowGroupSize,
-      maxDepth: options.maxDepth,
-    });
-    if (!report.empty) {
-      await putFile(deps.s3, buckets.bronze, key, parquetPath, {
-        contentType: 'application/vnd.apache.parquet',
-        metadata: { rows: String(report.rows), columns: String(report.columns), codec: report.codec, 'source-key': target.key.replace(/[^\x20-\x7e]/g, '?') },
-      });
-    }
-    const result: BronzeObject = {
-      endpoint, key, rows: report.rows, columns: report.columns, bytes: report.bytes, empty: report.empty,
-      ms: Math.round(performance.now() - started),
-    };
-    deps.log.info(report.empty ? `${endpoint}: raw array is empty, nothing written` : `${endpoint}: converted to Parquet`, {
-      endpoint, rows: result.rows, columns: result.columns, bytes: result.bytes, ms: result.ms, empty: result.empty,
-      rowGroups: report.rowGroups, codec: report.codec, source: `s3://${buckets.raw}/${target.key}`,
-      target: report.empty ? undefined : `s3://${buckets.bronze}/${key}`,
-    });
-    return result;
-  } finally {
-    await rm(dir, { recursive: true, force: true });
-  }
+/** One endpoint of the manifest, from a Map result: `{ endpoint, ok, raw, bronze }` or `{ endpoint, ok: false, stage, error }`. */
+function manifestEntry(result: Record<string, any>) {
+  const raw = Array.isArray(result?.raw) ? result.raw[0] : undefined;
+  const bronze = Array.isArray(result?.bronze) ? result.bronze[0] : undefined;
+  const error = result?.error;
+  return {
+    endpoint: String(result?.endpoint ?? ''),
+    ok: result?.ok === true,
+    mode: bronze?.mode ?? raw?.mode,
+    pages: raw?.pages,
+    idPages: raw?.idPages,
+    items: raw?.items,
+    upserted: bronze?.upserted,
+    deleted: bronze?.deleted,
+    rows: bronze?.rows,
+    rawKey: raw?.key,
+    rawSha256: raw?.sha256,
+    markBefore: bronze?.markBefore ?? raw?.markBefore,
+    markAfter: bronze?.markAfter,
+    ...(result?.ok !== true && { stage: result?.stage, errors: [typeof error === 'string' ? error : error ? `${error.Error ?? 'Error'}: ${error.Cause ?? ''}`.trim() : 'unknown'] }),
+  };
 }
 
 /**
@@ -131,7 +110,9 @@ async function convertObject(deps: HandlerDeps, options: BronzeOptions, buckets:
  * @throws when the bronze topic parameter is missing (nowhere to alert), or, after alerting,
  *   when a bucket parameter is missing or the raw bucket cannot be listed.
  */
-export async function runBronze(deps: HandlerDeps, options: BronzeOptions, event: BronzeEvent): Promise<BronzeSummary> {
+export async function runBronze(deps: HandlerDeps, options: BronzeOptions, event: ManifestEvent): Promise<{ key: string }>;
+export async function runBronze(deps: HandlerDeps, options: BronzeOptions, event: BronzeEvent): Promise<BronzeSummary>;
+export async function runBronze(deps: HandlerDeps, options: BronzeOptions, event: BronzeEvent): Promise<BronzeSummary | { key: string }> {
   const names = options.parameterNames;
   const values = await deps.parameters.get([names.rawBucket, names.bronzeBucket, names.bronzeTopicArn]);
   const topic = values.get(names.bronzeTopicArn);
@@ -148,24 +129,36 @@ export async function runBronze(deps: HandlerDeps, options: BronzeOptions, event
   const buckets: Buckets = { raw: values.get(names.rawBucket)!, bronze: values.get(names.bronzeBucket)! };
   const dataSource = options.dataSource ?? 'wordpress_api';
 
-  let work: Target[];
-  try {
-    work = await targets(deps, event, buckets.raw, dataSource);
-  } catch (error) {
-    const message = `Could not list s3://${buckets.raw}/${dataSource}/: ${(error as Error).message}`;
+  if (isManifestEvent(event)) {
+    try {
+      return await writeManifest(deps, buckets.bronze, dataSource, event);
+    } catch (error) {
+      const message = `The run manifest of ${String(event.manifest?.runId)} could not be written: ${(error as Error).message}`;
+      deps.log.error(message);
+      await alert(deps, topic, failed, message);
+      throw new Error(message, { cause: error });
+    }
+  }
+  // The raw summary of this run names exactly what to merge: a run whose raw step wrote nothing
+  // merges nothing (the raw bucket holds every run's history, so there is no "latest" to guess).
+  if (!Array.isArray(event?.objects)) {
+    const message = 'The event names no raw objects: invoke the bronze function with the raw function\'s summary ({ "objects": [...] }).';
     deps.log.error(message);
     await alert(deps, topic, failed, message);
-    throw new Error(message, { cause: error });
+    throw new Error(message);
   }
+  const work = event.objects as RawObject[];
+  const context: LandContext = { rawBucket: buckets.raw, bronzeBucket: buckets.bronze, dataSource, codec: options.codec, rowGroupSize: options.rowGroupSize, maxDepth: options.maxDepth };
 
   const summary: BronzeSummary = { succeeded: [], failed: [], objects: [] };
   const outcomes = await mapLimit(work, options.concurrency ?? 2, async (target) => {
+    const endpoint = String(target?.endpoint ?? '');
     try {
-      return { target, object: await convertObject(deps, options, buckets, target) };
+      return { object: await landEndpoint(deps, context, target) };
     } catch (error) {
-      const failure: EndpointFailure = { endpoint: target.endpoint, error: (error as Error).message };
-      deps.log.error(`${target.endpoint}: conversion failed`, { endpoint: target.endpoint, key: target.key, error: failure.error });
-      return { target, failure };
+      const failure: EndpointFailure = { endpoint, error: (error as Error).message };
+      deps.log.error(`${endpoint}: merge into bronze failed`, { endpoint, key: target?.key, error: failure.error });
+      return { failure };
     }
   });
   for (const outcome of outcomes) {
@@ -179,7 +172,7 @@ export async function runBronze(deps: HandlerDeps, options: BronzeOptions, event
 
   if (summary.failed.length > 0) {
     const lines = summary.failed.map((f) => `- ${f.endpoint}: ${f.error}`);
-    const message = `${summary.failed.length} of ${work.length} endpoint(s) failed to convert to Parquet; their previous bronze files were kept.\n${lines.join('\n')}`;
+    const message = `${summary.failed.length} of ${work.length} endpoint(s) failed to merge into bronze; their tables and state were kept as they were.\n${lines.join('\n')}`;
     await alert(deps, topic, `${deps.functionName}: Ran With Failures`, message);
   }
   deps.log.info(`WordPress API Bronze process complete: ${summary.succeeded.length} Successful | ${summary.failed.length} Failed`, {
@@ -192,7 +185,7 @@ export async function runBronze(deps: HandlerDeps, options: BronzeOptions, event
  * For aws.lambda.CallbackFunction's `callbackFactory`: the outer function runs once per cold
  * start and builds the AWS clients; the inner one handles each invocation.
  */
-export function bronzeCallbackFactory(options: BronzeOptions): () => (event: BronzeEvent) => Promise<BronzeSummary> {
+export function bronzeCallbackFactory(options: BronzeOptions): () => (event: BronzeEvent) => Promise<BronzeSummary | { key: string }> {
   return () => {
     const deps = awsHandlerDeps(options.functionName, options.layer);
     return (event) => runBronze(deps, options, event);

@@ -38,6 +38,10 @@ export interface ParameterNames {
 /** Event of the raw function: one endpoint (the state machine's Map) or all of them. */
 export interface RawEvent {
   endpoint?: string;
+  /** The execution's name: names this run's raw objects, lineage and manifest. */
+  runId?: string;
+  /** The execution's input; `{ "fullRefresh": true }` forces a full crawl of every endpoint. */
+  execution?: { fullRefresh?: unknown };
 }
 
 export interface EndpointFailure {
@@ -47,7 +51,7 @@ export interface EndpointFailure {
 
 export interface RawObject {
   endpoint: string;
-  /** S3 key in the raw bucket, `<dataSource>/<name>/<name>.json`. */
+  /** S3 key in the raw bucket, `<dataSource>/<name>/ingest_date=YYYY-MM-DD/<name>-<run id>.json`. */
   key: string;
   items: number;
   bytes: number;
@@ -58,6 +62,23 @@ export interface RawObject {
   sourceUrl: string;
   fetchedAt: string;
   ms: number;
+  runId: string;
+  /** `full`: the object is the whole endpoint; `incremental`: changed and unseen items only. */
+  mode: 'full' | 'incremental';
+  /** Why the crawl was full. */
+  reason?: string;
+  /** The high-water mark the run started from. */
+  markBefore?: string;
+  /** The `modified_after` sent (incremental). */
+  modifiedAfter?: string;
+  /** Raw key of this run's id listing (incremental): every public id, for deletion detection. */
+  idsKey?: string;
+  /** Ids in the listing. */
+  listed?: number;
+  /** Requests of the id listing. */
+  idPages?: number;
+  /** Listed ids neither in the table nor in the delta, fetched with `include=`. */
+  unseen?: number;
 }
 
 /** What the raw function returns, and what the bronze function accepts as its event. */
@@ -67,19 +88,42 @@ export interface RawSummary {
   objects: RawObject[];
 }
 
-/** Event of the bronze function: the raw summary of this run, or nothing (convert every raw object). */
-export type BronzeEvent = Partial<Pick<RawSummary, 'objects'>> & Record<string, unknown>;
+/** Event of the bronze function: the raw summary of this run (or a manifest request). */
+export type BronzeEvent = (Partial<Pick<RawSummary, 'objects'>> & Record<string, unknown>) | ManifestEvent;
 
 export interface BronzeObject {
   endpoint: string;
   /** S3 key in the bronze bucket, `<dataSource>/<name>/<name>.parquet`. */
   key: string;
+  /** Rows of the table after the merge. */
   rows: number;
   columns: number;
   bytes: number;
-  /** True when the raw array held no items: nothing is written, and it is not a failure. */
+  /** True when there was nothing to write (no rows and no table yet); it is not a failure. */
   empty: boolean;
   ms: number;
+  runId: string;
+  mode: 'full' | 'incremental';
+  /** Items in this run's raw object. */
+  items: number;
+  /** Rows whose version comes from this run (new or changed). */
+  upserted: number;
+  /** Of the upserted, ids the table did not have. */
+  inserted: number;
+  /** Items fetched again without a change (overlap, or a quiet endpoint's full crawl). */
+  unchanged: number;
+  /** Ids that left the table (recorded in `<name>_deletions`). */
+  deleted: number;
+  deletionsKey?: string;
+  rawKey: string;
+  rawSha256: string;
+  markBefore?: string;
+  markAfter?: string;
+}
+
+/** Event of the bronze function's last call in a run: write the run manifest from the Map's results. */
+export interface ManifestEvent {
+  manifest: { runId: string; startedAt?: string; input?: unknown; results: unknown[] };
 }
 
 export interface BronzeSummary {

@@ -1,12 +1,12 @@
 import type { EndpointFailure, EndpointSpec, ParameterNames, RawEvent, RawObject, RawSummary } from './contracts';
 import type { HandlerDeps } from './aws/ports';
 import { awsHandlerDeps } from './aws/clients';
-import { putFile } from './aws/s3';
 import type { Credentials } from './wordpress/auth';
 import { parseCredentials } from './wordpress/auth';
 import { createLimiter, mapLimit } from './concurrency';
 import type { CrawlOptions } from './wordpress/crawl';
-import { crawlEndpoint } from './wordpress/crawl';
+import type { ExtractContext } from './lake/extract';
+import { extractEndpoint } from './lake/extract';
 import { parseEndpoints } from './wordpress/endpoints';
 import { defaultTransportOptions } from './wordpress/transport';
 
@@ -71,6 +71,17 @@ export interface RawOptions {
    * @default 67108864 (64 MiB)
    */
   maxPageBytes?: number;
+  /**
+   * Minutes subtracted from the high-water mark in an incremental request, so an item saved
+   * while the last run was reading is fetched again (and merged, not doubled).
+   * @default 60
+   */
+  incrementalOverlapMinutes?: number;
+  /**
+   * A full crawl at least every this many days; 0 makes every run full.
+   * @default 7
+   */
+  fullRefreshDays?: number;
 }
 
 /**
@@ -81,7 +92,7 @@ export interface RawOptions {
  */
 export async function runRaw(deps: HandlerDeps, options: RawOptions, event: RawEvent): Promise<RawSummary> {
   const names = options.parameterNames;
-  const wanted = [names.rawTopicArn, names.rawBucket, names.endpoints, ...(names.credentials ? [names.credentials] : [])];
+  const wanted = [names.rawTopicArn, names.rawBucket, names.bronzeBucket, names.endpoints, ...(names.credentials ? [names.credentials] : [])];
   const values = await deps.parameters.get(wanted);
   const topicArn = values.get(names.rawTopicArn);
   if (!topicArn) {
@@ -98,6 +109,7 @@ export async function runRaw(deps: HandlerDeps, options: RawOptions, event: RawE
 
   const missing = [
     [names.rawBucket, 'raw bucket name'],
+    [names.bronzeBucket, 'bronze bucket name'],
     [names.endpoints, 'WordPress endpoints'],
     ...(names.credentials ? [[names.credentials, 'WordPress credentials']] : []),
   ].filter(([name]) => !values.get(name));
@@ -142,7 +154,16 @@ export async function runRaw(deps: HandlerDeps, options: RawOptions, event: RawE
     pageConcurrency: concurrency,
   };
   const dataSource = options.dataSource ?? 'wordpress_api';
-  const outcomes = await mapLimit(endpoints, concurrency, (spec) => extractEndpoint(deps, bucket, dataSource, spec, crawlOptions));
+  const context: ExtractContext = {
+    rawBucket: bucket,
+    bronzeBucket: values.get(names.bronzeBucket)!,
+    dataSource,
+    runId: typeof event?.runId === 'string' && event.runId !== '' ? event.runId : `manual-${new Date().toISOString().replace(/[:.]/g, '-')}`,
+    fullRefresh: event?.execution?.fullRefresh === true,
+    overlapMinutes: options.incrementalOverlapMinutes ?? 60,
+    fullRefreshDays: options.fullRefreshDays ?? 7,
+  };
+  const outcomes = await mapLimit(endpoints, concurrency, (spec) => extractOne(deps, context, spec, crawlOptions));
 
   const summary: RawSummary = { succeeded: [], failed: [], objects: [] };
   for (const outcome of outcomes) {
@@ -158,7 +179,7 @@ export async function runRaw(deps: HandlerDeps, options: RawOptions, event: RawE
       deps,
       topicArn,
       `${deps.functionName}: Ran With Failures`,
-      `WordPress API Raw process ran with ${summary.failed.length} failed endpoint(s) of ${endpoints.length} (${summary.failed.map((f) => f.endpoint).join(', ')}). Their objects in s3://${bucket}/${dataSource}/ were left as they were.\n${lines.join('\n')}`,
+      `WordPress API Raw process ran with ${summary.failed.length} failed endpoint(s) of ${endpoints.length} (${summary.failed.map((f) => f.endpoint).join(', ')}). Nothing of theirs was written to s3://${bucket}/${dataSource}/, and bronze keeps their tables.\n${lines.join('\n')}`,
     );
   }
   deps.log.info(`WordPress API Raw process complete: ${summary.succeeded.length} Successful | ${summary.failed.length} Failed`, {
@@ -169,58 +190,14 @@ export async function runRaw(deps: HandlerDeps, options: RawOptions, event: RawE
   return summary;
 }
 
-async function extractEndpoint(deps: HandlerDeps, bucket: string, dataSource: string, spec: EndpointSpec, options: CrawlOptions): Promise<RawObject | EndpointFailure> {
-  const { mkdtemp, rm } = require('node:fs/promises') as typeof import('node:fs/promises');
-  const { tmpdir } = require('node:os') as typeof import('node:os');
-  const { join } = require('node:path') as typeof import('node:path');
+async function extractOne(deps: HandlerDeps, context: ExtractContext, spec: EndpointSpec, options: CrawlOptions): Promise<RawObject | EndpointFailure> {
   const started = Date.now();
-  const fetchedAt = new Date(started).toISOString();
-  const key = `${dataSource}/${spec.name}/${spec.name}.json`;
-  let dir: string | undefined;
   try {
-    dir = await mkdtemp(join(tmpdir(), 'wordpress-raw-'));
-    const crawl = await crawlEndpoint(spec, join(dir, `${spec.name}.json`), options);
-    await putFile(deps.s3, bucket, key, crawl.path, {
-      contentType: 'application/json; charset=utf-8',
-      metadata: {
-        'source-url': asciiUrl(spec.url),
-        'fetched-at': fetchedAt,
-        items: String(crawl.items),
-        pages: String(crawl.pages),
-        ...(crawl.total !== undefined && { 'x-wp-total': String(crawl.total) }),
-        sha256: crawl.sha256,
-      },
-    });
-    const object: RawObject = {
-      endpoint: spec.name,
-      key,
-      items: crawl.items,
-      bytes: crawl.bytes,
-      pages: crawl.pages,
-      ...(crawl.total !== undefined && { total: crawl.total }),
-      sha256: crawl.sha256,
-      sourceUrl: spec.url,
-      fetchedAt,
-      ms: Date.now() - started,
-    };
-    deps.log.info('endpoint extracted', {
-      endpoint: spec.name,
-      key,
-      pages: crawl.pages,
-      items: crawl.items,
-      bytes: crawl.bytes,
-      ms: object.ms,
-      ...(crawl.total !== undefined && { total: crawl.total }),
-      ...(crawl.duplicates > 0 && { duplicates: crawl.duplicates }),
-      ...(!crawl.orderedById && spec.paginate && { orderedById: false }),
-    });
-    return object;
+    return await extractEndpoint(deps, context, spec, options);
   } catch (error) {
     const message = error instanceof Error ? error.message : String(error);
     deps.log.error('endpoint failed', { endpoint: spec.name, error: message, ms: Date.now() - started });
     return { endpoint: spec.name, error: message };
-  } finally {
-    if (dir) await rm(dir, { recursive: true, force: true });
   }
 }
 
@@ -231,11 +208,6 @@ async function alert(deps: HandlerDeps, topicArn: string, subject: string, messa
   } catch (error) {
     deps.log.error('could not publish alert', { subject, error: error instanceof Error ? error.message : String(error) });
   }
-}
-
-/** S3 user metadata is ASCII: URL.href already punycodes hosts and percent-encodes paths and queries. */
-function asciiUrl(url: string): string {
-  return new URL(url).href.replace(/[^\x20-\x7e]/g, (c) => encodeURIComponent(c)).slice(0, 1024);
 }
 
 /**

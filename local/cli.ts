@@ -14,13 +14,17 @@ Options:
   --stack NAME        stack whose Pulumi.<stack>.yaml is read (default: ${LOCAL_STACK})
   --out DIR           output folder (default: .lakehouse)
   --concurrency N     endpoints and requests in flight, 1-40 (default: the stack's)
+  --full-refresh      crawl every endpoint in full and rebuild bronze from it (default: incremental
+                      where the state allows, full every fullRefreshDays days)
   --help              this text
 
 Environment: WORDPRESS_USERNAME and WORDPRESS_APPLICATION_PASSWORD send an application
 password (https sites only).
 
-Output: <out>/raw/<data source>/<name>/<name>.json, <out>/bronze/<data source>/<name>/<name>.parquet,
-<out>/runs/<run id>.json (summary) and <out>/runs/<run id>.log.jsonl (handler logs).
+Output: <out>/raw/<data source>/<name>/ingest_date=YYYY-MM-DD/<name>-<run id>.json (what the run
+fetched), <out>/bronze/<data source>/<name>/<name>.parquet (the merged table), <name>_deletions/,
+_state/ and _runs/<run id>.json (the manifest) beside it, <out>/runs/<run id>.json (summary) and
+<out>/runs/<run id>.log.jsonl (handler logs). Later runs in the same --out are incremental.
 Exit code: 0 when every endpoint succeeded, 1 when any failed, 2 on bad options.`;
 
 class UsageError extends Error {}
@@ -36,6 +40,7 @@ function options(argv: string[]) {
         stack: { type: 'string', default: LOCAL_STACK },
         out: { type: 'string', default: '.lakehouse' },
         concurrency: { type: 'string' },
+        'full-refresh': { type: 'boolean', default: false },
         help: { type: 'boolean', default: false },
       },
       strict: true,
@@ -54,7 +59,7 @@ function options(argv: string[]) {
   const endpoints = parsed.endpoints?.split(',').map((e) => e.trim()).filter(Boolean);
   if (parsed.endpoints !== undefined && !endpoints?.length) throw new UsageError('--endpoints is empty. Fix: e.g. --endpoints posts,pages');
   if (!/^[A-Za-z0-9_.-]+$/.test(parsed.stack!)) throw new UsageError(`--stack "${parsed.stack}" is not a stack name. Fix: e.g. --stack ${LOCAL_STACK}`);
-  return { help: parsed.help!, site: parsed.site, endpoints, stack: parsed.stack!, out: resolve(parsed.out!), concurrency };
+  return { help: parsed.help!, site: parsed.site, endpoints, stack: parsed.stack!, out: resolve(parsed.out!), concurrency, fullRefresh: parsed['full-refresh']! };
 }
 
 function progress(event: LocalEvent): void {
@@ -67,19 +72,22 @@ function progress(event: LocalEvent): void {
   if (line.message === 'page fetched' && endpoint) {
     const total = line.totalPages ? `/${line.totalPages}` : '';
     process.stderr.write(`  ${event.layer.padEnd(6)} ${endpoint.padEnd(14)} page ${line.page}${total}  items ${line.items}\n`);
-  } else if (endpoint && (line.level === 'ERROR' || /extracted|converted|empty/.test(String(line.message)))) {
-    const facts = ['pages', 'items', 'rows', 'columns', 'bytes', 'ms', 'error'].filter((k) => line[k] !== undefined).map((k) => `${k} ${line[k]}`);
+  } else if (endpoint && (line.level === 'ERROR' || /extracted|merged|nothing to write/.test(String(line.message)))) {
+    const facts = ['mode', 'pages', 'idPages', 'items', 'upserted', 'deleted', 'rows', 'columns', 'bytes', 'ms', 'error'].filter((k) => line[k] !== undefined).map((k) => `${k} ${line[k]}`);
     process.stderr.write(`  ${event.layer.padEnd(6)} ${endpoint.padEnd(14)} ${line.message}: ${facts.join(', ')}\n`);
   }
 }
 
 function table(rows: EndpointReport[]): string {
-  const header = ['endpoint', 'status', 'pages', 'items', 'raw bytes', 'rows', 'columns', 'parquet bytes', 'ms'];
+  const header = ['endpoint', 'status', 'mode', 'pages', 'items', 'upserted', 'deleted', 'raw bytes', 'rows', 'columns', 'parquet bytes', 'ms'];
   const cells = rows.map((r) => [
     r.endpoint,
     r.ok ? (r.empty ? 'ok (empty)' : 'ok') : 'FAILED',
+    r.mode ?? '',
     r.pages ?? '',
     r.items ?? '',
+    r.upserted ?? '',
+    r.deleted ?? '',
     r.bytes ?? '',
     r.rows ?? '',
     r.columns ?? '',
@@ -87,7 +95,7 @@ function table(rows: EndpointReport[]): string {
     r.ms,
   ].map(String));
   const widths = header.map((h, i) => Math.max(h.length, ...cells.map((c) => c[i].length)));
-  const line = (c: string[]) => c.map((v, i) => (i === 0 || i === 1 ? v.padEnd(widths[i]) : v.padStart(widths[i]))).join('  ');
+  const line = (c: string[]) => c.map((v, i) => (i <= 2 ? v.padEnd(widths[i]) : v.padStart(widths[i]))).join('  ');
   return [line(header), line(widths.map((w) => '-'.repeat(w))), ...cells.map(line)].join('\n');
 }
 

@@ -7,7 +7,8 @@ import { parse as parseYaml } from 'yaml';
 import type { HandlerDeps, Notifier, ParameterReader } from '../handlers/aws/ports';
 import { getStream, listKeys } from '../handlers/aws/s3';
 import { runBronze } from '../handlers/bronze';
-import type { BronzeEvent, BronzeObject, BronzeSummary, RawEvent, RawObject, RawSummary } from '../handlers/contracts';
+import type { BronzeEvent, BronzeObject, BronzeSummary, ManifestEvent, RawEvent, RawObject, RawSummary } from '../handlers/contracts';
+import { manifestKey } from '../handlers/lake/layout';
 import { createLogger, type LogSink } from '../handlers/log';
 import { runRaw, type RawOptions } from '../handlers/raw';
 import { ConfigError, type PipelineConfig, parameterNamesFor, parseConfig } from '../pipeline/config';
@@ -28,6 +29,8 @@ export interface LocalRunOptions {
   out: string;
   /** Overrides mapConcurrency and requestConcurrency. */
   concurrency?: number;
+  /** Starts the execution with `{ "fullRefresh": true }`: every endpoint crawled in full. @default false */
+  fullRefresh?: boolean;
   /** Called for every structured log line of the handlers and every alert. */
   onEvent?: (event: LocalEvent) => void;
   /**
@@ -42,6 +45,8 @@ export interface LocalRunOptions {
 export interface LocalTestingHooks {
   /** Raw handler settings the stack config cannot express (milliseconds, page size, body cap). */
   rawOptions?: Partial<Pick<RawOptions, 'requestTimeoutMs' | 'maxRetries' | 'retryBaseDelayMs' | 'maxRetryDelayMs' | 'maxRetryAfterMs' | 'perPage' | 'maxPageBytes'>>;
+  /** The run id (execution name) instead of a fresh one, e.g. to run the same id twice. */
+  runId?: string;
   /** State machine settings over the stack's, e.g. `{ rawTimeoutSeconds: 1, taskTimeoutMarginSeconds: 0 }`. */
   stateMachine?: Partial<StateMachineSettings>;
   /** Wait of every ASL Retry, in ms, instead of IntervalSeconds/BackoffRate/jitter (aws-local-stepfunctions' retryIntervalOverrides). */
@@ -59,6 +64,11 @@ export type LocalEvent =
 export interface EndpointReport {
   endpoint: string;
   ok: boolean;
+  mode?: 'full' | 'incremental';
+  /** Listing requests of an incremental run (`_fields=id`). */
+  idPages?: number;
+  upserted?: number;
+  deleted?: number;
   items?: number;
   pages?: number;
   bytes?: number;
@@ -78,6 +88,8 @@ export interface LocalRunResult {
   endpoints: EndpointReport[];
   summaryPath: string;
   out: string;
+  /** The run manifest the state machine had the bronze function write (absent if it could not). */
+  manifest?: Record<string, unknown>;
 }
 
 /** The buckets of the embedded S3; their objects are mirrored as plain files under `<out>/<bucket>/`. */
@@ -138,7 +150,7 @@ function mapParameters(values: Record<string, string>): ParameterReader {
  */
 export async function runLocal(options: LocalRunOptions): Promise<LocalRunResult> {
   const config = localConfig(await readStackConfig(options.projectDir, options.stack), options);
-  const runId = `${new Date().toISOString().replace(/[:.]/g, '-')}-${randomUUID().slice(0, 8)}`;
+  const runId = options.testing?.runId ?? `${new Date().toISOString().replace(/[:.]/g, '-')}-${randomUUID().slice(0, 8)}`;
   const out = options.out;
   await mkdir(join(out, 'runs'), { recursive: true });
   const s3 = await startEmbeddedS3(join(out, '.s3'), [BUCKETS.raw, BUCKETS.bronze]);
@@ -211,7 +223,7 @@ export async function runLocal(options: LocalRunOptions): Promise<LocalRunResult
         const summary: RawSummary = await runRaw(rawDeps, rawOptions, event);
         const object: RawObject | undefined = summary.objects[0];
         const failure = summary.failed[0];
-        report(endpoint, failure ? { ok: false, error: `raw: ${failure.error}` } : { items: object?.items, pages: object?.pages, bytes: object?.bytes });
+        report(endpoint, failure ? { ok: false, error: `raw: ${failure.error}` } : { mode: object?.mode, items: object?.items, pages: object?.pages, idPages: object?.idPages, bytes: object?.bytes });
         return summary;
       } catch (error) {
         report(endpoint, { ok: false, error: `raw: ${(error as Error).message}` });
@@ -219,7 +231,7 @@ export async function runLocal(options: LocalRunOptions): Promise<LocalRunResult
       }
     }),
     [STATES.bronze]: invoke(async (event: BronzeEvent) => {
-      const endpoint = event.objects?.[0]?.endpoint ?? '';
+      const endpoint = 'objects' in event && Array.isArray(event.objects) ? String(event.objects[0]?.endpoint ?? '') : '';
       try {
         const summary: BronzeSummary = await runBronze(bronzeDeps, bronzeOptions, event);
         const object: BronzeObject | undefined = summary.objects[0];
@@ -228,7 +240,7 @@ export async function runLocal(options: LocalRunOptions): Promise<LocalRunResult
           endpoint,
           failure
             ? { ok: false, error: `bronze: ${failure.error}` }
-            : { ok: true, rows: object?.rows, columns: object?.columns, parquetBytes: object?.bytes, empty: object?.empty },
+            : { ok: true, rows: object?.rows, columns: object?.columns, parquetBytes: object?.bytes, empty: object?.empty, upserted: object?.upserted, deleted: object?.deleted },
         );
         return summary;
       } catch (error) {
@@ -236,6 +248,7 @@ export async function runLocal(options: LocalRunOptions): Promise<LocalRunResult
         throw error;
       }
     }),
+    [STATES.writeManifest]: invoke((event: ManifestEvent) => runBronze(bronzeDeps, bronzeOptions, event)),
     [STATES.publishFailure]: async (input) => {
       // Failures the state machine caught before a handler ran or reported (a task timeout,
       // Lambda throttling, a throwing override) reach the summary only through this message.
@@ -251,18 +264,16 @@ export async function runLocal(options: LocalRunOptions): Promise<LocalRunResult
     overrides[state] = (input) => wrap(input, real) as Promise<any>;
   }
   const retryIntervalOverrides =
-    testing.retryIntervalMs === undefined ? undefined : Object.fromEntries([STATES.listEndpoints, STATES.raw, STATES.bronze, STATES.publishFailure].map((state) => [state, testing.retryIntervalMs!]));
+    testing.retryIntervalMs === undefined ? undefined : Object.fromEntries([STATES.listEndpoints, STATES.raw, STATES.bronze, STATES.writeManifest, STATES.publishFailure].map((state) => [state, testing.retryIntervalMs!]));
 
   let status: LocalRunResult['status'] = 'SUCCEEDED';
   let error: string | undefined;
   try {
-    const execution = machine.run(
-      { trigger: 'local' },
-      {
-        overrides: { taskResourceLocalHandlers: overrides, retryIntervalOverrides },
-        context: { Execution: { Id: `arn:aws:states:local:${LOCAL_ACCOUNT}:execution:${STATE_MACHINE_NAME}:${runId}`, Name: runId, StartTime: new Date().toISOString() } } as any,
-      },
-    );
+    const input = { trigger: 'local', ...(options.fullRefresh && { fullRefresh: true }) };
+    const execution = machine.run(input, {
+      overrides: { taskResourceLocalHandlers: overrides, retryIntervalOverrides },
+      context: { Execution: { Id: `arn:aws:states:local:${LOCAL_ACCOUNT}:execution:${STATE_MACHINE_NAME}:${runId}`, Name: runId, StartTime: new Date().toISOString(), Input: input } } as any,
+    });
     await execution.result;
   } catch (caught) {
     status = 'FAILED';
@@ -277,10 +288,19 @@ export async function runLocal(options: LocalRunOptions): Promise<LocalRunResult
   }
 
   const endpoints = config.endpoints.map((e) => reports.get(e.name) ?? { endpoint: e.name, ok: false, ms: 0, error: 'not run' });
+  const manifest = await readManifest(join(out, BUCKETS.bronze, ...manifestKey(config.dataSource, runId).split('/')));
   const summaryPath = join(out, 'runs', `${runId}.json`);
-  await writeFile(summaryPath, `${JSON.stringify({ runId, stack: options.stack, site: config.siteUrl, status, error, endpoints }, null, 2)}\n`);
+  await writeFile(summaryPath, `${JSON.stringify({ runId, stack: options.stack, site: config.siteUrl, status, error, endpoints, manifest }, null, 2)}\n`);
   await logWrites;
-  return { runId, status, error, endpoints, summaryPath, out };
+  return { runId, status, error, endpoints, summaryPath, out, manifest };
+}
+
+async function readManifest(path: string): Promise<Record<string, unknown> | undefined> {
+  try {
+    return JSON.parse(await readFile(path, 'utf8')) as Record<string, unknown>;
+  } catch {
+    return undefined;
+  }
 }
 
 /** The `[{ endpoint, stage, error }]` of a PublishFailure message (see state-machine.ts), or none. */

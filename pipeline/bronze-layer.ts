@@ -8,7 +8,7 @@ import { hardenedBucket } from './hardened-bucket';
 import { EXCLUDED_PACKAGES, bronzeHandlerOptions } from './handler-options';
 import { layerParameter } from './layer-parameter';
 import { PipelineFunction } from './pipeline-function';
-import { bronzeFunctionPolicy } from './policies';
+import { bronzeFunctionPolicy, stateReaderPolicy } from './policies';
 
 export interface BronzeLayerArgs {
   config: PipelineConfig;
@@ -21,13 +21,15 @@ export interface BronzeLayerArgs {
   rawBucketParameterArn: pulumi.Input<string>;
   /** The `failure-lambda` topic (Alerts). */
   lambdaFailureTopicArn: pulumi.Input<string>;
+  /** The raw function's role: it reads the state bronze writes (marks, id sets) and nothing else of bronze. */
+  rawRoleName: pulumi.Input<string>;
 }
 
 /** Bronze layer: the bronze bucket, its topic and parameters, and `data_wordpressapi_bronze` (JSON -> Parquet). */
 export class BronzeLayer extends pulumi.ComponentResource {
   public readonly bucket: aws.s3.Bucket;
   public readonly topic: aws.sns.Topic;
-  public readonly function: aws.lambda.CallbackFunction<BronzeEvent, BronzeSummary>;
+  public readonly function: aws.lambda.CallbackFunction<BronzeEvent, BronzeSummary | { key: string }>;
   public readonly role: aws.iam.Role;
   public readonly bucketParameter: aws.ssm.Parameter;
   public readonly topicParameter: aws.ssm.Parameter;
@@ -42,11 +44,11 @@ export class BronzeLayer extends pulumi.ComponentResource {
     this.bucketParameter = layerParameter(`${name}-bucket-name`, { name: names.bronzeBucket, value: this.bucket.bucket, description: 'Bronze layer bucket name' }, this);
     this.topicParameter = layerParameter(`${name}-topic-arn`, { name: names.bronzeTopicArn, value: this.topic.arn, description: 'Bronze layer alert topic ARN' }, this);
 
-    const fn = new PipelineFunction<BronzeEvent, BronzeSummary>(
+    const fn = new PipelineFunction<BronzeEvent, BronzeSummary | { key: string }>(
       `${name}-function`,
       {
         functionName,
-        description: `Converts s3://<raw>/${config.dataSource}/ JSON into s3://<bronze>/${config.dataSource}/ Parquet`,
+        description: `Merges each run's s3://<raw>/${config.dataSource}/ JSON into the s3://<bronze>/${config.dataSource}/ Parquet tables`,
         callbackFactory: bronzeCallbackFactory(bronzeHandlerOptions(config, functionName, { ...names, credentials: undefined })),
         policy: (logGroupArn) =>
           bronzeFunctionPolicy({
@@ -67,6 +69,15 @@ export class BronzeLayer extends pulumi.ComponentResource {
     );
     this.function = fn.function;
     this.role = fn.role;
+
+    new aws.iam.RolePolicy(
+      `${name}-state-reader`,
+      {
+        role: args.rawRoleName,
+        policy: pulumi.jsonStringify(stateReaderPolicy({ bronzeBucketArn: this.bucket.arn, dataSource: config.dataSource, bronzeBucketParameterArn: this.bucketParameter.arn })),
+      },
+      { parent: this },
+    );
 
     this.registerOutputs({ bucketName: this.bucket.bucket, topicArn: this.topic.arn, functionName: this.function.name });
   }

@@ -57,6 +57,10 @@ export interface PipelineConfig {
   auditTrail: boolean;
   /** KMS key (id, ARN or alias) that encrypts the SNS topics. @default alias/aws/sns */
   snsKmsKeyId: string;
+  /** Minutes an incremental run reaches back before the high-water mark. @default 60 */
+  incrementalOverlapMinutes: number;
+  /** A full crawl (and rebuild of bronze) at least every this many days; 0: every run. @default 7 */
+  fullRefreshDays: number;
 }
 
 export const PROJECT = 'wordpress-lakehouse';
@@ -155,11 +159,13 @@ function endpointsOf(raw: Raw, siteUrl: string): EndpointSpec[] {
     let spec: EndpointSpec;
     if (typeof entry === 'string') {
       if (!NAME.test(entry)) throw new ConfigError('endpoints', `item ${i} "${entry}" is not a wp/v2 collection name ([a-z0-9_-])`, `use a name such as posts, or { name, url } for a custom endpoint`);
+      if (entry.endsWith('_deletions')) throw new ConfigError('endpoints', `item ${i} "${entry}" ends in _deletions, which names the deletion tables`, `give it another name with { name, url }`);
       spec = { name: entry, url: `${siteUrl}/wp-json/wp/v2/${entry}`, paginate: true };
     } else if (entry && typeof entry === 'object' && !Array.isArray(entry)) {
       const { name, url, paginate, ...rest } = entry as Record<string, unknown>;
       if (Object.keys(rest).length > 0) throw new ConfigError('endpoints', `item ${i} has unknown field(s) ${Object.keys(rest).join(', ')}`, 'use only name, url and paginate');
       if (typeof name !== 'string' || !NAME.test(name)) throw new ConfigError('endpoints', `item ${i} needs a name of [a-z0-9_-] (it becomes the S3 folder)`, `set name, e.g. { name: stats, url: ... }`);
+      if (name.endsWith('_deletions')) throw new ConfigError('endpoints', `item ${i} "${name}" ends in _deletions, which names the deletion tables`, `choose another name`);
       if (typeof url !== 'string') throw new ConfigError('endpoints', `item ${i} (${name}) needs a url`, `set url to the endpoint's absolute http(s) URL`);
       if (paginate !== undefined && typeof paginate !== 'boolean') throw new ConfigError('endpoints', `item ${i} (${name}) paginate must be true or false`, 'set paginate: true for wp/v2-style collections');
       spec = { name, url: checkEndpointUrl(i, name, url), paginate: paginate ?? false };
@@ -286,6 +292,8 @@ export function parseConfig(all: Record<string, unknown>, version = '0.1.0'): Pi
     rowGroupSize: int(raw, 'rowGroupSize', 10000, 100, 1000000),
     auditTrail: bool(raw, 'auditTrail', false),
     snsKmsKeyId: str(raw, 'snsKmsKeyId', 'alias/aws/sns')!,
+    incrementalOverlapMinutes: int(raw, 'incrementalOverlapMinutes', 60, 0, 10080),
+    fullRefreshDays: int(raw, 'fullRefreshDays', 7, 0, 365),
   };
 }
 
@@ -293,6 +301,7 @@ const KEYS = [
   'siteUrl', 'allowPrivateSite', 'endpoints', 'schedule', 'timezone', 'alertEmail', 'logRetentionDays', 'dataSource', 'noncurrentVersionDays',
   'rawMemoryMb', 'rawTimeoutSeconds', 'bronzeMemoryMb', 'bronzeTimeoutSeconds', 'mapConcurrency', 'requestConcurrency',
   'requestTimeoutSeconds', 'maxRetries', 'userAgent', 'wordpressUsername', 'parquetCodec', 'rowGroupSize', 'auditTrail', 'snsKmsKeyId',
+  'incrementalOverlapMinutes', 'fullRefreshDays',
 ] as const;
 
 /** SSM parameter names of a stack: the original hierarchy under `/<project>/<stack>`, so stacks can share an account. */

@@ -17,6 +17,8 @@ export function rawHandlerOptions(config: PipelineConfig, functionName: string, 
     requestTimeoutMs: config.requestTimeoutSeconds * 1000,
     maxRetries: config.maxRetries,
     concurrency: config.requestConcurrency,
+    incrementalOverlapMinutes: config.incrementalOverlapMinutes,
+    fullRefreshDays: config.fullRefreshDays,
   };
 }
 

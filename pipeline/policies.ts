@@ -53,13 +53,43 @@ export interface RawPolicyArgs {
   parameterArns: Input<string>[];
 }
 
-/** The raw function writes raw objects under its prefix and nothing else. */
+/**
+ * The raw function writes raw objects under its prefix and nothing else. It never reads them
+ * back: a new object is written with If-None-Match, so raw history cannot be overwritten.
+ */
 export function rawFunctionPolicy(args: RawPolicyArgs): PolicyDocument {
   return doc(
     logStatement(args.logGroupArn),
     { Sid: 'S3ObjectActions', Effect: 'Allow', Action: ['s3:PutObject'], Resource: [interpolate(args.rawBucketArn, `/${args.dataSource}/*`)] },
     { Sid: 'SNSActions', Effect: 'Allow', Action: ['sns:Publish'], Resource: args.topicArns },
     { Sid: 'ParameterStoreActions', Effect: 'Allow', Action: ['ssm:GetParameters', 'ssm:GetParameter'], Resource: args.parameterArns },
+  );
+}
+
+export interface StateReaderPolicyArgs {
+  bronzeBucketArn: Input<string>;
+  dataSource: string;
+  /** The bronze bucket name parameter. */
+  bronzeBucketParameterArn: Input<string>;
+}
+
+/**
+ * What the raw function may read of bronze: the state (high-water marks and id sets) that bronze
+ * writes after each landed run, and nothing of the tables. Declared by BronzeLayer, which owns
+ * the bucket (RawLayer is built first). ListBucket, narrowed to the state prefix, makes a
+ * missing state a 404 rather than a 403.
+ */
+export function stateReaderPolicy(args: StateReaderPolicyArgs): PolicyDocument {
+  return doc(
+    { Sid: 'S3StateReadActions', Effect: 'Allow', Action: ['s3:GetObject'], Resource: [interpolate(args.bronzeBucketArn, `/${args.dataSource}/_state/*`)] },
+    {
+      Sid: 'S3StateBucketActions',
+      Effect: 'Allow',
+      Action: ['s3:ListBucket'],
+      Resource: [args.bronzeBucketArn],
+      Condition: { StringLike: { 's3:prefix': [`${args.dataSource}/_state/*`] } },
+    },
+    { Sid: 'ParameterStoreActions', Effect: 'Allow', Action: ['ssm:GetParameters', 'ssm:GetParameter'], Resource: [args.bronzeBucketParameterArn] },
   );
 }
 
@@ -72,18 +102,22 @@ export interface BronzePolicyArgs {
   parameterArns: Input<string>[];
 }
 
-/** The bronze function reads (and lists) raw objects under the prefix and writes only bronze ones. */
+/**
+ * The bronze function reads raw objects under the prefix, reads and replaces its own tables,
+ * state and manifests under the prefix, and deletes nothing. ListBucket on its own bucket makes a
+ * missing table or state a 404 rather than a 403.
+ */
 export function bronzeFunctionPolicy(args: BronzePolicyArgs): PolicyDocument {
   return doc(
     logStatement(args.logGroupArn),
-    { Sid: 'S3ObjectActions', Effect: 'Allow', Action: ['s3:PutObject'], Resource: [interpolate(args.bronzeBucketArn, `/${args.dataSource}/*`)] },
+    { Sid: 'S3ObjectActions', Effect: 'Allow', Action: ['s3:PutObject', 's3:GetObject'], Resource: [interpolate(args.bronzeBucketArn, `/${args.dataSource}/*`)] },
     { Sid: 'S3RawObjectReadActions', Effect: 'Allow', Action: ['s3:GetObject'], Resource: [interpolate(args.rawBucketArn, `/${args.dataSource}/*`)] },
     {
       Sid: 'S3BucketActions',
       Effect: 'Allow',
       Action: ['s3:ListBucket'],
-      Resource: [args.rawBucketArn],
-      Condition: { StringLike: { 's3:prefix': [`${args.dataSource}/*`, `${args.dataSource}/`] } },
+      Resource: [args.bronzeBucketArn],
+      Condition: { StringLike: { 's3:prefix': [`${args.dataSource}/*`] } },
     },
     { Sid: 'SNSActions', Effect: 'Allow', Action: ['sns:Publish'], Resource: args.topicArns },
     { Sid: 'ParameterStoreActions', Effect: 'Allow', Action: ['ssm:GetParameters', 'ssm:GetParameter'], Resource: args.parameterArns },

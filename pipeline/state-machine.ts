@@ -4,9 +4,13 @@
  * local runner (with plain strings, through aws-local-stepfunctions).
  *
  * Shape: read the endpoint list from SSM -> Map (bounded concurrency) over endpoints, each raw
- * then bronze -> if any endpoint failed, publish one alert and end in Fail. An endpoint that
- * fails is caught inside its Map iteration so that the others still run to completion; the
- * execution as a whole still ends FAILED.
+ * then bronze -> the bronze function writes the run manifest -> if any endpoint failed, publish
+ * one alert and end in Fail. An endpoint that fails is caught inside its Map iteration so that
+ * the others still run to completion; the execution as a whole still ends FAILED.
+ *
+ * The execution's name is the run id (raw keys, lineage, manifest) and its input reaches the raw
+ * function whole: `{ "fullRefresh": true }` forces full crawls. Read from the context object
+ * (`$$.Execution`), since an input without the key must not fail a JSONPath.
  */
 
 export const STATE_MACHINE_NAME = 'WordPress_Raw_To_Bronze';
@@ -18,6 +22,7 @@ export const STATES = {
   raw: 'data_wordpressapi_raw',
   bronze: 'data_wordpressapi_bronze',
   summarise: 'SummariseRun',
+  writeManifest: 'WriteRunManifest',
   allSucceeded: 'AllEndpointsSucceeded',
   collectFailures: 'CollectFailures',
   publishFailure: 'PublishFailure',
@@ -116,7 +121,7 @@ export function buildDefinition<T>(refs: StateMachineRefs<T>, settings: StateMac
             [STATES.raw]: {
               Type: 'Task',
               Resource: 'arn:aws:states:::lambda:invoke',
-              Parameters: { FunctionName: refs.rawFunctionArn, Payload: { 'endpoint.$': '$.name' } },
+              Parameters: { FunctionName: refs.rawFunctionArn, Payload: { 'endpoint.$': '$.name', 'runId.$': '$$.Execution.Name', 'execution.$': '$$.Execution.Input' } },
               ResultSelector: { 'summary.$': '$.Payload' },
               ResultPath: '$.raw',
               TimeoutSeconds: settings.rawTimeoutSeconds + margin,
@@ -155,6 +160,21 @@ export function buildDefinition<T>(refs: StateMachineRefs<T>, settings: StateMac
       [STATES.summarise]: {
         Type: 'Pass',
         Parameters: { 'results.$': '$.results', 'anyFailed.$': 'States.ArrayContains($.results[*].ok, false)' },
+        Next: STATES.writeManifest,
+      },
+      // A manifest that cannot be written is alerted by the bronze function itself; the run's
+      // outcome is still the endpoints', so the Catch goes on to the same check.
+      [STATES.writeManifest]: {
+        Type: 'Task',
+        Resource: 'arn:aws:states:::lambda:invoke',
+        Parameters: {
+          FunctionName: refs.bronzeFunctionArn,
+          Payload: { manifest: { 'runId.$': '$$.Execution.Name', 'startedAt.$': '$$.Execution.StartTime', 'input.$': '$$.Execution.Input', 'results.$': '$.results' } },
+        },
+        ResultPath: null,
+        TimeoutSeconds: 60 + margin,
+        Retry: lambdaRetry(),
+        Catch: [{ ErrorEquals: ['States.ALL'], ResultPath: '$.manifestError', Next: STATES.allSucceeded }],
         Next: STATES.allSucceeded,
       },
       [STATES.allSucceeded]: {

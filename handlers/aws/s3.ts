@@ -13,6 +13,8 @@ export interface PutFileOptions {
   contentType: string;
   /** User metadata (x-amz-meta-*): ASCII values only, 2 KB in all. */
   metadata?: Record<string, string>;
+  /** Write only if no object has the key (If-None-Match: *); S3 answers 412 PreconditionFailed otherwise. */
+  ifNoneMatch?: boolean;
 }
 
 /**
@@ -32,6 +34,7 @@ export async function putFile(s3: S3Client, bucket: string, key: string, path: s
       ContentLength: size,
       ContentType: options.contentType,
       Metadata: options.metadata,
+      ...(options.ifNoneMatch && { IfNoneMatch: '*' }),
     }),
   );
 }
@@ -53,4 +56,32 @@ export async function listKeys(s3: S3Client, bucket: string, prefix: string): Pr
     token = out.IsTruncated ? out.NextContinuationToken : undefined;
   } while (token);
   return keys;
+}
+
+/** Whether an SDK error means "no such object" (GetObject says NoSuchKey, HeadObject only 404). */
+export function isMissing(error: unknown): boolean {
+  const e = error as { name?: string; $metadata?: { httpStatusCode?: number } };
+  return e?.name === 'NoSuchKey' || e?.name === 'NotFound' || e?.$metadata?.httpStatusCode === 404;
+}
+
+/** The object's text, or undefined when it does not exist; other failures throw. */
+export async function getText(s3: S3Client, bucket: string, key: string): Promise<string | undefined> {
+  try {
+    const out = await s3.send(new (sdk().GetObjectCommand)({ Bucket: bucket, Key: key }));
+    return out.Body ? await out.Body.transformToString('utf8') : '';
+  } catch (error) {
+    if (isMissing(error)) return undefined;
+    throw error;
+  }
+}
+
+/** Uploads a small text object in one PutObject. */
+export async function putText(s3: S3Client, bucket: string, key: string, text: string, contentType = 'application/json; charset=utf-8'): Promise<void> {
+  await s3.send(new (sdk().PutObjectCommand)({ Bucket: bucket, Key: key, Body: text, ContentType: contentType }));
+}
+
+/** Whether a conditional write failed because the key is taken. */
+export function isPreconditionFailed(error: unknown): boolean {
+  const e = error as { name?: string; $metadata?: { httpStatusCode?: number } };
+  return e?.name === 'PreconditionFailed' || e?.$metadata?.httpStatusCode === 412;
 }

@@ -31,7 +31,16 @@ export interface ConvertOptions {
    * @default 3
    */
   maxDepth?: number;
+  /**
+   * The schema of the table this file replaces: its columns keep their order, names and types
+   * (widened if the rows need it, never narrowed), and none disappears.
+   * @default none
+   */
+  seed?: readonly ColumnSpec[];
 }
+
+/** Key of the file metadata entry holding the inferred columns (JSON), read back by the next merge. */
+export const COLUMNS_METADATA_KEY = 'wordpress-lakehouse.columns';
 
 export interface ConversionReport {
   rows: number;
@@ -71,6 +80,7 @@ export async function convertJsonFile(input: string, output: string, options: Co
   if (!Number.isSafeInteger(rowGroupSize) || rowGroupSize < 1) throw new Error(`rowGroupSize must be a positive integer, got ${rowGroupSize}`);
 
   const inference = createSchemaInference({ maxDepth: options.maxDepth });
+  if (options.seed) inference.seed(options.seed);
   let count = 0;
   for await (const row of rows(input)) {
     inference.observe(row);
@@ -78,7 +88,8 @@ export async function convertJsonFile(input: string, output: string, options: Co
   }
   const schema = inference.columns();
   const report = { rows: count, columns: schema.length, codec, schema };
-  if (count === 0) return { ...report, bytes: 0, rowGroups: 0, ms: performance.now() - started, empty: true };
+  // A merged table whose every row was deleted is still a table: an empty file with its schema.
+  if (count === 0 && !(options.seed && options.seed.length > 0)) return { ...report, bytes: 0, rowGroups: 0, ms: performance.now() - started, empty: true };
 
   const { bytes, rowGroups } = await writeParquet(input, output, schema, codec, rowGroupSize);
   return { ...report, bytes, rowGroups, ms: performance.now() - started, empty: false };
@@ -98,6 +109,7 @@ async function writeParquet(input: string, output: string, schema: ColumnSpec[],
       compressors: compressors(codec),
       statistics: true,
       createdBy: 'wordpress-lakehouse bronze (hyparquet-writer)',
+      kvMetadata: [{ key: COLUMNS_METADATA_KEY, value: JSON.stringify(schema) }],
     });
     const extract = rowExtractor(schema);
     let columns: unknown[][] = schema.map(() => []);

@@ -158,8 +158,52 @@ function resolve(node: Seen, path: string[], depth: number, maxDepth: number, ou
   out.push({ path, kind: scalar ? scalarKind(node) : 'string' });
 }
 
+/** Marks `node` as having held every value of a column of `kind`, so the type never narrows. */
+function seedNode(node: Seen, kind: ColumnKind, element: ListElementKind | undefined): void {
+  switch (kind) {
+    case 'boolean':
+      node.boolean = true;
+      return;
+    case 'int64':
+      node.int = true;
+      return;
+    case 'double':
+      node.double = true;
+      return;
+    case 'timestamp':
+      node.string = true;
+      node.instant = false;
+      return;
+    case 'timestamp_utc':
+      node.string = true;
+      node.naive = false;
+      return;
+    case 'string':
+      node.string = true;
+      node.naive = false;
+      node.instant = false;
+      return;
+    case 'json':
+      // An object next to a scalar is what resolve() keeps as JSON text.
+      node.object = true;
+      node.string = true;
+      node.naive = false;
+      node.instant = false;
+      return;
+    case 'list':
+      node.array = true;
+      seedNode((node.element ??= seen()), element ?? 'string', undefined);
+      return;
+  }
+}
+
 /** Collects rows one at a time, then decides the columns. */
 export interface SchemaInference {
+  /**
+   * Starts from an earlier schema (the table's, before a merge): its columns come first, in its
+   * order and with its names, and no column narrows or disappears, whatever the rows hold.
+   */
+  seed(columns: readonly ColumnSpec[]): void;
   observe(row: Record<string, unknown>): void;
   /** Columns in first-seen order, with unique sanitized names. */
   columns(): ColumnSpec[];
@@ -169,6 +213,18 @@ export function createSchemaInference(options: InferOptions = {}): SchemaInferen
   const maxDepth = options.maxDepth ?? 3;
   const root = seen();
   return {
+    seed(columns) {
+      for (const column of columns) {
+        let node = root;
+        for (const key of column.path) {
+          node.object = true;
+          let next = node.children.get(key);
+          if (!next) node.children.set(key, (next = seen()));
+          node = next;
+        }
+        seedNode(node, column.kind, column.element);
+      }
+    },
     observe(row) {
       observe(root, row, 0, maxDepth);
     },

@@ -1,6 +1,7 @@
 import type { EndpointSpec } from '../contracts';
 
-const NAME = /^[a-z0-9_-]+$/;
+// Names become S3 folders beside `_state`, `_runs`, `_ids` and `<name>_deletions`: no leading `_`.
+const NAME = /^[a-z0-9][a-z0-9_-]*$/;
 
 /**
  * Reads the endpoints parameter: a JSON array of {@link EndpointSpec}, or, as the original
@@ -30,7 +31,8 @@ function fromJson(text: string): EndpointSpec[] {
   return parsed.map((entry, index) => {
     if (typeof entry !== 'object' || entry === null) throw new Error(`endpoints[${index}] must be an object {"name","url","paginate"}`);
     const { name, url, paginate } = entry as Record<string, unknown>;
-    if (typeof name !== 'string' || !NAME.test(name)) throw new Error(`endpoints[${index}].name must match [a-z0-9_-]+, got ${JSON.stringify(name)}`);
+    if (typeof name !== 'string' || !NAME.test(name)) throw new Error(`endpoints[${index}].name must match [a-z0-9][a-z0-9_-]*, got ${JSON.stringify(name)}`);
+    if (name.endsWith('_deletions')) throw new Error(`endpoints[${index}].name ${JSON.stringify(name)} ends in _deletions, which names the deletion tables; rename it`);
     if (typeof url !== 'string') throw new Error(`endpoints[${index}] (${name}).url must be a string`);
     if (paginate !== undefined && typeof paginate !== 'boolean') throw new Error(`endpoints[${index}] (${name}).paginate must be true or false`);
     return { name, url: checkUrl(url, name), paginate: paginate ?? isWordPressCollection(url) };
@@ -48,7 +50,7 @@ function fromList(text: string): EndpointSpec[] {
       const segments = new URL(checked).pathname.split('/').filter((s) => s !== '');
       const routeSegments = (new URL(checked).searchParams.get('rest_route') ?? '').split('/').filter((s) => s !== '');
       const name = (routeSegments.at(-1) ?? segments.at(-1) ?? '').toLowerCase();
-      if (!NAME.test(name)) throw new Error(`cannot derive an endpoint name from ${url}: its last path segment must match [a-z0-9_-]+`);
+      if (!NAME.test(name)) throw new Error(`cannot derive an endpoint name from ${url}: its last path segment must match [a-z0-9][a-z0-9_-]*`);
       return { name, url: checked, paginate: isWordPressCollection(url) };
     });
 }

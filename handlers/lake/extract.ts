@@ -1,0 +1,201 @@
+import type { EndpointSpec, RawObject } from '../contracts';
+import type { HandlerDeps } from '../aws/ports';
+import type { PutFileOptions } from '../aws/s3';
+import { getText, isPreconditionFailed, putFile } from '../aws/s3';
+import type { CrawlOptions, CrawlResult } from '../wordpress/crawl';
+import { crawlEndpoint } from '../wordpress/crawl';
+import { openJsonArrayFile } from '../wordpress/json-array-file';
+import { readJsonItems } from '../parquet/json-items';
+import { rawIdsKey, rawItemsKey, stateKey } from './layout';
+import type { EndpointState } from './state';
+import { fullRefreshReason, inRanges, modifiedAfter, parseState } from './state';
+
+/** What one run's extraction of an endpoint needs besides the endpoint. */
+export interface ExtractContext {
+  rawBucket: string;
+  /** Where bronze keeps the state (mark, ids) this run starts from. */
+  bronzeBucket: string;
+  dataSource: string;
+  runId: string;
+  fullRefresh: boolean;
+  overlapMinutes: number;
+  fullRefreshDays: number;
+}
+
+/** Ids asked for in one `include=` request: WordPress' page size. */
+const INCLUDE_CHUNK = 100;
+
+/**
+ * Extracts one endpoint into an immutable raw object of this run. A full crawl when there is no
+ * usable state (or one is due); otherwise the items modified since the mark (minus the overlap),
+ * plus a listing of every public id (`_fields=id`) and the items of listed ids that the table does
+ * not hold and the delta did not bring (a draft published with an old modification time, a post
+ * made public again). Bronze merges the object and drops the ids the listing no longer has.
+ */
+export async function extractEndpoint(deps: HandlerDeps, context: ExtractContext, spec: EndpointSpec, options: CrawlOptions): Promise<RawObject> {
+  const { mkdtemp, rm } = require('node:fs/promises') as typeof import('node:fs/promises');
+  const { tmpdir } = require('node:os') as typeof import('node:os');
+  const { join } = require('node:path') as typeof import('node:path');
+  const started = Date.now();
+  const fetchedAt = new Date(started).toISOString();
+  const { state, stateError } = await readState(deps, context, spec.name);
+  if (stateError) deps.log.warn('state unreadable, crawling in full', { endpoint: spec.name, error: stateError });
+  const reason = fullRefreshReason(state, { requested: context.fullRefresh, paginated: spec.paginate, fullRefreshDays: context.fullRefreshDays, now: fetchedAt, stateError });
+  const dir = await mkdtemp(join(tmpdir(), 'wordpress-raw-'));
+  try {
+    const itemsPath = join(dir, `${spec.name}.json`);
+    let crawl: CrawlResult;
+    let incremental: { modifiedAfter: string; ids: CrawlResult; unseen: number } | undefined;
+    if (reason !== undefined) {
+      crawl = await crawlEndpoint(spec, itemsPath, options);
+    } else {
+      const after = modifiedAfter(state!.mark!, context.overlapMinutes);
+      const delta = await crawlEndpoint({ ...spec, url: withQuery(spec.url, { modified_after: after }) }, join(dir, 'delta.json'), options);
+      const ids = await crawlEndpoint({ ...spec, url: withQuery(spec.url, { _fields: 'id' }) }, join(dir, 'ids.json'), options);
+      const have = new Set(await idsOf(delta.path));
+      const unseen = (await idsOf(ids.path)).filter((id) => !have.has(id) && !(typeof id === 'number' && inRanges(state!.ids ?? [], id)));
+      const parts = [delta.path];
+      let includePages = 0;
+      for (let i = 0; i < unseen.length; i += INCLUDE_CHUNK) {
+        const chunk = unseen.slice(i, i + INCLUDE_CHUNK);
+        const part = await crawlEndpoint({ ...spec, url: withQuery(spec.url, { include: chunk.join(',') }) }, join(dir, `include-${i}.json`), options);
+        includePages += part.pages;
+        parts.push(part.path);
+      }
+      crawl = { ...(await concatenate(parts, itemsPath)), pages: delta.pages + includePages, total: delta.total, duplicates: delta.duplicates, orderedById: delta.orderedById };
+      incremental = { modifiedAfter: after, ids, unseen: unseen.length };
+    }
+
+    const meta = {
+      'source-url': asciiUrl(spec.url),
+      'fetched-at': fetchedAt,
+      items: String(crawl.items),
+      pages: String(crawl.pages),
+      ...(crawl.total !== undefined && { 'x-wp-total': String(crawl.total) }),
+      sha256: crawl.sha256,
+      mode: incremental ? 'incremental' : 'full',
+      ...(state?.mark && { mark: state.mark }),
+      ...(incremental && { 'modified-after': incremental.modifiedAfter }),
+      'run-id': asciiText(context.runId),
+    };
+    let idsKey: string | undefined;
+    if (incremental) {
+      idsKey = await putNew(deps, context.rawBucket, (attempt) => rawIdsKey(context.dataSource, spec.name, fetchedAt, context.runId, attempt), incremental.ids.path, {
+        contentType: 'application/json; charset=utf-8',
+        metadata: { ...meta, items: String(incremental.ids.items), pages: String(incremental.ids.pages), sha256: incremental.ids.sha256 },
+      });
+    }
+    const key = await putNew(deps, context.rawBucket, (attempt) => rawItemsKey(context.dataSource, spec.name, fetchedAt, context.runId, attempt), crawl.path, { contentType: 'application/json; charset=utf-8', metadata: meta });
+
+    const object: RawObject = {
+      endpoint: spec.name,
+      key,
+      items: crawl.items,
+      bytes: crawl.bytes,
+      pages: crawl.pages,
+      ...(crawl.total !== undefined && { total: crawl.total }),
+      sha256: crawl.sha256,
+      sourceUrl: spec.url,
+      fetchedAt,
+      ms: Date.now() - started,
+      runId: context.runId,
+      mode: incremental ? 'incremental' : 'full',
+      ...(reason !== undefined && { reason }),
+      ...(state?.mark && { markBefore: state.mark }),
+      ...(incremental && { modifiedAfter: incremental.modifiedAfter, idsKey, listed: incremental.ids.items, idPages: incremental.ids.pages, unseen: incremental.unseen }),
+    };
+    deps.log.info('endpoint extracted', {
+      endpoint: spec.name,
+      key,
+      mode: object.mode,
+      ...(reason !== undefined && { reason }),
+      pages: crawl.pages,
+      items: crawl.items,
+      bytes: crawl.bytes,
+      ms: object.ms,
+      ...(crawl.total !== undefined && { total: crawl.total }),
+      ...(crawl.duplicates > 0 && { duplicates: crawl.duplicates }),
+      ...(!crawl.orderedById && spec.paginate && { orderedById: false }),
+      ...(incremental && { modifiedAfter: incremental.modifiedAfter, listed: incremental.ids.items, idPages: incremental.ids.pages, unseen: incremental.unseen }),
+    });
+    return object;
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
+async function readState(deps: HandlerDeps, context: ExtractContext, name: string): Promise<{ state?: EndpointState; stateError?: string }> {
+  try {
+    const text = await getText(deps.s3, context.bronzeBucket, stateKey(context.dataSource, name));
+    return text === undefined ? {} : { state: parseState(text, name) };
+  } catch (error) {
+    return { stateError: `s3://${context.bronzeBucket}/${stateKey(context.dataSource, name)}: ${(error as Error).message}` };
+  }
+}
+
+/**
+ * Uploads to the first of `keyOf(1), keyOf(2)...` that is free (a retried task of the same run
+ * finds its first key taken): raw objects are written with If-None-Match, never overwritten.
+ */
+async function putNew(deps: HandlerDeps, bucket: string, keyOf: (attempt: number) => string, path: string, options: PutFileOptions): Promise<string> {
+  for (let attempt = 1; ; attempt++) {
+    const key = keyOf(attempt);
+    try {
+      await putFile(deps.s3, bucket, key, path, { ...options, ifNoneMatch: true });
+      return key;
+    } catch (error) {
+      if (!isPreconditionFailed(error) || attempt >= 20) throw error;
+    }
+  }
+}
+
+function withQuery(url: string, params: Record<string, string>): string {
+  const out = new URL(url);
+  for (const [name, value] of Object.entries(params)) out.searchParams.set(name, value);
+  return out.href;
+}
+
+async function* itemsOf(path: string): AsyncGenerator<unknown> {
+  const { createReadStream } = require('node:fs') as typeof import('node:fs');
+  yield* readJsonItems(createReadStream(path, { highWaterMark: 1 << 20 }));
+}
+
+async function idsOf(path: string): Promise<unknown[]> {
+  const ids: unknown[] = [];
+  for await (const item of itemsOf(path)) {
+    const id = (item as { id?: unknown } | null)?.id;
+    if (id !== undefined && id !== null) ids.push(id);
+  }
+  return ids;
+}
+
+/** One JSON array file of the items of `parts`, each id once (the first part wins). */
+async function concatenate(parts: string[], path: string) {
+  const file = openJsonArrayFile(path);
+  const seen = new Set<unknown>();
+  try {
+    for (const part of parts) {
+      for await (const item of itemsOf(part)) {
+        const id = (item as { id?: unknown } | null)?.id;
+        if (id !== undefined && id !== null) {
+          if (seen.has(id)) continue;
+          seen.add(id);
+        }
+        await file.append([item]);
+      }
+    }
+    return await file.close();
+  } catch (error) {
+    file.abort();
+    throw error;
+  }
+}
+
+/** S3 user metadata is ASCII: URL.href already punycodes hosts and percent-encodes paths and queries. */
+export function asciiUrl(url: string): string {
+  return new URL(url).href.replace(/[^\x20-\x7e]/g, (c) => encodeURIComponent(c)).slice(0, 1024);
+}
+
+function asciiText(text: string): string {
+  return text.replace(/[^\x20-\x7e]/g, '?').slice(0, 256);
+}

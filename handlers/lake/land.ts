@@ -1,0 +1,207 @@
+import type { BronzeObject, RawObject } from '../contracts';
+import type { HandlerDeps } from '../aws/ports';
+import { getStream, getText, isMissing, putFile, putText } from '../aws/s3';
+import type { Codec } from '../parquet/codecs';
+import { convertJsonFile } from '../parquet/convert';
+import type { ColumnSpec } from '../parquet/infer';
+import { readJsonItems } from '../parquet/json-items';
+import { openJsonArrayFile } from '../wordpress/json-array-file';
+import { deletionsKey, stateKey, tableKey } from './layout';
+import { LINEAGE, mergeRows } from './merge';
+import type { EndpointState } from './state';
+import { laterMark, modifiedInstant, parseState, toRanges } from './state';
+import type { StoredTable } from './table';
+import { openTable } from './table';
+
+export interface LandContext {
+  rawBucket: string;
+  bronzeBucket: string;
+  dataSource: string;
+  codec?: Codec;
+  rowGroupSize?: number;
+  maxDepth?: number;
+}
+
+const NAME = /^[a-z0-9][a-z0-9_-]*$/;
+
+/** The fixed columns of every `<name>_deletions` file, so all of a table's files share one schema. */
+const DELETION_COLUMNS: ColumnSpec[] = [
+  { name: 'detected_at', path: ['detected_at'], kind: 'timestamp_utc' },
+  { name: 'run_id', path: ['run_id'], kind: 'string' },
+  { name: 'mode', path: ['mode'], kind: 'string' },
+];
+
+/**
+ * Merges one raw object of this run into its bronze table, then records the deletions and,
+ * last, the state: the mark advances only once the table has landed, and a failure at any step
+ * leaves the previous table and state in place (every object is replaced whole or not at all).
+ */
+export async function landEndpoint(deps: HandlerDeps, context: LandContext, object: RawObject): Promise<BronzeObject> {
+  const { mkdtemp, rm } = require('node:fs/promises') as typeof import('node:fs/promises');
+  const { createWriteStream } = require('node:fs') as typeof import('node:fs');
+  const { pipeline } = require('node:stream/promises') as typeof import('node:stream/promises');
+  const { tmpdir } = require('node:os') as typeof import('node:os');
+  const { join } = require('node:path') as typeof import('node:path');
+  const started = performance.now();
+  const endpoint = object.endpoint;
+  // The name becomes an S3 key and a file name: refuse anything that could escape its folder.
+  if (!NAME.test(endpoint)) throw new Error(`endpoint name ${JSON.stringify(endpoint)} is not [a-z0-9][a-z0-9_-]*`);
+  if (!object.key) throw new Error('the event names no raw key for this endpoint');
+  const mode = object.mode ?? 'full';
+  const runId = object.runId ?? 'manual';
+  if (mode === 'incremental' && !object.idsKey) throw new Error(`the incremental raw object ${object.key} names no id listing (idsKey)`);
+  const key = tableKey(context.dataSource, endpoint);
+  // /tmp is the only writable place on Lambda (512 MB by default, more with ephemeral storage).
+  const dir = await mkdtemp(join(tmpdir(), `bronze-${endpoint}-`));
+  try {
+    const download = async (bucket: string, from: string, to: string) => pipeline(await getStream(deps.s3, bucket, from), createWriteStream(to));
+    const itemsPath = join(dir, 'items.json');
+    await download(context.rawBucket, object.key, itemsPath);
+    let listed: unknown[] | undefined;
+    if (mode === 'incremental') {
+      const idsPath = join(dir, 'ids.json');
+      await download(context.rawBucket, object.idsKey!, idsPath);
+      listed = [];
+      for await (const item of itemsOf(idsPath)) listed.push((item as { id?: unknown } | null)?.id);
+    }
+    const state = await readState(deps, context, endpoint);
+    let previous: StoredTable | undefined;
+    try {
+      const previousPath = join(dir, 'previous.parquet');
+      await download(context.bronzeBucket, key, previousPath);
+      previous = await openTable(previousPath);
+    } catch (error) {
+      if (!isMissing(error)) throw new Error(`could not read the current table s3://${context.bronzeBucket}/${key}: ${(error as Error).message}`, { cause: error });
+    }
+    if (mode === 'incremental' && !previous) throw new Error(`an incremental run needs the current table s3://${context.bronzeBucket}/${key}, which is missing; run with a full refresh`);
+
+    let maxModified: string | undefined;
+    let allModified = true;
+    let items = 0;
+    async function* fetched(): AsyncGenerator<unknown> {
+      for await (const item of itemsOf(itemsPath)) {
+        const modified = modifiedInstant(item);
+        if (modified === undefined) allModified = false;
+        maxModified = laterMark(maxModified, modified);
+        items++;
+        yield item;
+      }
+    }
+    const mergedPath = join(dir, 'merged.json');
+    const merged = openJsonArrayFile(mergedPath);
+    const ids: unknown[] = [];
+    let batch: unknown[] = [];
+    let counts;
+    try {
+      counts = await mergeRows(
+        {
+          mode,
+          // A full crawl replaces every row: only the ids and lineage of the old ones are needed.
+          previous: previous && (() => previous!.records(mode === 'full' ? ['id', ...Object.values(LINEAGE)] : undefined)),
+          previousIds: previous && (() => previous!.column('id')),
+          items: fetched,
+          listed,
+          fetchedAt: object.fetchedAt,
+          runId,
+        },
+        async (row) => {
+          ids.push(row.id);
+          batch.push(row);
+          if (batch.length >= 500) {
+            await merged.append(batch);
+            batch = [];
+          }
+        },
+      );
+      await merged.append(batch);
+      await merged.close();
+    } catch (error) {
+      merged.abort();
+      throw error;
+    }
+
+    const parquetPath = join(dir, `${endpoint}.parquet`);
+    const report = await convertJsonFile(mergedPath, parquetPath, { codec: context.codec, rowGroupSize: context.rowGroupSize, maxDepth: context.maxDepth, seed: previous?.columns });
+    if (!report.empty) {
+      await putFile(deps.s3, context.bronzeBucket, key, parquetPath, {
+        contentType: 'application/vnd.apache.parquet',
+        metadata: { rows: String(report.rows), columns: String(report.columns), codec: report.codec, 'source-key': object.key.replace(/[^\x20-\x7e]/g, '?'), 'run-id': runId.replace(/[^\x20-\x7e]/g, '?') },
+      });
+    }
+
+    let recorded: string | undefined;
+    if (counts.deleted.length > 0) {
+      recorded = deletionsKey(context.dataSource, endpoint, runId);
+      const detectedAt = new Date().toISOString();
+      const listPath = join(dir, 'deletions.json');
+      const list = openJsonArrayFile(listPath);
+      await list.append(counts.deleted.map((id) => ({ id, detected_at: detectedAt, run_id: runId, mode })));
+      await list.close();
+      const deletionsPath = join(dir, 'deletions.parquet');
+      await convertJsonFile(listPath, deletionsPath, { codec: context.codec, seed: DELETION_COLUMNS });
+      await putFile(deps.s3, context.bronzeBucket, recorded, deletionsPath, { contentType: 'application/vnd.apache.parquet', metadata: { rows: String(counts.deleted.length) } });
+    }
+
+    const markAfter = mode === 'full' ? maxModified : laterMark(state?.mark, maxModified);
+    const tracksModified = mode === 'full' ? items > 0 && allModified : true;
+    const next: EndpointState = {
+      version: 1,
+      endpoint,
+      ...(markAfter && { mark: markAfter }),
+      tracksModified,
+      lastFullAt: mode === 'full' ? object.fetchedAt : (state?.lastFullAt ?? object.fetchedAt),
+      lastRunId: runId,
+      updatedAt: new Date().toISOString(),
+      rows: counts.rows,
+      ...(tracksModified && { ids: toRanges(ids) }),
+    };
+    await putText(deps.s3, context.bronzeBucket, stateKey(context.dataSource, endpoint), `${JSON.stringify(next)}\n`);
+
+    const result: BronzeObject = {
+      endpoint,
+      key,
+      rows: report.rows,
+      columns: report.columns,
+      bytes: report.bytes,
+      empty: report.empty,
+      ms: Math.round(performance.now() - started),
+      runId,
+      mode,
+      items,
+      upserted: counts.upserted,
+      inserted: counts.inserted,
+      unchanged: counts.unchanged,
+      deleted: counts.deleted.length,
+      ...(recorded && { deletionsKey: recorded }),
+      rawKey: object.key,
+      rawSha256: object.sha256,
+      ...(state?.mark && { markBefore: state.mark }),
+      ...(markAfter && { markAfter }),
+    };
+    deps.log.info(report.empty ? `${endpoint}: nothing to write (no rows, no table yet)` : `${endpoint}: merged into bronze`, {
+      endpoint, mode, items, upserted: counts.upserted, inserted: counts.inserted, unchanged: counts.unchanged, deleted: counts.deleted.length,
+      rows: result.rows, columns: result.columns, bytes: result.bytes, ms: result.ms, rowGroups: report.rowGroups, codec: report.codec,
+      source: `s3://${context.rawBucket}/${object.key}`, target: report.empty ? undefined : `s3://${context.bronzeBucket}/${key}`,
+      markBefore: state?.mark, markAfter,
+    });
+    return result;
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
+async function* itemsOf(path: string): AsyncGenerator<unknown> {
+  const { createReadStream } = require('node:fs') as typeof import('node:fs');
+  yield* readJsonItems(createReadStream(path, { highWaterMark: 1 << 20 }));
+}
+
+/** The stored state; an unreadable one only loses the mark (raw then crawled in full anyway). */
+async function readState(deps: HandlerDeps, context: LandContext, endpoint: string): Promise<EndpointState | undefined> {
+  try {
+    const text = await getText(deps.s3, context.bronzeBucket, stateKey(context.dataSource, endpoint));
+    return text === undefined ? undefined : parseState(text, endpoint);
+  } catch (error) {
+    deps.log.warn('state unreadable; it is rewritten after this run', { endpoint, error: (error as Error).message });
+    return undefined;
+  }
+}

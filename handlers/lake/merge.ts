@@ -1,0 +1,181 @@
+/**
+ * The merge of one run into a table: previous rows + this run's items, the latest version of
+ * each id winning, ids that left the site dropped, and lineage on every row. Rows stream through
+ * (the table is read one row group at a time and written to a file); what is held in memory is
+ * one entry per id (an id and a short hash), plus, for an incremental run, that run's items.
+ */
+
+/** Lineage columns added to every row. */
+export const LINEAGE = { ingestedAt: '_ingested_at', runId: '_run_id', hash: '_row_hash' } as const;
+
+export interface MergeInput {
+  mode: 'full' | 'incremental';
+  /** Rows of the current table (rebuilt JSON, lineage included), in table order; none on the first run. */
+  previous?: () => AsyncIterable<Record<string, unknown>>;
+  /** Ids of the current table, in table order (a cheap one-column read). */
+  previousIds?: () => Promise<unknown[]>;
+  /** This run's items: the whole endpoint (full) or the delta (incremental). */
+  items: () => AsyncIterable<unknown>;
+  /** Incremental runs: every id the site lists now; a table id not among them was deleted. */
+  listed?: Iterable<unknown>;
+  fetchedAt: string;
+  runId: string;
+}
+
+export interface MergeCounts {
+  /** Rows whose version comes from this run: new ids and changed items. */
+  upserted: number;
+  /** Of those, ids the table did not have. */
+  inserted: number;
+  /** Items fetched again unchanged (the overlap, or a full crawl of a quiet endpoint). */
+  unchanged: number;
+  rows: number;
+  deleted: unknown[];
+}
+
+type Emit = (row: Record<string, unknown>) => Promise<void>;
+
+/** A stable short digest of an item as fetched: equal digests mean an unchanged version. */
+export function rowHash(item: unknown): string {
+  const { createHash } = require('node:crypto') as typeof import('node:crypto');
+  return createHash('sha256').update(JSON.stringify(item)).digest('hex').slice(0, 32);
+}
+
+/** The key two ids match on: JSON text, so 5 and "5" stay apart and any JSON id works. */
+function keyOf(id: unknown): string | undefined {
+  return id === undefined || id === null ? undefined : JSON.stringify(id);
+}
+
+function idOf(row: unknown): unknown {
+  return (row as { id?: unknown } | null)?.id;
+}
+
+/** Numeric ids in numeric order, anything else after them by text. */
+export function compareIds(a: unknown, b: unknown): number {
+  if (typeof a === 'number' && typeof b === 'number') return a - b;
+  if (typeof a === 'number') return -1;
+  if (typeof b === 'number') return 1;
+  const x = JSON.stringify(a);
+  const y = JSON.stringify(b);
+  return x < y ? -1 : x > y ? 1 : 0;
+}
+
+function withLineage(item: Record<string, unknown>, hash: string, ingestedAt: string, runId: string): Record<string, unknown> {
+  const { [LINEAGE.ingestedAt]: _a, [LINEAGE.runId]: _r, [LINEAGE.hash]: _h, ...fields } = item;
+  return { ...fields, [LINEAGE.ingestedAt]: ingestedAt, [LINEAGE.runId]: runId, [LINEAGE.hash]: hash };
+}
+
+function asObject(item: unknown, index: number): Record<string, unknown> {
+  if (typeof item !== 'object' || item === null || Array.isArray(item)) {
+    throw new Error(`item ${index} is ${Array.isArray(item) ? 'an array' : JSON.stringify(item)}, not an object`);
+  }
+  return item as Record<string, unknown>;
+}
+
+/** Runs the merge, handing every row of the new table to `emit` in order. */
+export async function mergeRows(input: MergeInput, emit: Emit): Promise<MergeCounts> {
+  return input.mode === 'full' ? mergeFull(input, emit) : mergeIncremental(input, emit);
+}
+
+/**
+ * A full crawl is the table: every item becomes a row. A row whose item is unchanged keeps the
+ * lineage of the run that delivered that version, so `_run_id` says when a row last changed.
+ */
+async function mergeFull(input: MergeInput, emit: Emit): Promise<MergeCounts> {
+  const before = new Map<string, { id: unknown; hash: unknown; ingestedAt: unknown; runId: unknown }>();
+  if (input.previous) {
+    for await (const row of input.previous()) {
+      const key = keyOf(idOf(row));
+      if (key !== undefined) before.set(key, { id: idOf(row), hash: row[LINEAGE.hash], ingestedAt: row[LINEAGE.ingestedAt], runId: row[LINEAGE.runId] });
+    }
+  }
+  const counts: MergeCounts = { upserted: 0, inserted: 0, unchanged: 0, rows: 0, deleted: [] };
+  let index = 0;
+  for await (const raw of input.items()) {
+    const item = asObject(raw, index++);
+    const hash = rowHash(item);
+    const key = keyOf(item.id);
+    const old = key === undefined ? undefined : before.get(key);
+    if (key !== undefined) before.delete(key);
+    if (old && old.hash === hash && typeof old.ingestedAt === 'string' && typeof old.runId === 'string') {
+      counts.unchanged++;
+      await emit(withLineage(item, hash, old.ingestedAt, old.runId));
+    } else {
+      counts.upserted++;
+      if (!old) counts.inserted++;
+      await emit(withLineage(item, hash, input.fetchedAt, input.runId));
+    }
+    counts.rows++;
+  }
+  counts.deleted = [...before.values()].map((entry) => entry.id);
+  return counts;
+}
+
+/**
+ * An incremental run changes only what it fetched: the table is streamed through in its order,
+ * a row replaced where the delta has a new version of its id, dropped where the listing no
+ * longer has it, and the delta's new ids slotted in by id (the table stays in id order).
+ */
+async function mergeIncremental(input: MergeInput, emit: Emit): Promise<MergeCounts> {
+  if (!input.listed) throw new Error('an incremental merge needs the id listing of this run');
+  const listed = new Set<string>();
+  for (const id of input.listed) {
+    const key = keyOf(id);
+    if (key !== undefined) listed.add(key);
+  }
+  const delta = new Map<string, { item: Record<string, unknown>; hash: string }>();
+  const keyless: Array<Record<string, unknown>> = [];
+  let index = 0;
+  for await (const raw of input.items()) {
+    const item = asObject(raw, index++);
+    const key = keyOf(item.id);
+    if (key === undefined) keyless.push(item);
+    else delta.set(key, { item, hash: rowHash(item) });
+  }
+  const existing = new Set<string>();
+  for (const id of input.previousIds ? await input.previousIds() : []) {
+    const key = keyOf(id);
+    if (key !== undefined) existing.add(key);
+  }
+  // New ids, in id order; items the listing no longer has were deleted after the delta was read.
+  const fresh = [...delta.entries()].filter(([key]) => !existing.has(key) && listed.has(key)).sort((a, b) => compareIds(a[1].item.id, b[1].item.id));
+  const counts: MergeCounts = { upserted: 0, inserted: 0, unchanged: 0, rows: 0, deleted: [] };
+  let next = 0;
+  const insert = async (item: Record<string, unknown>, hash: string) => {
+    counts.upserted++;
+    counts.inserted++;
+    counts.rows++;
+    await emit(withLineage(item, hash, input.fetchedAt, input.runId));
+  };
+  if (input.previous) {
+    for await (const row of input.previous()) {
+      const id = idOf(row);
+      const key = keyOf(id);
+      if (key === undefined) {
+        counts.rows++;
+        await emit(row);
+        continue;
+      }
+      while (next < fresh.length && compareIds(fresh[next][1].item.id, id) < 0) {
+        await insert(fresh[next][1].item, fresh[next][1].hash);
+        next++;
+      }
+      const update = delta.get(key);
+      if (!listed.has(key)) {
+        counts.deleted.push(id);
+        continue;
+      }
+      counts.rows++;
+      if (update && update.hash !== row[LINEAGE.hash]) {
+        counts.upserted++;
+        await emit(withLineage(update.item, update.hash, input.fetchedAt, input.runId));
+      } else {
+        if (update) counts.unchanged++;
+        await emit(row);
+      }
+    }
+  }
+  for (; next < fresh.length; next++) await insert(fresh[next][1].item, fresh[next][1].hash);
+  for (const item of keyless) await insert(item, rowHash(item));
+  return counts;
+}
