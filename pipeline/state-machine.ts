@@ -112,7 +112,10 @@ export function buildDefinition<T>(refs: StateMachineRefs<T>, settings: StateMac
       [STATES.perEndpoint]: {
         Type: 'Map',
         ItemsPath: '$.endpoints',
-        ItemSelector: { 'name.$': '$$.Map.Item.Value.name' },
+        // Run id and input are read here, at the Map, where `$$.Execution` is the execution's on
+        // AWS and locally alike (aws-local-stepfunctions runs each iteration as an execution of
+        // its own, whose context input is the item).
+        ItemSelector: { 'name.$': '$$.Map.Item.Value.name', 'runId.$': '$$.Execution.Name', 'execution.$': '$$.Execution.Input' },
         MaxConcurrency: settings.mapConcurrency,
         ItemProcessor: {
           ProcessorConfig: { Mode: 'INLINE' },
@@ -121,7 +124,7 @@ export function buildDefinition<T>(refs: StateMachineRefs<T>, settings: StateMac
             [STATES.raw]: {
               Type: 'Task',
               Resource: 'arn:aws:states:::lambda:invoke',
-              Parameters: { FunctionName: refs.rawFunctionArn, Payload: { 'endpoint.$': '$.name', 'runId.$': '$$.Execution.Name', 'execution.$': '$$.Execution.Input' } },
+              Parameters: { FunctionName: refs.rawFunctionArn, Payload: { 'endpoint.$': '$.name', 'runId.$': '$.runId', 'execution.$': '$.execution' } },
               ResultSelector: { 'summary.$': '$.Payload' },
               ResultPath: '$.raw',
               TimeoutSeconds: settings.rawTimeoutSeconds + margin,

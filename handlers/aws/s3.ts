@@ -26,17 +26,36 @@ export async function putFile(s3: S3Client, bucket: string, key: string, path: s
   const { createReadStream } = require('node:fs') as typeof import('node:fs');
   const { stat } = require('node:fs/promises') as typeof import('node:fs/promises');
   const { size } = await stat(path);
-  await s3.send(
-    new (sdk().PutObjectCommand)({
-      Bucket: bucket,
-      Key: key,
-      Body: createReadStream(path),
-      ContentLength: size,
-      ContentType: options.contentType,
-      Metadata: options.metadata,
-      ...(options.ifNoneMatch && { IfNoneMatch: '*' }),
-    }),
-  );
+  // The SDK cannot replay a stream body, so a connection that drops before any answer (an idle
+  // keep-alive socket the server closed as the request went out: "socket hang up") is retried
+  // here, from a fresh stream. A PUT is idempotent; for a conditional one, a 412 after such a
+  // retry means the lost attempt had landed, since the key is this run's own.
+  for (let attempt = 1; ; attempt++) {
+    try {
+      await s3.send(
+        new (sdk().PutObjectCommand)({
+          Bucket: bucket,
+          Key: key,
+          Body: createReadStream(path),
+          ContentLength: size,
+          ContentType: options.contentType,
+          Metadata: options.metadata,
+          ...(options.ifNoneMatch && { IfNoneMatch: '*' }),
+        }),
+      );
+      return;
+    } catch (error) {
+      if (attempt > 1 && options.ifNoneMatch && isPreconditionFailed(error)) return;
+      if (attempt >= 3 || !isDroppedConnection(error)) throw error;
+    }
+  }
+}
+
+/** A request that got no HTTP answer at all (reset, hang-up, refused), as opposed to an S3 error. */
+function isDroppedConnection(error: unknown): boolean {
+  const e = error as { $metadata?: { httpStatusCode?: number }; code?: string; message?: string };
+  if (e?.$metadata?.httpStatusCode) return false;
+  return ['ECONNRESET', 'EPIPE', 'ECONNREFUSED'].includes(String(e?.code)) || /socket hang up|ECONNRESET|EPIPE/.test(String(e?.message));
 }
 
 /** The object's body as a Node stream, for reading without holding it all in memory. */
