@@ -122,14 +122,9 @@ export async function landEndpoint(deps: HandlerDeps, context: LandContext, obje
 
     const parquetPath = join(dir, `${endpoint}.parquet`);
     const report = await convertJsonFile(mergedPath, parquetPath, { codec: context.codec, rowGroupSize: context.rowGroupSize, maxDepth: context.maxDepth, seed: previous?.columns });
-    if (!report.empty) {
-      await putFile(deps.s3, context.bronzeBucket, key, parquetPath, {
-        contentType: 'application/vnd.apache.parquet',
-        metadata: { rows: String(report.rows), columns: String(report.columns), codec: report.codec, 'source-key': object.key.replace(/[^\x20-\x7e]/g, '?'), 'run-id': runId.replace(/[^\x20-\x7e]/g, '?') },
-      });
-    }
-
     let recorded: string | undefined;
+    let deletionsPath: string | undefined;
+    let deletionColumns: ColumnSpec[] = [];
     if (counts.deleted.length > 0) {
       recorded = deletionsKey(context.dataSource, endpoint, runId);
       const detectedAt = new Date().toISOString();
@@ -137,9 +132,8 @@ export async function landEndpoint(deps: HandlerDeps, context: LandContext, obje
       const list = openJsonArrayFile(listPath);
       await list.append(counts.deleted.map((id) => ({ id, detected_at: detectedAt, run_id: runId, mode })));
       await list.close();
-      const deletionsPath = join(dir, 'deletions.parquet');
-      await convertJsonFile(listPath, deletionsPath, { codec: context.codec, seed: DELETION_COLUMNS });
-      await putFile(deps.s3, context.bronzeBucket, recorded, deletionsPath, { contentType: 'application/vnd.apache.parquet', metadata: { rows: String(counts.deleted.length) } });
+      deletionsPath = join(dir, 'deletions.parquet');
+      deletionColumns = (await convertJsonFile(listPath, deletionsPath, { codec: context.codec, seed: DELETION_COLUMNS })).schema;
     }
 
     const markAfter = mode === 'full' ? maxModified : laterMark(state?.mark, maxModified);
@@ -155,7 +149,28 @@ export async function landEndpoint(deps: HandlerDeps, context: LandContext, obje
       rows: counts.rows,
       ...(tracksModified && { ids: toRanges(ids) }),
     };
-    await putText(deps.s3, context.bronzeBucket, stateKey(context.dataSource, endpoint), `${JSON.stringify(next)}\n`);
+
+    // Table, deletions, then the state, which commits the run: the mark advances only once both
+    // have landed. A failure after the table was replaced puts the previous one back (and empties
+    // this run's deletions file), with PutObject alone: the function may not delete.
+    const written = { table: false, deletions: false };
+    try {
+      if (!report.empty) {
+        await putFile(deps.s3, context.bronzeBucket, key, parquetPath, {
+          contentType: 'application/vnd.apache.parquet',
+          metadata: { rows: String(report.rows), columns: String(report.columns), codec: report.codec, 'source-key': object.key.replace(/[^\x20-\x7e]/g, '?'), 'run-id': runId.replace(/[^\x20-\x7e]/g, '?') },
+        });
+        written.table = true;
+      }
+      if (recorded && deletionsPath) {
+        await putFile(deps.s3, context.bronzeBucket, recorded, deletionsPath, { contentType: 'application/vnd.apache.parquet', metadata: { rows: String(counts.deleted.length) } });
+        written.deletions = true;
+      }
+      await putText(deps.s3, context.bronzeBucket, stateKey(context.dataSource, endpoint), `${JSON.stringify(next)}\n`);
+    } catch (error) {
+      const undone = await rollBack(deps, context, { written, tableKey: key, previousPath: previous ? join(dir, 'previous.parquet') : undefined, deletionsKey: recorded, deletionColumns, dir });
+      throw new Error(`${(error as Error).message} (${undone})`, { cause: error });
+    }
 
     const result: BronzeObject = {
       endpoint,
@@ -187,6 +202,36 @@ export async function landEndpoint(deps: HandlerDeps, context: LandContext, obje
     return result;
   } finally {
     await rm(dir, { recursive: true, force: true });
+  }
+}
+
+/** Puts back what a failed run had already replaced; says what it did, for the error text. */
+async function rollBack(
+  deps: HandlerDeps,
+  context: LandContext,
+  what: { written: { table: boolean; deletions: boolean }; tableKey: string; previousPath?: string; deletionsKey?: string; deletionColumns: ColumnSpec[]; dir: string },
+): Promise<string> {
+  const { join } = require('node:path') as typeof import('node:path');
+  const { writeFile } = require('node:fs/promises') as typeof import('node:fs/promises');
+  const done: string[] = [];
+  try {
+    if (what.written.deletions && what.deletionsKey) {
+      const empty = join(what.dir, 'no-deletions.json');
+      await writeFile(empty, '[]');
+      await convertJsonFile(empty, join(what.dir, 'no-deletions.parquet'), { codec: context.codec, seed: what.deletionColumns });
+      await putFile(deps.s3, context.bronzeBucket, what.deletionsKey, join(what.dir, 'no-deletions.parquet'), { contentType: 'application/vnd.apache.parquet', metadata: { rows: '0' } });
+      done.push('this run\'s deletions emptied');
+    }
+    if (what.written.table && what.previousPath) {
+      await putFile(deps.s3, context.bronzeBucket, what.tableKey, what.previousPath, { contentType: 'application/vnd.apache.parquet' });
+      done.push('the previous table restored');
+    } else if (what.written.table) {
+      done.push('the new table stays, but without a state the next run rebuilds it in full');
+    }
+    return done.length > 0 ? done.join('; ') : 'nothing had been replaced';
+  } catch (error) {
+    deps.log.error('rollback failed', { tableKey: what.tableKey, error: (error as Error).message });
+    return `rollback failed: ${(error as Error).message}; ${done.join('; ')}`;
   }
 }
 

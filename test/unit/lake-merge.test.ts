@@ -1,0 +1,119 @@
+import test from 'ava';
+import { LINEAGE, compareIds, mergeRows, rowHash } from '../../handlers/lake/merge';
+import type { MergeInput } from '../../handlers/lake/merge';
+
+/** Runs a merge over in-memory rows and returns the new table and the counts. */
+async function merge(input: Partial<MergeInput> & Pick<MergeInput, 'mode'>, previous?: Array<Record<string, unknown>>, items: unknown[] = []) {
+  const rows: Array<Record<string, unknown>> = [];
+  const counts = await mergeRows(
+    {
+      fetchedAt: '2026-12-02T07:00:00.000Z',
+      runId: 'day-2',
+      items: async function* () {
+        yield* items;
+      },
+      ...(previous && {
+        previous: async function* () {
+          yield* previous;
+        },
+        previousIds: async () => previous.map((row) => row.id),
+      }),
+      ...input,
+    },
+    async (row) => void rows.push(row),
+  );
+  return { rows, counts };
+}
+
+/** A table row as day 1 stored it: the item and its lineage. */
+function stored(item: Record<string, unknown>, runId = 'day-1', at = '2026-12-01T07:00:00Z') {
+  return { ...item, [LINEAGE.ingestedAt]: at, [LINEAGE.runId]: runId, [LINEAGE.hash]: rowHash(item) };
+}
+
+const post = (id: number, title = `post ${id}`) => ({ id, title, modified_gmt: '2026-12-01T06:00:00' });
+const ids = (rows: Array<Record<string, unknown>>) => rows.map((r) => r.id);
+
+test('an incremental merge upserts changed ids in place, inserts new ones in id order and keeps the rest with their lineage', async (t) => {
+  const previous = [post(1), post(3), post(5)].map((p) => stored(p));
+  const { rows, counts } = await merge({ mode: 'incremental', listed: [1, 2, 3, 5, 6] }, previous, [post(3, 'edited'), post(6), post(2)]);
+  t.deepEqual(ids(rows), [1, 2, 3, 5, 6]);
+  t.is(rows[2].title, 'edited');
+  t.like(rows[2], { [LINEAGE.runId]: 'day-2', [LINEAGE.ingestedAt]: '2026-12-02T07:00:00.000Z' });
+  t.deepEqual(rows[0], previous[0], 'untouched rows pass through unchanged, lineage included');
+  t.deepEqual({ ...counts, deleted: counts.deleted }, { upserted: 3, inserted: 2, unchanged: 0, rows: 5, deleted: [] });
+});
+
+test('ids missing from the listing are deleted and reported, whether or not the delta had them', async (t) => {
+  const previous = [post(1), post(2), post(3)].map((p) => stored(p));
+  const { rows, counts } = await merge({ mode: 'incremental', listed: [1] }, previous, [post(3, 'edited just before it was trashed'), post(9)]);
+  t.deepEqual(ids(rows), [1]);
+  t.deepEqual(counts.deleted, [2, 3]);
+  t.is(counts.upserted, 0, 'an item deleted after the delta was read is not inserted');
+});
+
+test('an overlap duplicate (the same version fetched again) is merged, never doubled, and keeps its first lineage', async (t) => {
+  const previous = [post(1), post(2)].map((p) => stored(p));
+  const { rows, counts } = await merge({ mode: 'incremental', listed: [1, 2] }, previous, [post(2), post(2)]);
+  t.deepEqual(ids(rows), [1, 2]);
+  t.deepEqual(rows[1], previous[1]);
+  t.like(counts, { upserted: 0, unchanged: 1, rows: 2 });
+});
+
+test('an empty delta with an unchanged listing leaves the table exactly as it was', async (t) => {
+  const previous = [post(1), post(2), post(3)].map((p) => stored(p));
+  const { rows, counts } = await merge({ mode: 'incremental', listed: [3, 2, 1] }, previous, []);
+  t.deepEqual(rows, previous);
+  t.deepEqual(counts, { upserted: 0, inserted: 0, unchanged: 0, rows: 3, deleted: [] });
+});
+
+test('all rows deleted leaves an empty table and every id recorded', async (t) => {
+  const previous = [post(1), post(2)].map((p) => stored(p));
+  const { rows, counts } = await merge({ mode: 'incremental', listed: [] }, previous, []);
+  t.deepEqual(rows, []);
+  t.deepEqual(counts.deleted, [1, 2]);
+});
+
+test('a full merge is the crawl: unchanged items keep their lineage, changed and new ones get this run\'s, absent ids are deleted', async (t) => {
+  const previous = [post(1), post(2), post(4)].map((p) => stored(p));
+  const { rows, counts } = await merge({ mode: 'full' }, previous, [post(1), post(2, 'changed'), post(3)]);
+  t.deepEqual(ids(rows), [1, 2, 3]);
+  t.like(rows[0], { [LINEAGE.runId]: 'day-1' });
+  t.like(rows[1], { [LINEAGE.runId]: 'day-2', title: 'changed' });
+  t.like(rows[2], { [LINEAGE.runId]: 'day-2' });
+  t.deepEqual(counts, { upserted: 2, inserted: 1, unchanged: 1, rows: 3, deleted: [4] });
+});
+
+test('the first run has no table: every item is inserted with this run\'s lineage', async (t) => {
+  const { rows, counts } = await merge({ mode: 'full' }, undefined, [post(2), post(1)]);
+  t.deepEqual(ids(rows), [2, 1], 'a full crawl keeps the order it was read in');
+  t.deepEqual(rows.map((r) => r[LINEAGE.runId]), ['day-2', 'day-2']);
+  t.deepEqual(rows.map((r) => r[LINEAGE.hash]), [rowHash(post(2)), rowHash(post(1))]);
+  t.like(counts, { upserted: 2, inserted: 2, rows: 2 });
+});
+
+test('lineage fields an item already carries are replaced, not duplicated, and the hash is of the item as fetched', async (t) => {
+  const item = { id: 1, [LINEAGE.runId]: 'forged' };
+  const { rows } = await merge({ mode: 'full' }, undefined, [item]);
+  t.deepEqual(Object.keys(rows[0]), ['id', LINEAGE.ingestedAt, LINEAGE.runId, LINEAGE.hash]);
+  t.is(rows[0][LINEAGE.runId], 'day-2');
+  t.is(rows[0][LINEAGE.hash], rowHash(item));
+});
+
+test('ids match on their JSON value: 5 and "5" are different rows', async (t) => {
+  const previous = [stored({ id: 5, v: 'number' })];
+  const { rows, counts } = await merge({ mode: 'incremental', listed: [5, '5'] }, previous, [{ id: '5', v: 'string' }]);
+  t.deepEqual(rows.map((r) => [r.id, r.v]), [[5, 'number'], ['5', 'string']]);
+  t.is(counts.inserted, 1);
+});
+
+test('an incremental merge without the listing is refused rather than deleting nothing silently', async (t) => {
+  await t.throwsAsync(merge({ mode: 'incremental' }, [], []), { message: /needs the id listing/ });
+});
+
+test('an item that is not an object names its position', async (t) => {
+  await t.throwsAsync(merge({ mode: 'full' }, undefined, [{ id: 1 }, 'oops']), { message: /item 1 is "oops", not an object/ });
+});
+
+test('ids sort numerically before any other kind', (t) => {
+  t.deepEqual([10, 'b', 2, 'a', 1].sort(compareIds), [1, 2, 10, 'a', 'b']);
+});
