@@ -178,14 +178,18 @@ function respond(request: FixtureRequest, res: ServerResponse, options: WordPres
   }
   // The default order (newest first) stands in for WordPress' date order.
   const ascending = orderby === 'id' && q.get('order') === 'asc';
-  const slots = slotsOf(collection);
+  const slots = filtered(slotsOf(collection), q);
   const ordered = ascending ? slots : [...slots].reverse();
   const total = slots.length;
   const totalPages = Math.ceil(total / perPage);
   if (page > totalPages && (collection.kind ?? 'posts') === 'posts' && total > 0) {
     return wpError(res, 400, 'rest_post_invalid_page_number', 'The page number requested is larger than the number of pages available.');
   }
-  const items = ordered.slice((page - 1) * perPage, page * perPage).filter((slot) => slot !== null);
+  const fields = q.get('_fields')?.split(',').filter(Boolean);
+  const items = ordered
+    .slice((page - 1) * perPage, page * perPage)
+    .filter((slot) => slot !== null)
+    .map((item) => (fields ? Object.fromEntries(fields.filter((f) => f in item!).map((f) => [f, item![f]])) : item));
   const link = (p: number) => {
     const target = new URL(url);
     target.searchParams.set('page', String(p));
@@ -198,6 +202,23 @@ function respond(request: FixtureRequest, res: ServerResponse, options: WordPres
     'x-wp-total': String(total),
     'x-wp-totalpages': String(totalPages),
     ...(links.length > 0 && { link: links.join(', ') }),
+  });
+}
+
+/**
+ * WordPress' delta and listing parameters: `modified_after` (compared with `modified_gmt` as an
+ * instant, which is what WordPress' local-time comparison amounts to for a value with a zone),
+ * `include` (ids). A filtered query counts only matching items, so hidden slots drop out.
+ */
+function filtered(slots: Array<Record<string, unknown> | null>, q: URLSearchParams): Array<Record<string, unknown> | null> {
+  const after = q.get('modified_after');
+  const include = q.get('include')?.split(',').map(Number);
+  if (after === null && !include) return slots;
+  const since = after === null ? -Infinity : Date.parse(after);
+  return slots.filter((item): item is Record<string, unknown> => {
+    if (item === null) return false;
+    if (include && !include.includes(Number(item.id))) return false;
+    return after === null || Date.parse(`${String(item.modified_gmt)}Z`) > since;
   });
 }
 

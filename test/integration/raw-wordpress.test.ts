@@ -11,11 +11,13 @@ import { startS3 } from '../helpers/s3rver';
  */
 wordpressTest('a full raw run of the real WordPress returns every public item of every endpoint exactly once', async (t) => {
   const expected = loadExpected();
-  const s3 = await startS3(['raw']);
+  // The raw handler reads each endpoint's state from bronze first (none here: a full crawl).
+  const s3 = await startS3(['raw', 'bronze']);
   t.teardown(() => s3.stop());
   const names = { rawBucket: 'b', bronzeBucket: 'bb', rawTopicArn: 't', bronzeTopicArn: 'bt', endpoints: 'e' };
   const values = new Map([
     ['b', 'raw'],
+    ['bb', 'bronze'],
     ['t', 'arn:aws:sns:eu-west-1:123456789012:raw'],
     ['e', JSON.stringify(ENDPOINTS.map((name) => ({ name, url: `${SITE}/wp-json/wp/v2/${name}`, paginate: true })))],
   ]);
@@ -33,6 +35,7 @@ wordpressTest('a full raw run of the real WordPress returns every public item of
   const report: string[] = [];
   for (const endpoint of ENDPOINTS) {
     const object = summary.objects.find((o) => o.endpoint === endpoint)!;
+    t.is(object.mode, 'full', `${endpoint} crawled in full`);
     const chunks: Buffer[] = [];
     for await (const chunk of await getStream(s3.client, 'raw', object.key)) chunks.push(chunk as Buffer);
     const items = JSON.parse(Buffer.concat(chunks).toString('utf8')) as Array<{ id: number }>;

@@ -7,6 +7,9 @@ import { bronzeRows, outcome, record, scenario } from './support';
  * change between pages): every item must land once, and bronze must hold the values.
  */
 
+/** Columns bronze adds to every row (handlers/lake/merge.ts), beside the item's own. */
+const LINEAGE = ['_ingested_at', '_run_id', '_row_hash'];
+
 const POSTS_RAW = (s: { file(layer: 'raw', name: string): string }) => readFile(s.file('raw', 'posts'), 'utf8');
 
 test('items that change shape across pages: missing fields are null, int -> string widens, meta {} and [] both load', async (t) => {
@@ -23,7 +26,8 @@ test('items that change shape across pages: missing fields are null, int -> stri
   t.is(result.status, 'SUCCEEDED', result.error);
   t.like(result.endpoints[0], { endpoint: 'posts', ok: true, items: 30, pages: 3, rows: 30 });
   const rows = await bronzeRows(s.file('bronze', 'posts'));
-  t.deepEqual(Object.keys(rows[0]).sort(), ['author', 'id', 'meta__footnotes', 'sticky', 'tags', 'title__rendered']);
+  t.deepEqual(Object.keys(rows[0]).filter((k) => !LINEAGE.includes(k)).sort(), ['author', 'id', 'meta__footnotes', 'sticky', 'tags', 'title__rendered']);
+  t.true(rows.every((r) => r._run_id === result.runId && typeof r._row_hash === 'string' && r._ingested_at instanceof Date), 'every row carries the lineage of the run that delivered it');
   t.deepEqual(rows.map((r) => r.author), posts.map((p) => String(p.author)), 'author widened to string for every row, values kept');
   t.deepEqual([rows[0].sticky, rows[10].sticky, rows[20].sticky], [true, null, false]);
   t.deepEqual([rows[0].meta__footnotes, rows[10].meta__footnotes, rows[20].meta__footnotes], [null, null, 'note 21']);

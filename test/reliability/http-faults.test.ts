@@ -1,12 +1,13 @@
 import test, { type ExecutionContext } from 'ava';
 import type { LocalTestingHooks } from '../../local/run';
 import type { FaultHook, FaultResponse } from '../helpers/wordpress-fixture';
-import { FAST, describePattern, type Prepared, type Scenario, bronzeRows, generateItems, isPage, merge, outcome, page, prepare, record, sequence, shorten, startServer } from './support';
+import { FAST, describePattern, type Prepared, type Scenario, bronzeRows, generateItems, isPage, kept, merge, outcome, page, prepare, record, sequence, shorten, startServer } from './support';
 
 /**
  * HTTP faults on the `posts` endpoint, injected after a good first run: transient ones must be
- * ridden out (the run succeeds and replaces the files), permanent ones must fail `posts` alone,
- * alert with the real error, and leave yesterday's raw and bronze files byte for byte.
+ * ridden out (the run succeeds, adds its raw object and replaces the bronze table), permanent ones
+ * must fail `posts` alone, alert with the real error, add no raw object and leave yesterday's raw
+ * objects and bronze table and state byte for byte.
  */
 
 const POSTS = '/wp/v2/posts';
@@ -15,16 +16,19 @@ const RAW_SUBJECT = 'data_wordpressapi_raw: Ran With Failures';
 
 
 
-/** A fault the pipeline must ride out: posts succeed with all 35 items, raw and bronze replaced, no alert. */
+/** A fault the pipeline must ride out: posts succeed with all 35 items, a new raw object, bronze replaced, no alert. */
 async function recovers(t: ExecutionContext, name: string, fault: FaultHook, testing?: LocalTestingHooks): Promise<Prepared> {
   const prepared = await prepare(t);
-  const { s } = prepared;
+  const { s, before } = prepared;
   s.site.setFault(fault);
   const result = await s.run(merge(FAST, testing));
   const o = outcome(result);
   t.is(result.status, 'SUCCEEDED', result.error);
   t.deepEqual(o.ok, { posts: true, comments: true });
-  t.is(JSON.parse((await s.files('posts')).raw.toString('utf8')).length, 35);
+  const after = await s.files('posts');
+  t.is(after.rawObjects.size, 2, 'the second run added its own raw object');
+  t.true([...before.rawObjects].every(([path, bytes]) => after.rawObjects.get(path)?.equals(bytes)), 'the first run\'s raw object is untouched');
+  t.is(JSON.parse(after.raw.toString('utf8')).length, 35);
   t.is((await bronzeRows(s.file('bronze', 'posts'))).length, 35);
   t.deepEqual(await s.alerts(result.runId), []);
   record({ case: name, expected: 'SUCCEEDED after retries; posts replaced (35 items)', observed: o.summary, preserved: 'n/a' });
@@ -33,20 +37,22 @@ async function recovers(t: ExecutionContext, name: string, fault: FaultHook, tes
 
 /**
  * A fault that must fail `posts` only: comments still land, the execution ends FAILED, both
- * alerts carry the error, and posts' raw and bronze files are the first run's.
+ * alerts carry the error, posts got no new raw object, and their raw object, bronze table and
+ * state are the first run's.
  */
 async function failsPosts(t: ExecutionContext, name: string, fault: FaultHook, error: RegExp, testing?: LocalTestingHooks, prepared?: Prepared): Promise<Prepared> {
-  const { s, before } = prepared ?? (await prepare(t));
+  const ready = prepared ?? (await prepare(t));
+  const { s, before } = ready;
   s.site.setFault(fault);
   const result = await s.run(merge(FAST, testing));
   const o = outcome(result);
   t.is(result.status, 'FAILED');
   t.deepEqual(o.ok, { posts: false, comments: true }, o.summary);
   t.regex(o.error.posts ?? '', error);
-  const after = await s.files('posts');
-  const preserved = after.raw.equals(before.raw) && after.bronze.equals(before.bronze);
-  t.true(after.raw.equals(before.raw), 'raw posts are the first run\'s, byte for byte');
-  t.true(after.bronze.equals(before.bronze), 'bronze posts are the first run\'s, byte for byte');
+  const same = kept(before, await s.files('posts'));
+  const preserved = same.raw && same.bronze;
+  t.true(same.raw, 'no raw posts object was added, and the first run\'s is byte for byte as it was');
+  t.true(same.bronze, 'the bronze posts table and state are the first run\'s, byte for byte');
 
   const alerts = await s.alerts(result.runId);
   const failure = alerts.find((a) => a.subject === FAILED_SUBJECT);
@@ -55,10 +61,10 @@ async function failsPosts(t: ExecutionContext, name: string, fault: FaultHook, e
   t.false(/"endpoint":"comments"/.test(failure?.message ?? ''), 'comments are not named as failed');
   const raw = alerts.find((a) => a.subject === RAW_SUBJECT);
   t.truthy(raw, 'the raw layer alert was published');
-  t.regex(raw?.message ?? '', /ran with 1 failed endpoint\(s\) of 1 \(posts\)\. Their objects in s3:\/\/raw\/wordpress_api\/ were left as they were\.\n- posts: /);
+  t.regex(raw?.message ?? '', /ran with 1 failed endpoint\(s\) of 1 \(posts\)\. Nothing of theirs was written to s3:\/\/raw\/wordpress_api\/, and bronze keeps their tables\.\n- posts: /);
   t.regex(raw?.message ?? '', error);
   record({ case: name, expected: `FAILED: posts fails (${describePattern(error)}), comments ok`, observed: o.summary, preserved: preserved ? 'yes' : 'no' });
-  return { s, before };
+  return ready;
 }
 
 const requestsTo = (s: Scenario, p: number) => s.site.requests.filter((r) => isPage(r, POSTS, p)).length;
@@ -163,7 +169,7 @@ function hugePage(): FaultResponse {
   return { status: 200, body, headers: { 'x-wp-total': '60', 'x-wp-totalpages': '1' } };
 }
 
-test('a 30 MB page is within the 64 MiB page cap: accepted, stored raw, and converted to bronze', async (t) => {
+test('a 30 MB page is within the 64 MiB page cap: accepted, stored raw, and merged into bronze', async (t) => {
   const prepared = await prepare(t);
   const huge = hugePage();
   t.true((huge.body as Buffer).length > 30_000_000);

@@ -1,5 +1,5 @@
 import type { ExecutionContext } from 'ava';
-import { appendFileSync } from 'node:fs';
+import { appendFileSync, readdirSync } from 'node:fs';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -22,7 +22,10 @@ export interface CaseRow {
   case: string;
   expected: string;
   observed: string;
-  /** Whether the failing endpoint's previous raw and bronze files were byte-identical afterwards. */
+  /**
+   * Whether the failing endpoint's data was kept (see {@link kept}): no raw object added and the
+   * earlier ones byte-identical, the bronze table and state byte-identical.
+   */
   preserved: 'yes' | 'no' | 'n/a';
 }
 
@@ -47,19 +50,43 @@ export function merge(a: LocalTestingHooks, b: LocalTestingHooks = {}): LocalTes
 export type Layer = 'raw' | 'bronze';
 export const ENDPOINTS = ['posts', 'comments'] as const;
 
+/** An endpoint's stored files at one moment, as mirrored under `<out>/<bucket>/`. */
+export interface Files {
+  /** The newest raw items object (the last run that fetched the endpoint). */
+  raw: Buffer;
+  /** Every raw items object of the endpoint, by path under its folder (`ingest_date=.../<name>-<run id>.json`). */
+  rawObjects: Map<string, Buffer>;
+  /** The current bronze table. */
+  bronze: Buffer;
+  /** `_state/<name>.json` in bronze, or undefined when there is none. */
+  state?: Buffer;
+}
+
 export interface Scenario {
   site: WordPressFixture;
   collections: Record<string, FixtureCollection>;
   dir: string;
   out: string;
+  /** Raw: the endpoint's newest raw items object; bronze: its current table. */
   file(layer: Layer, name: string): string;
   /** Writes `Pulumi.test.yaml`; `posts` may point elsewhere (another server) for one run. */
   writeStack(options?: { postsUrl?: string; extra?: string[] }): Promise<void>;
   run(testing?: LocalTestingHooks): Promise<LocalRunResult>;
-  /** Current bytes of an endpoint's raw and bronze files. */
-  files(name: string): Promise<Record<Layer, Buffer>>;
+  /** Current bytes of an endpoint's raw objects, bronze table and state. */
+  files(name: string): Promise<Files>;
   alerts(runId: string): Promise<Array<{ topic: string; subject: string; message: string }>>;
   logs(runId: string): Promise<Array<Record<string, unknown>>>;
+}
+
+/**
+ * Whether a run kept an endpoint's data as it was. Raw objects are immutable history, so for raw
+ * "kept" means the run added no object and every earlier one is byte-identical; bronze is kept
+ * when both the table and its state (the mark the next run starts from) are byte-identical.
+ */
+export function kept(before: Files, after: Files): Record<Layer, boolean> {
+  const raw = before.rawObjects.size === after.rawObjects.size && [...before.rawObjects].every(([path, bytes]) => after.rawObjects.get(path)?.equals(bytes) === true);
+  const sameState = before.state === undefined ? after.state === undefined : after.state?.equals(before.state) === true;
+  return { raw, bronze: after.bronze.equals(before.bronze) && sameState };
 }
 
 /** A fixture with 30 posts (400 past the end) and 15 comments (200 [] past the end), and a project on it. */
@@ -75,7 +102,39 @@ export async function scenario(t: ExecutionContext, options: { posts?: Array<Rec
     await rm(dir, { recursive: true, force: true });
   });
   const out = join(dir, 'out');
-  const file = (layer: Layer, name: string) => join(out, layer, 'wordpress_api', name, `${name}.${layer === 'raw' ? 'json' : 'parquet'}`);
+  const endpointDir = (layer: Layer, name: string) => join(out, layer, 'wordpress_api', name);
+  /** `ingest_date=.../<name>-<run id>.json` of every raw items object of the endpoint, oldest first. */
+  const rawPaths = (name: string): string[] => {
+    let folders: string[];
+    try {
+      folders = readdirSync(endpointDir('raw', name)).filter((f) => f.startsWith('ingest_date='));
+    } catch {
+      return [];
+    }
+    const paths = folders.flatMap((folder) => readdirSync(join(endpointDir('raw', name), folder)).filter((f) => f.startsWith(`${name}-`) && f.endsWith('.json')).map((f) => `${folder}/${f}`));
+    // Run ids start with an ISO timestamp, so name order is run order. The extension is left out of
+    // the comparison so that a retried task's `<name>-<run id>-2.json` sorts after its first attempt
+    // ('-' sorts before '.').
+    return paths.sort((a, b) => {
+      const x = a.replace(/\.json$/, '');
+      const y = b.replace(/\.json$/, '');
+      return x < y ? -1 : x > y ? 1 : 0;
+    });
+  };
+  const file = (layer: Layer, name: string) => {
+    if (layer === 'bronze') return join(endpointDir('bronze', name), `${name}.parquet`);
+    const newest = rawPaths(name).at(-1);
+    if (!newest) throw new Error(`no raw object of ${name} under ${endpointDir('raw', name)}/ingest_date=*/`);
+    return join(endpointDir('raw', name), newest);
+  };
+  const readOptional = async (path: string) => {
+    try {
+      return await readFile(path);
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+      throw error;
+    }
+  };
   const writeStack = async (o: { postsUrl?: string; extra?: string[] } = {}) => {
     await writeFile(
       join(dir, 'Pulumi.test.yaml'),
@@ -88,6 +147,10 @@ export async function scenario(t: ExecutionContext, options: { posts?: Array<Rec
         '    - comments',
         '  wordpress-lakehouse:maxRetries: 3',
         '  wordpress-lakehouse:mapConcurrency: 2',
+        // Every run a full crawl: these cases compare what a faulty run left with a whole endpoint
+        // (35 items after the site grew, byte-identical files when it failed), and an incremental
+        // second run would store only a delta and fetch different URLs than the faults target.
+        '  wordpress-lakehouse:fullRefreshDays: 0',
         ...(o.extra ?? []),
         '',
       ].join('\n'),
@@ -110,7 +173,14 @@ export async function scenario(t: ExecutionContext, options: { posts?: Array<Rec
     writeStack,
     run: (testing = FAST) => runLocal({ projectDir: dir, stack: 'test', out, testing }),
     async files(name) {
-      return { raw: await readFile(file('raw', name)), bronze: await readFile(file('bronze', name)) };
+      const rawObjects = new Map<string, Buffer>();
+      for (const path of rawPaths(name)) rawObjects.set(path, await readFile(join(endpointDir('raw', name), path)));
+      return {
+        raw: await readFile(file('raw', name)),
+        rawObjects,
+        bronze: await readFile(file('bronze', name)),
+        state: await readOptional(join(out, 'bronze', 'wordpress_api', '_state', `${name}.json`)),
+      };
     },
     async alerts(runId) {
       return (await readLines(join(out, 'alerts.jsonl'))).filter((a) => a.runId === runId);
@@ -195,7 +265,9 @@ export function describePattern(pattern: RegExp): string {
 
 export interface Prepared {
   s: Scenario;
-  before: Awaited<ReturnType<Scenario['files']>>;
+  /** The good first run. */
+  first: LocalRunResult;
+  before: Files;
 }
 
 /** Fixture, project and a good first run; then the site grows, so a successful second run is visible. */
@@ -204,6 +276,7 @@ export async function prepare(t: ExecutionContext): Promise<Prepared> {
   const first = await s.run();
   t.is(first.status, 'SUCCEEDED', first.error);
   const before = await s.files('posts');
+  t.is(before.rawObjects.size, 1, 'the first run stored one raw posts object');
   s.collections.posts = { items: generateItems(35, 1) };
-  return { s, before };
+  return { s, first, before };
 }

@@ -41,11 +41,13 @@ async function everyFile(dir: string): Promise<string> {
 
 /** Raw handler deps on a fresh s3rver, collecting logs and alerts as text. */
 async function rawHarness(t: ExecutionContext, endpointUrl: string) {
-  const s3 = await startS3(['raw']);
+  // The raw handler reads the endpoint's state from bronze before it crawls (none here: a full crawl).
+  const s3 = await startS3(['raw', 'bronze']);
   t.teardown(() => s3.stop());
   const names = parameterNamesFor('test', 'https://blog.example.com');
   const values: Record<string, string> = {
     [names.rawBucket]: 'raw',
+    [names.bronzeBucket]: 'bronze',
     [names.rawTopicArn]: 'arn:aws:sns:eu-west-2:123456789012:raw-topic',
     [names.endpoints]: JSON.stringify([{ name: 'posts', url: endpointUrl, paginate: true }]),
     [names.credentials]: JSON.stringify({ username: USERNAME, password: PASSWORD }),
@@ -154,10 +156,13 @@ test.serial('over https the credentials go only in the Authorization header; log
   const auth = https.site.requests.map((r) => r.headers.authorization);
   t.true(auth.length >= 3 && auth.every((a) => a === `Basic ${BASIC}`), 'every request authenticated');
   t.true(https.site.requests.every((r) => !r.url.href.includes(encodeURIComponent(PASSWORD)) && !r.url.username), 'never in the URL');
+  const key = summary.objects[0]!.key;
+  t.regex(key, /^wordpress_api\/posts\/ingest_date=\d{4}-\d{2}-\d{2}\/posts-.+\.json$/);
   const chunks: Buffer[] = [];
-  for await (const chunk of await getStream(s3.client, 'raw', 'wordpress_api/posts/posts.json')) chunks.push(chunk as Buffer);
+  for await (const chunk of await getStream(s3.client, 'raw', key)) chunks.push(chunk as Buffer);
+  t.is(JSON.parse(Buffer.concat(chunks).toString('utf8')).length, 25, 'the object read is the one the run wrote');
   const { HeadObjectCommand } = await import('@aws-sdk/client-s3');
-  const head = await s3.client.send(new HeadObjectCommand({ Bucket: 'raw', Key: 'wordpress_api/posts/posts.json' }));
+  const head = await s3.client.send(new HeadObjectCommand({ Bucket: 'raw', Key: key }));
   t.deepEqual(leaks([...seen, Buffer.concat(chunks).toString('utf8'), JSON.stringify(head.Metadata)].join('\n')), []);
 });
 
