@@ -7,18 +7,20 @@ import type { ArtifactResult } from './artifacts';
 import { ZIP_METHOD, benchArtifacts } from './artifacts';
 import type { ConvertResults } from './convert';
 import { benchConvert } from './convert';
+import type { Day2Results } from './day2';
+import { benchDay2 } from './day2';
 import type { ExtractResults } from './extract';
 import { benchExtract } from './extract';
 import { RSS_METHOD } from './proc';
 
 /**
  * `npm run bench [-- --rows 1000,10000,50000] [--runs 3] [--pages 100] [--latency 100]
- *   [--codec zstd|snappy] [--no-drift] [--only convert,extract,artifacts] [--quick]`
+ *   [--codec zstd|snappy] [--no-drift] [--day2-posts 50000] [--only convert,extract,artifacts,day2] [--quick]`
  * Prints a table (ours vs the references, with targets) and writes bench/results/latest.json.
  */
 
 const ROOT = resolve(__dirname, '..');
-const USAGE = 'usage: npm run bench -- [--rows 1000,10000,50000] [--runs 3] [--pages 100] [--latency 100] [--codec zstd|snappy] [--no-drift] [--only convert,extract,artifacts] [--quick]';
+const USAGE = 'usage: npm run bench -- [--rows 1000,10000,50000] [--runs 3] [--pages 100] [--latency 100] [--codec zstd|snappy] [--no-drift] [--day2-posts 50000] [--only convert,extract,artifacts,day2] [--quick]';
 
 /** Prices used for the cost proxy (us-east-1, on-demand, as published by AWS). */
 const LAMBDA_ARM64_USD_PER_GB_S = 0.0000133334;
@@ -36,10 +38,11 @@ interface Args {
   drift: boolean;
   only: Set<string>;
   coldRuns: number;
+  day2Posts: number;
 }
 
 function parseArgs(argv: string[]): Args {
-  const args: Args = { rows: [1000, 10000, 50000], runs: 3, pages: 100, latencyMs: 100, codec: 'zstd', drift: true, only: new Set(['convert', 'extract', 'artifacts']), coldRuns: 5 };
+  const args: Args = { rows: [1000, 10000, 50000], runs: 3, pages: 100, latencyMs: 100, codec: 'zstd', drift: true, only: new Set(['convert', 'extract', 'artifacts', 'day2']), coldRuns: 5, day2Posts: 50_000 };
   const list = (flag: string, value: string | undefined) => {
     const items = (value ?? '').split(',').map((v) => Number(v.trim()));
     if (items.length === 0 || items.some((n) => !Number.isInteger(n) || n < 1)) throw new Error(`${flag} needs positive integers separated by commas, got ${JSON.stringify(value ?? '')}`);
@@ -47,7 +50,8 @@ function parseArgs(argv: string[]): Args {
   };
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i];
-    if (arg === '--quick') Object.assign(args, { rows: [1000, 5000], runs: 1, pages: 28, coldRuns: 2 });
+    if (arg === '--quick') Object.assign(args, { rows: [1000, 5000], runs: 1, pages: 28, coldRuns: 2, day2Posts: 5000 });
+    else if (arg === '--day2-posts') args.day2Posts = list(arg, argv[++i])[0];
     else if (arg === '--rows') args.rows = list(arg, argv[++i]).sort((a, b) => a - b);
     else if (arg === '--runs') args.runs = list(arg, argv[++i])[0];
     else if (arg === '--pages') args.pages = Math.max(7, list(arg, argv[++i])[0]);
@@ -59,8 +63,8 @@ function parseArgs(argv: string[]): Args {
     } else if (arg === '--no-drift') args.drift = false;
     else if (arg === '--only') {
       const parts = (argv[++i] ?? '').split(',').filter(Boolean);
-      const bad = parts.filter((p) => !['convert', 'extract', 'artifacts'].includes(p));
-      if (parts.length === 0 || bad.length > 0) throw new Error(`--only takes convert, extract and/or artifacts, got ${JSON.stringify(parts.join(','))}`);
+      const bad = parts.filter((p) => !['convert', 'extract', 'artifacts', 'day2'].includes(p));
+      if (parts.length === 0 || bad.length > 0) throw new Error(`--only takes convert, extract, artifacts and/or day2, got ${JSON.stringify(parts.join(','))}`);
       args.only = new Set(parts);
     } else throw new Error(`unknown argument ${arg}`);
   }
@@ -119,6 +123,32 @@ function conversionRows(c: ConvertResults): Row[] {
     }
   }
   return rows;
+}
+
+function day2Rows(d: Day2Results): Row[] {
+  const label = `${d.posts} posts, ${d.changed} edited, ${d.deleted} deleted`;
+  const side = (metric: string, pick: (s: Day2Results['full']) => number, format: (v: number) => string, target = 'info', pass?: (ratio: number) => boolean): Row => {
+    const ratio = pick(d.incremental) / pick(d.full);
+    return { section: 'day 2', metric: `${label}: ${metric}`, ours: format(pick(d.incremental)), reference: `full ${format(pick(d.full))}`, ratio: x(ratio), target, verdict: pass ? verdict(pass(ratio)) : '' };
+  };
+  const count = (v: number) => v.toFixed(0);
+  const p = (s: Day2Results['full']) => s.posts;
+  const same = p(d.incremental).rows === p(d.full).rows && p(d.incremental).upserted === p(d.full).upserted && p(d.incremental).deleted === p(d.full).deleted;
+  return [
+    side('requests of full items', (s) => s.itemRequests, count, '<= 0.10x', (r) => r <= 0.1),
+    side('all requests (incl. _fields=id listing)', (s) => s.requests, count),
+    side('wall time (whole run, child process)', (s) => s.ms, ms, '< 1.00x', (r) => r < 1),
+    side('peak RSS (whole run, child process)', (s) => s.peakRss, mib),
+    {
+      section: 'day 2',
+      metric: `${label}: rows / upserted / deleted`,
+      ours: `${p(d.incremental).rows} / ${p(d.incremental).upserted} / ${p(d.incremental).deleted}`,
+      reference: `full ${p(d.full).rows} / ${p(d.full).upserted} / ${p(d.full).deleted}`,
+      ratio: '',
+      target: 'equal',
+      verdict: verdict(same),
+    },
+  ];
 }
 
 function extractionRows(e: ExtractResults): Row[] {
@@ -279,15 +309,17 @@ async function main(): Promise<void> {
   let convert: ConvertResults | undefined;
   let extract: ExtractResults | undefined;
   let artifacts: ArtifactResult[] | undefined;
+  let day2: Day2Results | undefined;
   try {
     if (args.only.has('artifacts')) artifacts = await benchArtifacts({ tmp, runs: args.coldRuns, log });
     if (args.only.has('extract')) extract = await benchExtract({ pages: args.pages, latencyMs: args.latencyMs, concurrency: parseConfig({ siteUrl: 'https://example.com' }).requestConcurrency, log });
     if (args.only.has('convert')) convert = await benchConvert({ rows: args.rows, runs: args.runs, codec: args.codec, drift: args.drift, tmp, log });
+    if (args.only.has('day2')) day2 = await benchDay2({ posts: args.day2Posts, tmp, log });
   } finally {
     rmSync(tmp, { recursive: true, force: true });
   }
   const cost = costProxy(convert, extract, artifacts);
-  const rows = [...(convert ? conversionRows(convert) : []), ...(extract ? extractionRows(extract) : []), ...(artifacts ? artifactRows(artifacts) : []), ...(cost?.rows ?? [])];
+  const rows = [...(convert ? conversionRows(convert) : []), ...(extract ? extractionRows(extract) : []), ...(artifacts ? artifactRows(artifacts) : []), ...(day2 ? day2Rows(day2) : []), ...(cost?.rows ?? [])];
   const notes = [
     `Machine: ${machine.nproc} CPU(s), ${machine.cpu}, ${machine.memoryGiB} GiB, Node ${machine.node}; 1-min load average ${machine.loadAverageAtStart.toFixed(2)} at start, ${require('node:os').loadavg()[0].toFixed(2)} at end. Total ${((performance.now() - started) / 1000).toFixed(0)} s.`,
     ...(convert
@@ -297,6 +329,7 @@ async function main(): Promise<void> {
       : []),
     ...(extract ? [`Extraction: runRaw in-process, all 7 endpoints in one invocation, loopback fixture holding each response ${extract.latencyMs} ms; ideal = ceil(P / concurrency) x latency; one warm-up run first. Pages per endpoint: ${JSON.stringify(extract.pagesPerEndpoint)}.`] : []),
     ...(artifacts ? [`Artifacts: pulumi.runtime.serializeFunction + computeCodePaths as CallbackFunction does, zipped with ${ZIP_METHOD}. Cold start: a fresh Node process (${args.coldRuns} runs, medians) with the AWS SDK resolvable through NODE_PATH (as the runtime provides it) and AWS_ENDPOINT_URL at a loopback SSM/S3 stand-in. ${artifacts.map((a) => `${a.name}: ${a.coldStart.what}${a.coldStart.error ? ` -- FAILED: ${a.coldStart.error}` : ''}`).join(' ')}`] : []),
+    ...(day2 ? [`Day 2: npm start's pipeline (runLocal: embedded S3, the deployed ASL) on one endpoint, posts, against the loopback fixture (no added latency), each run a child process; incremental = modified_after delta + _fields=id listing + include= for unseen ids, then the merge; full = --full-refresh on a copy of the same day-1 lake. Peak RSS includes tsx and the embedded S3 on both sides.`] : []),
     ...(cost?.assumptions.map((a) => `Cost: ${a}`) ?? []),
   ];
   const output = `${table(rows)}\n\n${notes.map((n) => `- ${n}`).join('\n')}\n`;
@@ -304,7 +337,7 @@ async function main(): Promise<void> {
   mkdirSync(join(ROOT, 'bench/results'), { recursive: true });
   writeFileSync(
     join(ROOT, 'bench/results/latest.json'),
-    `${JSON.stringify({ date: new Date().toISOString(), machine, args: { ...args, only: [...args.only] }, rssMethod: RSS_METHOD, zipMethod: ZIP_METHOD, convert, extract, artifacts, cost, table: rows, notes }, null, 2)}\n`,
+    `${JSON.stringify({ date: new Date().toISOString(), machine, args: { ...args, only: [...args.only] }, rssMethod: RSS_METHOD, zipMethod: ZIP_METHOD, convert, extract, artifacts, day2, cost, table: rows, notes }, null, 2)}\n`,
   );
   log('wrote bench/results/latest.json');
 }
