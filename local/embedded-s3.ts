@@ -6,6 +6,7 @@ import { CreateBucketCommand, S3Client } from '@aws-sdk/client-s3';
 const S3rver = require('s3rver') as new (options: Record<string, unknown>) => {
   run(): Promise<AddressInfo>;
   close(): Promise<void>;
+  httpServer?: import('node:http').Server;
 };
 
 export interface EmbeddedS3 {
@@ -36,6 +37,13 @@ export async function startEmbeddedS3(directory: string, buckets: string[]): Pro
   await mkdir(directory, { recursive: true });
   const server = new S3rver({ address: '127.0.0.1', port: 0, silent: true, directory });
   const { port } = await server.run();
+  // Node's server drops an idle keep-alive socket after 5 s; the SDK may pick that socket for its
+  // next request at the same moment, which then fails with "socket hang up" (seen under load,
+  // where requests of one run are seconds apart). Sockets live as long as a run here.
+  if (server.httpServer) {
+    server.httpServer.keepAliveTimeout = 10 * 60_000;
+    server.httpServer.headersTimeout = 10 * 60_000 + 1000;
+  }
   const endpoint = `http://127.0.0.1:${port}`;
   const client = s3ClientFor(endpoint);
   for (const Bucket of buckets) {

@@ -38,9 +38,11 @@ function siteProblem(): string | undefined {
   } catch (error) {
     return `${EXPECTED_FILE} is not readable: ${(error as Error).message}`;
   }
-  const probe = `fetch(process.argv[1], { signal: AbortSignal.timeout(3000) }).then((r) => { if (!r.ok) { console.log('HTTP ' + r.status); process.exit(1); } }, (e) => { console.log(e.cause?.code ?? e.message); process.exit(1); })`;
+  // Generous deadlines: a site that is down refuses at once, and a loaded machine can take seconds
+  // to start a process (a 5 s spawn timeout failed the suite under load).
+  const probe = `fetch(process.argv[1], { signal: AbortSignal.timeout(30000) }).then((r) => { if (!r.ok) { console.log('HTTP ' + r.status); process.exit(1); } }, (e) => { console.log(e.cause?.code ?? e.message); process.exit(1); })`;
   try {
-    execFileSync(process.execPath, ['-e', probe, `${SITE}/wp-json/wp/v2/users?per_page=1`], { timeout: 5000, encoding: 'utf8' });
+    execFileSync(process.execPath, ['-e', probe, `${SITE}/wp-json/wp/v2/users?per_page=1`], { timeout: 60_000, encoding: 'utf8' });
     return undefined;
   } catch (error) {
     return `${SITE}/wp-json/ is not reachable (${String((error as { stdout?: string }).stdout ?? '').trim() || (error as Error).message})`;

@@ -39,7 +39,7 @@ export function record(row: CaseRow): void {
  * middle of a crawl. These change timing only, never which path a run takes.
  */
 export const FAST: LocalTestingHooks = {
-  rawOptions: { retryBaseDelayMs: 1, maxRetryDelayMs: 5, maxRetryAfterMs: 150, requestTimeoutMs: 5000, perPage: 10 },
+  rawOptions: { retryBaseDelayMs: 1, maxRetryDelayMs: 5, maxRetryAfterMs: 150, requestTimeoutMs: 30_000, perPage: 10 },
   retryIntervalMs: 1,
 };
 

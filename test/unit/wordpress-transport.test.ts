@@ -109,7 +109,7 @@ test('a server that never answers is abandoned at the deadline and the request r
   // a loopback answer's latency, so a loaded machine does not turn the healthy retries into timeouts.
   const wp = await fixtureWith((_req, n) => (n === 1 ? { hang: true } : undefined));
   t.teardown(() => wp.close());
-  const options = fastOptions({ timeoutMs: 3000 });
+  const options = fastOptions({ timeoutMs: 10_000 });
   t.deepEqual((await getJson(`${wp.api}/doc`, options)).body, { ok: true });
   t.true(options.waits.length >= 1);
   t.true(wp.requests.length >= 2);
