@@ -71,7 +71,11 @@ export async function landEndpoint(deps: HandlerDeps, context: LandContext, obje
       await download(context.bronzeBucket, key, previousPath);
       previous = await openTable(previousPath);
     } catch (error) {
-      if (!isMissing(error)) throw new Error(`could not read the current table s3://${context.bronzeBucket}/${key}: ${(error as Error).message}`, { cause: error });
+      // S3 answers 403 rather than 404 for a missing key unless ListBucket applies, so on a full
+      // crawl any unreadable table is rebuilt from the crawl (losing only its lineage and this
+      // run's deletion records, which the warning says); an incremental merge cannot do without it.
+      if (mode === 'incremental') throw new Error(`could not read the current table s3://${context.bronzeBucket}/${key}: ${(error as Error).message}`, { cause: error });
+      if (!isMissing(error) || state) deps.log.warn('current table unreadable; rebuilding it from this full crawl', { endpoint, key, error: (error as Error).message });
     }
     if (mode === 'incremental' && !previous) throw new Error(`an incremental run needs the current table s3://${context.bronzeBucket}/${key}, which is missing; run with a full refresh`);
 
