@@ -51,6 +51,7 @@ function fromList(text: string): EndpointSpec[] {
       const routeSegments = (new URL(checked).searchParams.get('rest_route') ?? '').split('/').filter((s) => s !== '');
       const name = (routeSegments.at(-1) ?? segments.at(-1) ?? '').toLowerCase();
       if (!NAME.test(name)) throw new Error(`cannot derive an endpoint name from ${url}: its last path segment must match [a-z0-9][a-z0-9_-]*`);
+      if (name.endsWith('_deletions')) throw new Error(`the endpoint name ${JSON.stringify(name)} derived from ${url} ends in _deletions, which names the deletion tables; list it as {"name": ..., "url": ...} with another name`);
       return { name, url: checked, paginate: isWordPressCollection(url) };
     });
 }

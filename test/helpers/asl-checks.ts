@@ -47,9 +47,11 @@ export function aslProblems(definition: Json): string[] {
   }
 
   // Every path that starts at a top-level Catch must end in a Fail state: a Catch that leads to
-  // a Succeed or an End makes the failed execution look successful.
+  // a Succeed or an End makes the failed execution look successful. The one exception is a Catch
+  // that goes where the state would have gone anyway (a step whose failure must not change the
+  // run's outcome, like WriteRunManifest, which alerts on its own): it hides nothing.
   const top = definition.States as Json;
-  const catchTargets = Object.values<Json>(top).flatMap((s) => (s.Catch ?? []).map((c: Json) => c.Next as string));
+  const catchTargets = Object.values<Json>(top).flatMap((s) => (s.Catch ?? []).filter((c: Json) => c.Next !== s.Next).map((c: Json) => c.Next as string));
   for (const start of catchTargets) {
     const seen = new Set<string>();
     const walk = (name: string) => {

@@ -46,7 +46,8 @@ test('the program creates each resource of the pipeline exactly once', async (t)
   t.is(count('aws:lambda/functionEventInvokeConfig:FunctionEventInvokeConfig'), 2);
   t.is(count('aws:cloudwatch/logGroup:LogGroup'), 3);
   t.is(count('aws:iam/role:Role'), 4);
-  t.is(count('aws:iam/rolePolicy:RolePolicy'), 4);
+  // One inline policy per role, plus bronze-state-reader: the raw role's read of bronze's state.
+  t.is(count('aws:iam/rolePolicy:RolePolicy'), 5);
   t.is(count('aws:iam/rolePolicyAttachment:RolePolicyAttachment'), 0, 'no managed (FullAccess) policies are attached');
   t.is(count('aws:sfn/stateMachine:StateMachine'), 1);
   t.is(count('aws:scheduler/schedule:Schedule'), 1);
@@ -147,13 +148,33 @@ test('the raw function can write only raw objects and the bronze function only b
   const bronzePolicy = policyOf(resources, 'bronze-function');
   t.deepEqual(allows(rawPolicy, 's3:PutObject'), [`${raw}/wordpress_api/*`]);
   t.deepEqual(allows(rawPolicy, 's3:GetObject'), []);
+  t.deepEqual(allows(rawPolicy, 's3:ListBucket'), []);
+  // Bronze reads back its own table and state to merge into them, and lists only its own bucket.
   t.deepEqual(allows(bronzePolicy, 's3:PutObject'), [`${bronze}/wordpress_api/*`]);
-  t.deepEqual(allows(bronzePolicy, 's3:GetObject'), [`${raw}/wordpress_api/*`]);
-  t.deepEqual(allows(bronzePolicy, 's3:ListBucket'), [raw]);
+  t.deepEqual(allows(bronzePolicy, 's3:GetObject').sort(), [`${bronze}/wordpress_api/*`, `${raw}/wordpress_api/*`].sort());
+  t.deepEqual(allows(bronzePolicy, 's3:ListBucket'), [bronze]);
+  const bronzeList = bronzePolicy.Statement.find((s) => s.Action.includes('s3:ListBucket')) as { Condition?: unknown };
+  t.deepEqual(bronzeList.Condition, { StringLike: { 's3:prefix': ['wordpress_api/*'] } });
   for (const doc of [rawPolicy, bronzePolicy]) t.deepEqual(allows(doc, 's3:DeleteObject'), []);
   t.true(allows(rawPolicy, 'ssm:GetParameters').some((arn) => arn.endsWith('/api/credentials')));
   t.false(allows(bronzePolicy, 'ssm:GetParameters').some((arn) => arn.endsWith('/api/credentials')));
   t.deepEqual(rawPolicy.Statement.map((s) => s.Sid), ['CloudWatchLogStreamActions', 'S3ObjectActions', 'SNSActions', 'ParameterStoreActions']);
+});
+
+test('the raw role may read the state bronze keeps, and nothing else of bronze', async (t) => {
+  const { resources } = await program;
+  const bronze = resources.find((r) => r.type === 'aws:s3/bucket:Bucket' && r.name === 'bronze-bucket')!.state.arn;
+  const rawRole = resources.find((r) => r.type === 'aws:iam/role:Role' && r.name === 'raw-function')!;
+  const reader = resources.find((r) => r.type === 'aws:iam/rolePolicy:RolePolicy' && r.name === 'bronze-state-reader')!;
+  t.is(reader.inputs.role, rawRole.state.name, 'attached to the raw role');
+  const doc = policyOf(resources, 'bronze-state-reader');
+  t.deepEqual(allows(doc, 's3:GetObject'), [`${bronze}/wordpress_api/_state/*`]);
+  t.deepEqual(allows(doc, 's3:ListBucket'), [bronze]);
+  const list = doc.Statement.find((s) => s.Action.includes('s3:ListBucket')) as { Condition?: unknown };
+  t.deepEqual(list.Condition, { StringLike: { 's3:prefix': ['wordpress_api/_state/*'] } });
+  t.deepEqual(allows(doc, 's3:PutObject'), []);
+  t.deepEqual(allows(doc, 'ssm:GetParameters'), [resources.find((r) => r.type === 'aws:ssm/parameter:Parameter' && r.inputs.name === '/wordpress-lakehouse/dev/s3/lakehouse/name/bronze')!.state.arn]);
+  t.deepEqual(doc.Statement.map((s) => s.Sid), ['S3StateReadActions', 'S3StateBucketActions', 'ParameterStoreActions']);
 });
 
 test('the state machine may invoke exactly the two functions and publish to its failure topic; the scheduler may only start it', async (t) => {

@@ -1,5 +1,5 @@
 import test from 'ava';
-import { PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { GetObjectCommand, PutObjectCommand, S3Client, S3ServiceException } from '@aws-sdk/client-s3';
 import type { PutObjectCommandInput } from '@aws-sdk/client-s3';
 import { PublishCommand, SNSClient } from '@aws-sdk/client-sns';
 import { GetParametersCommand, SSMClient } from '@aws-sdk/client-ssm';
@@ -41,7 +41,7 @@ test.serial('the SNS notifier publishes to the topic with a subject SNS accepts'
   t.regex(input.Subject!, /^data_wordpressapi_raw: Failed   x+$/);
 });
 
-test.serial('the handler from the callback factory reads SSM, writes S3, alerts SNS and logs under the Lambda name, invocation after invocation', async (t) => {
+test.serial('the handler from the callback factory reads SSM and bronze state, writes S3 once per key, alerts SNS and logs under the Lambda name, invocation after invocation', async (t) => {
   const wp = await startWordPressFixture({ collections: { posts: { items: generateItems(150) } } });
   const ssm = mockClient(SSMClient);
   const sns = mockClient(SNSClient);
@@ -61,6 +61,7 @@ test.serial('the handler from the callback factory reads SSM, writes S3, alerts 
   });
   const parameters: Record<string, string> = {
     [names.rawBucket]: 'raw-bucket',
+    [names.bronzeBucket]: 'bronze-bucket',
     [names.rawTopicArn]: 'arn:aws:sns:eu-west-1:1:raw',
     [names.endpoints]: JSON.stringify([
       { name: 'posts', url: `${wp.api}/wp/v2/posts`, paginate: true },
@@ -69,10 +70,18 @@ test.serial('the handler from the callback factory reads SSM, writes S3, alerts 
   };
   ssm.on(GetParametersCommand).callsFake(async (input: { Names: string[] }) => ({ Parameters: input.Names.filter((n) => parameters[n]).map((Name) => ({ Name, Value: parameters[Name] })) }));
   sns.on(PublishCommand).resolves({ MessageId: '1' });
+  // No state yet: GetObject answers NoSuchKey, as S3 does when ListBucket applies.
+  s3.on(GetObjectCommand).rejects(new S3ServiceException({ name: 'NoSuchKey', $fault: 'client', $metadata: { httpStatusCode: 404 }, message: 'The specified key does not exist.' }));
   const uploaded: Array<{ key?: string; text: string; metadata?: Record<string, string> }> = [];
+  const refused: string[] = [];
   s3.on(PutObjectCommand).callsFake(async (input: PutObjectCommandInput) => {
     const chunks: Buffer[] = [];
     for await (const chunk of input.Body as AsyncIterable<Buffer>) chunks.push(chunk);
+    // S3's conditional write: If-None-Match: * on a key that exists answers 412.
+    if (input.IfNoneMatch === '*' && uploaded.some((u) => u.key === input.Key)) {
+      refused.push(input.Key!);
+      throw new S3ServiceException({ name: 'PreconditionFailed', $fault: 'client', $metadata: { httpStatusCode: 412 }, message: 'At least one of the pre-conditions you specified did not hold' });
+    }
     uploaded.push({ key: input.Key, text: Buffer.concat(chunks).toString('utf8'), metadata: input.Metadata });
     return {};
   });
@@ -80,11 +89,13 @@ test.serial('the handler from the callback factory reads SSM, writes S3, alerts 
   const lines: string[] = [];
   const write = process.stdout.write;
   process.stdout.write = ((chunk: string) => lines.push(String(chunk)) > 0) as typeof process.stdout.write;
-  let first, second;
+  let first, second, retried;
   try {
     const handler = rawCallbackFactory(options)();
     first = await handler({});
-    second = await handler({ endpoint: 'posts' });
+    second = await handler({ endpoint: 'posts', runId: 'exec-2' });
+    // A retried task of the same execution: the same run id, so the same first key.
+    retried = await handler({ endpoint: 'posts', runId: 'exec-2' });
   } finally {
     process.stdout.write = write;
   }
@@ -92,10 +103,22 @@ test.serial('the handler from the callback factory reads SSM, writes S3, alerts 
   t.is(first.failed[0].endpoint, 'gone');
   t.regex(first.failed[0].error, /HTTP 404 Not Found: rest_no_route/);
   t.deepEqual(second.succeeded, ['posts']);
-  t.deepEqual(uploaded.map((u) => u.key), ['wordpress_api/posts/posts.json', 'wordpress_api/posts/posts.json']);
+  t.deepEqual(retried.succeeded, ['posts']);
+  const partition = (o: { fetchedAt: string }) => `wordpress_api/posts/ingest_date=${o.fetchedAt.slice(0, 10)}`;
+  // Without a run id (a manual invocation) the run is named by its start time.
+  t.regex(first.objects[0].key, /^wordpress_api\/posts\/ingest_date=\d{4}-\d{2}-\d{2}\/posts-manual-\d{4}-\d{2}-\d{2}T\d{2}-\d{2}-\d{2}-\d{3}Z\.json$/);
+  t.is(second.objects[0].key, `${partition(second.objects[0])}/posts-exec-2.json`);
+  t.is(retried.objects[0].key, `${partition(retried.objects[0])}/posts-exec-2-2.json`);
+  t.deepEqual(refused, [second.objects[0].key]);
+  t.deepEqual(uploaded.map((u) => u.key), [first.objects[0].key, second.objects[0].key, retried.objects[0].key]);
   t.is(JSON.parse(uploaded[0].text).length, 150);
-  t.is(uploaded[0].metadata?.items, '150');
-  t.true(s3.commandCalls(PutObjectCommand).every((c) => c.args[0].input.Bucket === 'raw-bucket'));
+  t.like(uploaded[0].metadata, { items: '150', mode: 'full' });
+  t.is(uploaded[1].metadata?.['run-id'], 'exec-2');
+  const puts = s3.commandCalls(PutObjectCommand).map((c) => c.args[0].input);
+  t.true(puts.every((input) => input.Bucket === 'raw-bucket' && input.IfNoneMatch === '*'), 'raw history is never overwritten');
+  // The state is read from bronze for every endpoint, and nothing else of bronze.
+  const gets = s3.commandCalls(GetObjectCommand).map((c) => `${c.args[0].input.Bucket}/${c.args[0].input.Key}`);
+  t.deepEqual([...new Set(gets)].sort(), ['bronze-bucket/wordpress_api/_state/gone.json', 'bronze-bucket/wordpress_api/_state/posts.json']);
   const published = sns.commandCalls(PublishCommand).map((c) => c.args[0].input);
   t.is(published.length, 1);
   t.is(published[0].Subject, 'data_wordpressapi_raw-dev-1234567: Ran With Failures');
@@ -103,6 +126,7 @@ test.serial('the handler from the callback factory reads SSM, writes S3, alerts 
   t.true(logs.every((l) => l.function === 'data_wordpressapi_raw-dev-1234567' && l.layer === 'raw'));
   t.deepEqual(logs.filter((l) => String(l.message).startsWith('WordPress API Raw process complete')).map((l) => l.message), [
     'WordPress API Raw process complete: 1 Successful | 1 Failed',
+    'WordPress API Raw process complete: 1 Successful | 0 Failed',
     'WordPress API Raw process complete: 1 Successful | 0 Failed',
   ]);
 });

@@ -51,17 +51,21 @@ async function world() {
   const fn = (layer: string) => ofType(resources, 'aws:lambda/function:Function').find((f) => f.inputs.name === `data_wordpressapi_${layer}-dev`)!.state.arn as string;
   const sm = ofType(resources, 'aws:sfn/stateMachine:StateMachine')[0].state.arn as string;
   const logGroup = (layer: string) => `arn:aws:logs:${REGION}:${ACCOUNT}:log-group:/aws/lambda/data_wordpressapi_${layer}-dev`;
+  // Every inline policy of each role: the raw role also carries bronze-state-reader (declared
+  // by BronzeLayer, which owns the bucket it reads).
   const roles = {
-    raw: { arn: role('raw-function'), policy: policy('raw-function') },
-    bronze: { arn: role('bronze-function'), policy: policy('bronze-function') },
-    stateMachine: { arn: role('orchestration-state-machine'), policy: policy('orchestration-state-machine') },
-    scheduler: { arn: role('orchestration-scheduler'), policy: policy('orchestration-scheduler') },
+    raw: { arn: role('raw-function'), policies: { 'raw-function': policy('raw-function'), 'bronze-state-reader': policy('bronze-state-reader') } },
+    bronze: { arn: role('bronze-function'), policies: { 'bronze-function': policy('bronze-function') } },
+    stateMachine: { arn: role('orchestration-state-machine'), policies: { 'orchestration-state-machine': policy('orchestration-state-machine') } },
+    scheduler: { arn: role('orchestration-scheduler'), policies: { 'orchestration-scheduler': policy('orchestration-scheduler') } },
   };
+  const physical = (name: string) => resources.find((r) => r.type === 'aws:iam/role:Role' && r.name === name)!.state.name as string;
+  const attached = resources.filter((r) => r.type === 'aws:iam/rolePolicy:RolePolicy').map((r) => [r.name, r.inputs.role] as const);
   const raw = bucket('raw');
   const bronze = bucket('bronze');
   const bucketPolicies: Record<string, unknown> = { [raw.state.bucket]: bucketPolicy(raw), [bronze.state.bucket]: bucketPolicy(bronze) };
   return {
-    resources, roles, raw: raw.state.arn as string, bronze: bronze.state.arn as string, bucketPolicies, sm, fn, logGroup,
+    resources, roles, physical, attached, raw: raw.state.arn as string, bronze: bronze.state.arn as string, bucketPolicies, sm, fn, logGroup,
     topics: { raw: topic('data-lakehouse-raw'), bronze: topic('data-lakehouse-bronze'), lambda: topic('failure-lambda'), stateMachine: topic('failure-stepfunction') },
   };
 }
@@ -73,7 +77,7 @@ type RoleName = keyof World['roles'];
 async function simulate(w: World, role: RoleName, action: string, resource: string, context: Record<string, string> = {}) {
   const bucketName = action.startsWith('s3:') ? resource.replace(/^arn:aws:s3:::/, '').split('/')[0] : undefined;
   const simulation: Simulation = {
-    identityPolicies: [{ name: role, policy: w.roles[role].policy }],
+    identityPolicies: Object.entries(w.roles[role].policies).map(([name, policy]) => ({ name, policy })),
     serviceControlPolicies: [],
     resourceControlPolicies: [],
     resourcePolicy: bucketName ? (w.bucketPolicies[bucketName] as Simulation['resourcePolicy']) : undefined,
@@ -89,6 +93,17 @@ async function simulate(w: World, role: RoleName, action: string, resource: stri
   return result.overallResult as string;
 }
 
+test('every inline policy the simulation gives a role is attached to that role, and no other policy is', async (t) => {
+  const w = await world();
+  // The mocks give a Role's id as `<physical name>-id`; the state reader names the role by name.
+  const roleOf = (input: string) => (Object.keys(w.roles) as RoleName[]).find((role) => {
+    const name = w.physical(role === 'stateMachine' ? 'orchestration-state-machine' : role === 'scheduler' ? 'orchestration-scheduler' : `${role}-function`);
+    return input === name || input === `${name}-id`;
+  });
+  const simulated = Object.entries(w.roles).flatMap(([role, r]) => Object.keys(r.policies).map((name) => [name, role]));
+  t.deepEqual(w.attached.map(([name, role]) => [name, roleOf(role)]).sort(), simulated.sort());
+});
+
 test('every AWS call the handlers make (test/data/aws-calls.json) is allowed by the policy of its function', async (t) => {
   const w = await world();
   t.true(RECORDED.length >= 10, 'the recorded call list is not empty');
@@ -101,18 +116,21 @@ test('every AWS call the handlers make (test/data/aws-calls.json) is allowed by 
 
 test('the calls outside the handlers are allowed too: logs, the credentials parameter, the state machine and the scheduler', async (t) => {
   const w = await world();
-  const allowed: Array<[RoleName, string, string]> = [
+  const allowed: Array<[RoleName, string, string, Record<string, string>?]> = [
     ['raw', 'logs:PutLogEvents', `${w.logGroup('raw')}:log-stream:2026/01/01/[$LATEST]abc`],
     ['bronze', 'logs:CreateLogStream', `${w.logGroup('bronze')}:log-stream:2026/01/01/[$LATEST]abc`],
     ['raw', 'ssm:GetParameters', `arn:aws:ssm:${REGION}:${ACCOUNT}:parameter/wordpress-lakehouse/dev/wordpress/blog.example.com/api/credentials`],
     ['raw', 'sns:Publish', w.topics.lambda],
+    // What lets S3 answer 404 rather than 403 for a state that does not exist yet.
+    ['raw', 's3:ListBucket', w.bronze, { 's3:prefix': 'wordpress_api/_state/posts.json' }],
+    ['bronze', 's3:ListBucket', w.bronze, { 's3:prefix': 'wordpress_api/posts/posts.parquet' }],
     ['stateMachine', 'lambda:InvokeFunction', w.fn('raw')],
     ['stateMachine', 'lambda:InvokeFunction', `${w.fn('bronze')}:$LATEST`],
     ['stateMachine', 'sns:Publish', w.topics.stateMachine],
     ['stateMachine', 'ssm:GetParameter', `arn:aws:ssm:${REGION}:${ACCOUNT}:parameter/wordpress-lakehouse/dev/wordpress/blog.example.com/api/endpoints`],
     ['scheduler', 'states:StartExecution', w.sm],
   ];
-  for (const [role, action, resource] of allowed) t.is(await simulate(w, role, action, resource), 'Allowed', `${role} ${action} ${resource}`);
+  for (const [role, action, resource, context] of allowed) t.is(await simulate(w, role, action, resource, context), 'Allowed', `${role} ${action} ${resource}`);
 });
 
 test('calls outside each role\'s job are denied', async (t) => {
@@ -121,23 +139,38 @@ test('calls outside each role\'s job are denied', async (t) => {
   const denied: Array<[RoleName, string, string, Record<string, string>?, string?]> = [
     // Layers stay in their lane.
     ['raw', 's3:PutObject', `${w.bronze}/wordpress_api/posts/posts.parquet`, {}, 'raw writing bronze'],
-    ['bronze', 's3:PutObject', `${w.raw}/wordpress_api/posts/posts.json`, {}, 'bronze writing raw'],
-    ['raw', 's3:GetObject', `${w.raw}/wordpress_api/posts/posts.json`, {}, 'raw reading anything'],
-    ['bronze', 's3:GetObject', `${w.bronze}/wordpress_api/posts/posts.parquet`, {}, 'bronze reading its own output'],
+    ['raw', 's3:PutObject', `${w.bronze}/wordpress_api/_state/posts.json`, {}, 'raw writing bronze\'s state'],
+    ['bronze', 's3:PutObject', `${w.raw}/wordpress_api/posts/ingest_date=2026-01-01/posts-run.json`, {}, 'bronze writing raw'],
+    ['bronze', 's3:PutObject', `${w.raw}/wordpress_api/_ids/posts/ingest_date=2026-01-01/posts-run.json`, {}, 'bronze writing a raw id listing'],
+    ['raw', 's3:GetObject', `${w.raw}/wordpress_api/posts/ingest_date=2026-01-01/posts-run.json`, {}, 'raw reading raw history'],
+    // Raw reads bronze's state only: not a table, its deletions or the run manifests.
+    ['raw', 's3:GetObject', `${w.bronze}/wordpress_api/posts/posts.parquet`, {}, 'raw reading a bronze table'],
+    ['raw', 's3:GetObject', `${w.bronze}/wordpress_api/posts_deletions/posts_deletions-run.parquet`, {}, 'raw reading bronze deletions'],
+    ['raw', 's3:GetObject', `${w.bronze}/wordpress_api/_runs/run.json`, {}, 'raw reading a run manifest'],
+    ['raw', 's3:GetObject', `${w.bronze}/other_source/_state/posts.json`, {}, 'raw reading another prefix\'s state'],
+    ['raw', 's3:ListBucket', w.bronze, { 's3:prefix': 'wordpress_api/posts/' }, 'raw listing a bronze table'],
+    ['raw', 's3:ListBucket', w.bronze, {}, 'raw listing the whole bronze bucket'],
+    ['raw', 's3:ListBucket', w.raw, { 's3:prefix': 'wordpress_api/' }, 'raw listing raw'],
     // Other prefixes.
     ['raw', 's3:PutObject', `${w.raw}/other_source/posts/posts.json`, {}, 'raw writing another prefix'],
     ['raw', 's3:PutObject', `${w.raw}/posts.json`, {}, 'raw writing the bucket root'],
     ['bronze', 's3:GetObject', `${w.raw}/other_source/posts/posts.json`, {}, 'bronze reading another prefix'],
-    ['bronze', 's3:ListBucket', w.raw, { 's3:prefix': 'other_source/' }, 'bronze listing another prefix'],
-    ['bronze', 's3:ListBucket', w.raw, {}, 'bronze listing the whole bucket'],
+    ['bronze', 's3:GetObject', `${w.bronze}/other_source/posts/posts.parquet`, {}, 'bronze reading another prefix of its own bucket'],
+    ['bronze', 's3:ListBucket', w.bronze, { 's3:prefix': 'other_source/' }, 'bronze listing another prefix'],
+    ['bronze', 's3:ListBucket', w.bronze, {}, 'bronze listing the whole bucket'],
+    ['bronze', 's3:ListBucket', w.raw, { 's3:prefix': 'wordpress_api/' }, 'bronze listing raw (it reads the keys the raw summary names)'],
     ['bronze', 's3:PutObject', `${w.bronze}/other_source/posts/posts.parquet`, {}, 'bronze writing another prefix'],
     // Deleting or reconfiguring storage.
-    ['raw', 's3:DeleteObject', `${w.raw}/wordpress_api/posts/posts.json`, {}, 'raw deleting'],
-    ['bronze', 's3:DeleteObject', `${w.bronze}/wordpress_api/posts/posts.parquet`, {}, 'bronze deleting'],
-    ['raw', 's3:DeleteObjectVersion', `${w.raw}/wordpress_api/posts/posts.json`, {}, 'raw deleting a version'],
+    ['raw', 's3:DeleteObject', `${w.raw}/wordpress_api/posts/ingest_date=2026-01-01/posts-run.json`, {}, 'raw deleting raw history'],
+    ['raw', 's3:DeleteObject', `${w.bronze}/wordpress_api/_state/posts.json`, {}, 'raw deleting bronze\'s state'],
+    ['bronze', 's3:DeleteObject', `${w.bronze}/wordpress_api/posts/posts.parquet`, {}, 'bronze deleting a table'],
+    ['bronze', 's3:DeleteObject', `${w.raw}/wordpress_api/posts/ingest_date=2026-01-01/posts-run.json`, {}, 'bronze deleting raw history'],
+    ['raw', 's3:DeleteObjectVersion', `${w.raw}/wordpress_api/posts/ingest_date=2026-01-01/posts-run.json`, {}, 'raw deleting a version'],
+    ['bronze', 's3:DeleteObjectVersion', `${w.bronze}/wordpress_api/_state/posts.json`, {}, 'bronze deleting a version of the state'],
     ['bronze', 's3:PutBucketPolicy', w.bronze, {}, 'bronze changing the bucket policy'],
     // TLS only, even for allowed writes.
-    ['raw', 's3:PutObject', `${w.raw}/wordpress_api/posts/posts.json`, { 'aws:SecureTransport': 'false' }, 'raw writing over plain http'],
+    ['raw', 's3:PutObject', `${w.raw}/wordpress_api/posts/ingest_date=2026-01-01/posts-run.json`, { 'aws:SecureTransport': 'false' }, 'raw writing over plain http'],
+    ['raw', 's3:GetObject', `${w.bronze}/wordpress_api/_state/posts.json`, { 'aws:SecureTransport': 'false' }, 'raw reading the state over plain http'],
     // Other topics.
     ['raw', 'sns:Publish', w.topics.bronze, {}, 'raw publishing to the bronze topic'],
     ['bronze', 'sns:Publish', w.topics.raw, {}, 'bronze publishing to the raw topic'],
@@ -152,6 +185,8 @@ test('calls outside each role\'s job are denied', async (t) => {
     ['stateMachine', 'ssm:GetParameter', param('dev', 'wordpress/blog.example.com/api/credentials'), {}, 'state machine reading the credentials'],
     ['stateMachine', 'ssm:GetParameter', param('prod', 'wordpress/blog.example.com/api/endpoints'), {}, 'state machine reading another stack\'s endpoints'],
     ['raw', 'ssm:PutParameter', param('dev', 'wordpress/blog.example.com/api/endpoints'), {}, 'raw changing the endpoints'],
+    ['raw', 'ssm:GetParameters', param('prod', 's3/lakehouse/name/bronze'), {}, 'raw reading another stack\'s bronze bucket parameter'],
+    ['raw', 'ssm:GetParameters', param('dev', 'sns/data/lakehouse/bronze'), {}, 'raw reading the bronze topic parameter'],
     // Orchestration reaches only its own targets.
     ['scheduler', 'states:StartExecution', `arn:aws:states:${REGION}:${ACCOUNT}:stateMachine:WordPress_Raw_To_Bronze-prod`, {}, 'scheduler starting another stack\'s machine'],
     ['scheduler', 'states:StartExecution', `arn:aws:states:${REGION}:${ACCOUNT}:stateMachine:Payroll`, {}, 'scheduler starting another machine'],

@@ -14,6 +14,8 @@ test('a stack with only siteUrl gets the documented defaults', (t) => {
   t.is(config.dataSource, 'wordpress_api');
   t.is(config.alertEmail, undefined);
   t.false(config.auditTrail);
+  t.is(config.incrementalOverlapMinutes, 60);
+  t.is(config.fullRefreshDays, 7);
 });
 
 test('Pulumi hands numbers, booleans and lists over as JSON text, and they are decoded', (t) => {
@@ -23,12 +25,17 @@ test('Pulumi hands numbers, booleans and lists over as JSON text, and they are d
       logRetentionDays: '30',
       auditTrail: 'true',
       mapConcurrency: '2',
+      // Both ends of the ranges: 0 minutes of overlap, and a full crawl at most once a year.
+      incrementalOverlapMinutes: '0',
+      fullRefreshDays: '365',
       endpoints: JSON.stringify(['posts', { name: 'statistics_pages', url: 'https://blog.example.com/wp-json/mysql/v1/statistics_pages' }]),
     }),
   );
   t.is(config.logRetentionDays, 30);
   t.true(config.auditTrail);
   t.is(config.mapConcurrency, 2);
+  t.is(config.incrementalOverlapMinutes, 0);
+  t.is(config.fullRefreshDays, 365);
   t.deepEqual(config.endpoints[1], { name: 'statistics_pages', url: 'https://blog.example.com/wp-json/mysql/v1/statistics_pages', paginate: false });
 });
 
@@ -45,10 +52,17 @@ const rejects: Array<[string, Record<string, unknown>, string, RegExp]> = [
   ['an unknown key (a typo)', { siteUrl: 'https://e.com', shedule: 'rate(1 day)' }, 'shedule', /not a known key/],
   ['an endpoint with a bad URL', { siteUrl: 'https://e.com', endpoints: [{ name: 'x', url: 'not a url' }] }, 'endpoints', /url is not a URL/],
   ['an endpoint name with a slash', { siteUrl: 'https://e.com', endpoints: ['wp/v2/posts'] }, 'endpoints', /not a wp\/v2 collection name/],
+  ['an endpoint name that starts with _ (the state and manifest folders)', { siteUrl: 'https://e.com', endpoints: ['_state'] }, 'endpoints', /not a wp\/v2 collection name/],
+  ['a collection name ending in _deletions', { siteUrl: 'https://e.com', endpoints: ['posts_deletions'] }, 'endpoints', /ends in _deletions/],
+  ['a custom endpoint name ending in _deletions', { siteUrl: 'https://e.com', endpoints: [{ name: 'stats_deletions', url: 'https://e.com/wp-json/acme/v1/stats' }] }, 'endpoints', /ends in _deletions/],
   ['the same endpoint twice', { siteUrl: 'https://e.com', endpoints: ['posts', 'posts'] }, 'endpoints', /twice/],
   ['an empty endpoint list', { siteUrl: 'https://e.com', endpoints: [] }, 'endpoints', /non-empty/],
   ['a memory size out of range', { siteUrl: 'https://e.com', rawMemoryMb: 64 }, 'rawMemoryMb', /128 to 10240/],
   ['a codec hyparquet-writer does not write', { siteUrl: 'https://e.com', parquetCodec: 'gzip' }, 'parquetCodec', /snappy or zstd/],
+  ['an overlap longer than a week', { siteUrl: 'https://e.com', incrementalOverlapMinutes: 10081 }, 'incrementalOverlapMinutes', /from 0 to 10080/],
+  ['a negative overlap', { siteUrl: 'https://e.com', incrementalOverlapMinutes: -1 }, 'incrementalOverlapMinutes', /from 0 to 10080/],
+  ['a full refresh less often than yearly', { siteUrl: 'https://e.com', fullRefreshDays: 366 }, 'fullRefreshDays', /from 0 to 365/],
+  ['a fractional full refresh period', { siteUrl: 'https://e.com', fullRefreshDays: '1.5' }, 'fullRefreshDays', /whole number/],
   ['a username without a password', { siteUrl: 'https://e.com', wordpressUsername: 'bot' }, 'wordpressPassword', /other half/],
   ['an application password over http', { siteUrl: 'http://e.com', wordpressUsername: 'bot', wordpressPassword: 'x y z' }, 'wordpressUsername', /https/],
   ['an alert address that is not one', { siteUrl: 'https://e.com', alertEmail: 'data-team' }, 'alertEmail', /e-mail address/],

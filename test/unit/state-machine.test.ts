@@ -76,3 +76,31 @@ test('the failure alert carries the real error through Message.$ and the run the
   t.is(d.States[STATES.collectFailures].Next, STATES.publishFailure);
   t.is(STATE_MACHINE_NAME, 'WordPress_Raw_To_Bronze');
 });
+
+test('the run id and the execution input reach every raw task through the Map\'s ItemSelector', (t) => {
+  const map = definition().States[STATES.perEndpoint];
+  // Read at the Map: inside an iteration aws-local-stepfunctions' $$.Execution.Input is the item.
+  t.deepEqual(map.ItemSelector, { 'name.$': '$$.Map.Item.Value.name', 'runId.$': '$$.Execution.Name', 'execution.$': '$$.Execution.Input' });
+  t.deepEqual(map.ItemProcessor.States[STATES.raw].Parameters.Payload, { 'endpoint.$': '$.name', 'runId.$': '$.runId', 'execution.$': '$.execution' });
+});
+
+test('after the Map the bronze function writes the run manifest, and a manifest failure leaves the run\'s outcome to the endpoints', (t) => {
+  const d = definition();
+  t.is(d.States[STATES.perEndpoint].Next, STATES.summarise);
+  t.is(d.States[STATES.summarise].Next, STATES.writeManifest);
+  const manifest = d.States[STATES.writeManifest];
+  t.is(manifest.Type, 'Task');
+  t.is(manifest.Resource, 'arn:aws:states:::lambda:invoke');
+  t.is(manifest.Parameters.FunctionName, refs.bronzeFunctionArn);
+  t.deepEqual(manifest.Parameters.Payload, {
+    manifest: { 'runId.$': '$$.Execution.Name', 'startedAt.$': '$$.Execution.StartTime', 'input.$': '$$.Execution.Input', 'results.$': '$.results' },
+  });
+  t.true(manifest.TimeoutSeconds > 0);
+  t.deepEqual(manifest.Retry[0].ErrorEquals, [...TRANSIENT_LAMBDA_ERRORS]);
+  // The manifest's own output and error are kept out of $.results and $.anyFailed, which the
+  // Choice after it reads: a failed endpoint still ends in Fail when the manifest failed too.
+  t.is(manifest.ResultPath, null);
+  t.deepEqual(manifest.Catch, [{ ErrorEquals: ['States.ALL'], ResultPath: '$.manifestError', Next: STATES.allSucceeded }]);
+  t.is(manifest.Next, STATES.allSucceeded);
+  t.deepEqual(d.States[STATES.allSucceeded].Choices, [{ Variable: '$.anyFailed', BooleanEquals: true, Next: STATES.collectFailures }]);
+});

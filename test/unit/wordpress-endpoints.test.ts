@@ -24,8 +24,22 @@ test('bad endpoint entries are rejected with a message naming the entry and the 
   t.throws(() => parseEndpoints('[{"name":"a","url":"https://u:secret@s.example/x"}]'), { message: /must not carry credentials/ });
   t.throws(() => parseEndpoints('[{"name":"a","url":"https://s.example/a"},{"name":"a","url":"https://s.example/b"}]'), { message: /appears twice/ });
   t.throws(() => parseEndpoints('[]'), { message: /no endpoint/ });
+  // Names become S3 folders beside `_state`, `_runs`, `_ids` and each table's `<name>_deletions`.
+  t.throws(() => parseEndpoints('[{"name":"_state","url":"https://s.example/x"}]'), { message: /endpoints\[0\]\.name must match \[a-z0-9\]\[a-z0-9_-\]\*/ });
+  t.throws(() => parseEndpoints('[{"name":"-posts","url":"https://s.example/x"}]'), { message: /endpoints\[0\]\.name must match/ });
+  t.throws(() => parseEndpoints('[{"name":"posts_deletions","url":"https://s.example/wp-json/wp/v2/posts"}]'), { message: /endpoints\[0\]\.name "posts_deletions" ends in _deletions/ });
   t.throws(() => parseEndpoints('[{"name":'), { message: /not valid JSON/ });
   t.throws(() => parseEndpoints('not a url'), { message: /not an absolute URL/ });
+});
+
+test('names that merely contain _deletions, or start with a digit, are accepted', (t) => {
+  t.deepEqual(parseEndpoints('[{"name":"my_deletions_log","url":"https://s.example/x","paginate":false},{"name":"2fa-codes","url":"https://s.example/y","paginate":false}]').map((e) => e.name), ['my_deletions_log', '2fa-codes']);
+});
+
+// A comma-separated list derives the name from the URL, which can end in _deletions too; that
+// name would land in the folder of the posts table's deletions.
+test('a comma-separated URL whose last segment ends in _deletions is refused like the JSON form', (t) => {
+  t.throws(() => parseEndpoints('https://s.example/wp-json/acme/v1/posts_deletions'), { message: /ends in _deletions/ });
 });
 
 test('page URLs keep the endpoint query string and add a stable id order unless one is chosen', (t) => {
