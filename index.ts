@@ -3,6 +3,7 @@ import * as awsx from '@pulumi/awsx';
 import * as pulumi from '@pulumi/pulumi';
 import { Alerts } from './pipeline/alerts';
 import { BronzeLayer } from './pipeline/bronze-layer';
+import { Catalog, catalogDatabaseName } from './pipeline/catalog';
 import { PROJECT, parameterNamesFor, parseConfig } from './pipeline/config';
 import { checkDeployable } from './pipeline/deploy-checks';
 import { Orchestration } from './pipeline/orchestration';
@@ -33,9 +34,20 @@ const raw = new RawLayer(
   { provider: provider('raw') },
 );
 
+const catalog = new Catalog('catalog', { config, stack }, { provider: provider('catalog') });
+
 const bronze = new BronzeLayer(
   'bronze',
-  { config, stack, parameterNames, rawBucketArn: raw.bucket.arn, rawBucketParameterArn: raw.bucketParameter.arn, lambdaFailureTopicArn, rawRoleName: raw.role.name },
+  {
+    config,
+    stack,
+    parameterNames,
+    rawBucketArn: raw.bucket.arn,
+    rawBucketParameterArn: raw.bucketParameter.arn,
+    lambdaFailureTopicArn,
+    rawRoleName: raw.role.name,
+    catalog: { databaseName: catalogDatabaseName(stack), arns: catalog.glueArns },
+  },
   { provider: provider('bronze') },
 );
 
@@ -78,3 +90,6 @@ export const bronzeFunctionName = bronze.function.name;
 export const stateMachineArn = orchestration.stateMachine.arn;
 export const scheduleName = orchestration.schedule.name;
 export const parameters = parameterNames;
+export const catalogDatabase = catalog.database.name;
+export const athenaWorkgroup = catalog.workgroup.name;
+export const athenaResultsBucket = catalog.resultsBucket.bucket;

@@ -4,9 +4,11 @@ import { awsHandlerDeps } from './aws/clients';
 import { putText } from './aws/s3';
 import type { Codec } from './parquet/codecs';
 import { mapLimit } from './concurrency';
-import type { LandContext } from './lake/land';
+import type { LandContext, Landed } from './lake/land';
 import { landEndpoint } from './lake/land';
-import { manifestKey } from './lake/layout';
+import type { GlueCalls } from './lake/catalog';
+import { registerTable, tableInput } from './lake/catalog';
+import { manifestKey, tableName } from './lake/layout';
 
 /**
  * The bronze function: the raw objects of this run are merged into one current table per
@@ -46,6 +48,11 @@ export interface BronzeOptions {
    * @default 2
    */
   concurrency?: number;
+  /**
+   * Glue database the tables are registered in after each merge (with `deps.glue`).
+   * @default none: no catalog (the local run, where DuckDB views stand in)
+   */
+  catalogDatabase?: string;
 }
 
 interface Buckets {
@@ -60,6 +67,23 @@ async function alert(deps: HandlerDeps, topicArn: string, subject: string, messa
   } catch (error) {
     deps.log.error('Alert could not be published', { subject, topicArn, error: (error as Error).message });
   }
+}
+
+/** Registers the endpoint's table (and its deletions table, once it has one) in Glue. */
+async function catalogue(deps: HandlerDeps, glue: GlueCalls, options: BronzeOptions, bucket: string, dataSource: string, landed: Landed): Promise<void> {
+  const { object } = landed;
+  if (object.empty) return;
+  const database = options.catalogDatabase!;
+  const location = (folder: string) => `s3://${bucket}/${dataSource}/${folder}/`;
+  const codec = options.codec ?? 'zstd';
+  const facts = { rows: object.rows, runId: object.runId, codec };
+  const action = await registerTable(glue, database, tableInput(tableName(object.endpoint), location(object.endpoint), landed.columns, facts));
+  const logged: Record<string, unknown> = { endpoint: object.endpoint, database, table: tableName(object.endpoint), action };
+  if (landed.deletionColumns) {
+    const folder = `${object.endpoint}_deletions`;
+    logged.deletions = await registerTable(glue, database, tableInput(tableName(folder), location(folder), landed.deletionColumns, { ...facts, rows: object.deleted }));
+  }
+  deps.log.info(`${object.endpoint}: catalog ${action}`, logged);
 }
 
 function isManifestEvent(event: BronzeEvent): event is ManifestEvent {
@@ -153,11 +177,20 @@ export async function runBronze(deps: HandlerDeps, options: BronzeOptions, event
   const summary: BronzeSummary = { succeeded: [], failed: [], objects: [] };
   const outcomes = await mapLimit(work, options.concurrency ?? 2, async (target) => {
     const endpoint = String(target?.endpoint ?? '');
+    let landed: Landed;
     try {
-      return { object: await landEndpoint(deps, context, target) };
+      landed = await landEndpoint(deps, context, target);
     } catch (error) {
       const failure: EndpointFailure = { endpoint, error: (error as Error).message };
       deps.log.error(`${endpoint}: merge into bronze failed`, { endpoint, key: target?.key, error: failure.error });
+      return { failure };
+    }
+    try {
+      if (deps.glue && options.catalogDatabase) await catalogue(deps, deps.glue, options, buckets.bronze, dataSource, landed);
+      return { object: landed.object };
+    } catch (error) {
+      const failure: EndpointFailure = { endpoint, error: `catalog: ${(error as Error).message}; the table was written and the next run repairs its catalog entry` };
+      deps.log.error(`${endpoint}: catalog update failed`, { endpoint, error: failure.error });
       return { failure };
     }
   });

@@ -23,6 +23,8 @@ export interface BronzeLayerArgs {
   lambdaFailureTopicArn: pulumi.Input<string>;
   /** The raw function's role: it reads the state bronze writes (marks, id sets) and nothing else of bronze. */
   rawRoleName: pulumi.Input<string>;
+  /** The Glue database the function registers its tables in, and the ARNs its Glue calls are scoped to. */
+  catalog: { databaseName: string; arns: { catalog: pulumi.Input<string>; database: pulumi.Input<string>; tables: pulumi.Input<string> } };
 }
 
 /** Bronze layer: the bronze bucket, its topic and parameters, and `data_wordpressapi_bronze` (JSON -> Parquet). */
@@ -49,7 +51,7 @@ export class BronzeLayer extends pulumi.ComponentResource {
       {
         functionName,
         description: `Merges each run's s3://<raw>/${config.dataSource}/ JSON into the s3://<bronze>/${config.dataSource}/ Parquet tables`,
-        callbackFactory: bronzeCallbackFactory(bronzeHandlerOptions(config, functionName, { ...names, credentials: undefined })),
+        callbackFactory: bronzeCallbackFactory({ ...bronzeHandlerOptions(config, functionName, { ...names, credentials: undefined }), catalogDatabase: args.catalog.databaseName }),
         policy: (logGroupArn) =>
           bronzeFunctionPolicy({
             logGroupArn,
@@ -58,6 +60,7 @@ export class BronzeLayer extends pulumi.ComponentResource {
             dataSource: config.dataSource,
             topicArns: [this.topic.arn, args.lambdaFailureTopicArn],
             parameterArns: [args.rawBucketParameterArn, this.bucketParameter.arn, this.topicParameter.arn],
+            glue: args.catalog.arns,
           }),
         memoryMb: config.bronzeMemoryMb,
         timeoutSeconds: config.bronzeTimeoutSeconds,

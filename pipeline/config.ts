@@ -61,6 +61,10 @@ export interface PipelineConfig {
   incrementalOverlapMinutes: number;
   /** A full crawl (and rebuild of bronze) at least every this many days; 0: every run. @default 7 */
   fullRefreshDays: number;
+  /** Days Athena's query results are kept in their bucket. @default 7 */
+  athenaResultsExpirationDays: number;
+  /** A query that would scan more than this many MiB is cancelled (Athena's minimum is 10). @default 1024 */
+  athenaBytesScannedCutoffMb: number;
 }
 
 export const PROJECT = 'wordpress-lakehouse';
@@ -294,6 +298,8 @@ export function parseConfig(all: Record<string, unknown>, version = '0.1.0'): Pi
     snsKmsKeyId: str(raw, 'snsKmsKeyId', 'alias/aws/sns')!,
     incrementalOverlapMinutes: int(raw, 'incrementalOverlapMinutes', 60, 0, 10080),
     fullRefreshDays: int(raw, 'fullRefreshDays', 7, 0, 365),
+    athenaResultsExpirationDays: int(raw, 'athenaResultsExpirationDays', 7, 1, 3650),
+    athenaBytesScannedCutoffMb: int(raw, 'athenaBytesScannedCutoffMb', 1024, 10, 8_388_608),
   };
 }
 
@@ -301,7 +307,7 @@ const KEYS = [
   'siteUrl', 'allowPrivateSite', 'endpoints', 'schedule', 'timezone', 'alertEmail', 'logRetentionDays', 'dataSource', 'noncurrentVersionDays',
   'rawMemoryMb', 'rawTimeoutSeconds', 'bronzeMemoryMb', 'bronzeTimeoutSeconds', 'mapConcurrency', 'requestConcurrency',
   'requestTimeoutSeconds', 'maxRetries', 'userAgent', 'wordpressUsername', 'parquetCodec', 'rowGroupSize', 'auditTrail', 'snsKmsKeyId',
-  'incrementalOverlapMinutes', 'fullRefreshDays',
+  'incrementalOverlapMinutes', 'fullRefreshDays', 'athenaResultsExpirationDays', 'athenaBytesScannedCutoffMb',
 ] as const;
 
 /** SSM parameter names of a stack: the original hierarchy under `/<project>/<stack>`, so stacks can share an account. */

@@ -5,6 +5,11 @@ import { tlsOnlyBucketPolicy } from './policies';
 export interface HardenedBucketArgs {
   /** Days a replaced or deleted object version is kept, so a bad run can be rolled back. */
   noncurrentVersionDays: number;
+  /**
+   * Days after which every object expires (query results, which nobody needs to keep).
+   * @default never
+   */
+  expireObjectsDays?: number;
 }
 
 /**
@@ -39,6 +44,7 @@ export function hardenedBucket(name: string, args: HardenedBucketArgs, parent: p
           noncurrentVersionExpiration: { noncurrentDays: args.noncurrentVersionDays },
         },
         { id: 'abort-incomplete-multipart-uploads', status: 'Enabled', filter: {}, abortIncompleteMultipartUpload: { daysAfterInitiation: 1 } },
+        ...(args.expireObjectsDays !== undefined ? [{ id: 'expire-objects', status: 'Enabled', filter: {}, expiration: { days: args.expireObjectsDays } }] : []),
       ],
     },
     { parent, dependsOn: [versioning] },

@@ -23,7 +23,7 @@ export interface PipelineFunctionArgs<E, R> {
   excludePackages: string[];
 }
 
-export const SDK_PACKAGES = ['@aws-sdk/client-s3', '@aws-sdk/client-sns', '@aws-sdk/client-ssm'];
+export const SDK_PACKAGES = ['@aws-sdk/client-s3', '@aws-sdk/client-sns', '@aws-sdk/client-ssm', '@aws-sdk/client-glue'];
 
 /**
  * A Lambda built from a handler closure, with the pieces CallbackFunction leaves to chance made

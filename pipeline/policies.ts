@@ -100,6 +100,8 @@ export interface BronzePolicyArgs {
   dataSource: string;
   topicArns: Input<string>[];
   parameterArns: Input<string>[];
+  /** The stack's Glue catalog, database and `table/<database>/*` ARNs. */
+  glue: { catalog: Input<string>; database: Input<string>; tables: Input<string> };
 }
 
 /**
@@ -119,6 +121,9 @@ export function bronzeFunctionPolicy(args: BronzePolicyArgs): PolicyDocument {
       Resource: [args.bronzeBucketArn],
       Condition: { StringLike: { 's3:prefix': [`${args.dataSource}/*`] } },
     },
+    // Glue authorizes a table call on the catalog, the database and the table together; nothing
+    // beyond this stack's database, and no deletes.
+    { Sid: 'GlueTableActions', Effect: 'Allow', Action: ['glue:GetTable', 'glue:CreateTable', 'glue:UpdateTable'], Resource: [args.glue.catalog, args.glue.database, args.glue.tables] },
     { Sid: 'SNSActions', Effect: 'Allow', Action: ['sns:Publish'], Resource: args.topicArns },
     { Sid: 'ParameterStoreActions', Effect: 'Allow', Action: ['ssm:GetParameters', 'ssm:GetParameter'], Resource: args.parameterArns },
   );

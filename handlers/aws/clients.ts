@@ -1,4 +1,5 @@
 import type { HandlerDeps, Notifier, ParameterReader } from './ports';
+import { sdkGlueCalls } from '../lake/catalog';
 import { createLogger } from '../log';
 
 /**
@@ -51,5 +52,6 @@ export function awsHandlerDeps(functionName: string, layer: string): HandlerDeps
     notifier: snsNotifier(new SNSClient({})),
     log: createLogger({ function: name, layer }),
     functionName: name,
+    ...(layer === 'bronze' && { glue: sdkGlueCalls(new (require('@aws-sdk/client-glue') as typeof import('@aws-sdk/client-glue')).GlueClient({})) }),
   };
 }

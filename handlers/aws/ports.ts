@@ -1,4 +1,5 @@
 import type { S3Client } from '@aws-sdk/client-s3';
+import type { GlueCalls } from '../lake/catalog';
 import type { Logger } from '../log';
 
 /**
@@ -22,4 +23,6 @@ export interface HandlerDeps {
   log: Logger;
   /** The Lambda function name (or the local stand-in), used in alert subjects as the original did. */
   functionName: string;
+  /** Glue, for the bronze function's catalog tables; absent locally (DuckDB views stand in). */
+  glue?: GlueCalls;
 }

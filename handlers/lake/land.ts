@@ -24,6 +24,14 @@ export interface LandContext {
 
 const NAME = /^[a-z0-9][a-z0-9_-]*$/;
 
+/** What landed: the summary the state machine passes on, and the columns the catalog registers. */
+export interface Landed {
+  object: BronzeObject;
+  columns: ColumnSpec[];
+  /** Columns of this run's deletions file, when it wrote one. */
+  deletionColumns?: ColumnSpec[];
+}
+
 /** The fixed columns of every `<name>_deletions` file, so all of a table's files share one schema. */
 const DELETION_COLUMNS: ColumnSpec[] = [
   { name: 'detected_at', path: ['detected_at'], kind: 'timestamp_utc' },
@@ -36,7 +44,7 @@ const DELETION_COLUMNS: ColumnSpec[] = [
  * last, the state: the mark advances only once the table has landed, and a failure at any step
  * leaves the previous table and state in place (every object is replaced whole or not at all).
  */
-export async function landEndpoint(deps: HandlerDeps, context: LandContext, object: RawObject): Promise<BronzeObject> {
+export async function landEndpoint(deps: HandlerDeps, context: LandContext, object: RawObject): Promise<Landed> {
   const { mkdtemp, rm } = require('node:fs/promises') as typeof import('node:fs/promises');
   const { createWriteStream } = require('node:fs') as typeof import('node:fs');
   const { pipeline } = require('node:stream/promises') as typeof import('node:stream/promises');
@@ -74,10 +82,9 @@ export async function landEndpoint(deps: HandlerDeps, context: LandContext, obje
       // S3 answers 403 rather than 404 for a missing key unless ListBucket applies, so on a full
       // crawl any unreadable table is rebuilt from the crawl (losing only its lineage and this
       // run's deletion records, which the warning says); an incremental merge cannot do without it.
-      if (mode === 'incremental') throw new Error(`could not read the current table s3://${context.bronzeBucket}/${key}: ${(error as Error).message}`, { cause: error });
+      if (mode === 'incremental') throw new Error(`an incremental run needs the current table s3://${context.bronzeBucket}/${key}, which could not be read (${(error as Error).message}); start a run with a full refresh ({ "fullRefresh": true }, or npm start -- --full-refresh) to rebuild it`, { cause: error });
       if (!isMissing(error) || state) deps.log.warn('current table unreadable; rebuilding it from this full crawl', { endpoint, key, error: (error as Error).message });
     }
-    if (mode === 'incremental' && !previous) throw new Error(`an incremental run needs the current table s3://${context.bronzeBucket}/${key}, which is missing; run with a full refresh`);
 
     let maxModified: string | undefined;
     let allModified = true;
@@ -203,7 +210,7 @@ export async function landEndpoint(deps: HandlerDeps, context: LandContext, obje
       source: `s3://${context.rawBucket}/${object.key}`, target: report.empty ? undefined : `s3://${context.bronzeBucket}/${key}`,
       markBefore: state?.mark, markAfter,
     });
-    return result;
+    return { object: result, columns: report.schema, ...(recorded && { deletionColumns }) };
   } finally {
     await rm(dir, { recursive: true, force: true });
   }

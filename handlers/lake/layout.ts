@@ -45,3 +45,11 @@ export function stateKey(dataSource: string, name: string): string {
 export function manifestKey(dataSource: string, runId: string): string {
   return `${dataSource}/_runs/${safeRunId(runId)}.json`;
 }
+
+/**
+ * The Glue/Athena (and local DuckDB view) name of a table folder: Athena takes lowercase letters,
+ * digits and underscores in unquoted names, so an endpoint's `-` becomes `_`.
+ */
+export function tableName(folder: string): string {
+  return folder.toLowerCase().replace(/[^a-z0-9_]/g, '_');
+}

@@ -22,6 +22,8 @@ function arnFor(type: string, physical: string): string | undefined {
     case 'aws:sfn/stateMachine:StateMachine': return `arn:aws:states:${r}:stateMachine:${physical}`;
     case 'aws:iam/role:Role': return `arn:aws:iam::${ACCOUNT}:role/${physical}`;
     case 'aws:scheduler/schedule:Schedule': return `arn:aws:scheduler:${r}:schedule/default/${physical}`;
+    case 'aws:glue/catalogDatabase:CatalogDatabase': return `arn:aws:glue:${r}:database/${physical}`;
+    case 'aws:athena/workgroup:Workgroup': return `arn:aws:athena:${r}:workgroup/${physical}`;
     default: return undefined;
   }
 }

@@ -69,7 +69,7 @@ test('runs merge across days: a column that disappears stays null, an int that b
   const l = await lake(t);
   await landEndpoint(l.deps, context, await l.raw([post(1, { score: 1, extra: 'a' }), post(2, { score: 2, extra: 'b' })]));
   // Day 2: post 2 changes shape (no `extra`, a fractional score), post 3 is new.
-  const day2 = await landEndpoint(l.deps, context, await l.raw([post(2, { score: 2.5 }), post(3, { score: 3 })], 'incremental', [1, 2, 3]));
+  const { object: day2 } = await landEndpoint(l.deps, context, await l.raw([post(2, { score: 2.5 }), post(3, { score: 3 })], 'incremental', [1, 2, 3]));
   t.like(day2, { mode: 'incremental', upserted: 2, inserted: 1, deleted: 0, rows: 3 });
   const rows = await l.rows();
   t.deepEqual(rows.map((r) => [r.id, r.score, r.extra]), [[1n, 1, 'a'], [2n, 2.5, null], [3n, 3, null]]);
@@ -120,7 +120,7 @@ for (const [step, key] of [
     t.true(extra.every((k) => k.startsWith('wp/posts_deletions/')), `only an emptied deletions file may be new: ${extra.join(', ')}`);
     for (const k of Object.keys(before)) t.is(after[k], before[k], `${k} is byte for byte the last good run's`);
     // The next run, without the fault, lands the same change.
-    const next = await landEndpoint(l.deps, context, await l.raw([post(2, { title: { rendered: 'changed' } })], 'incremental', [2, 3]));
+    const { object: next } = await landEndpoint(l.deps, context, await l.raw([post(2, { title: { rendered: 'changed' } })], 'incremental', [2, 3]));
     t.like(next, { upserted: 1, deleted: 1, rows: 2 });
   });
 }
