@@ -81,7 +81,7 @@ async function catalogue(deps: HandlerDeps, glue: GlueCalls, options: BronzeOpti
   const logged: Record<string, unknown> = { endpoint: object.endpoint, database, table: tableName(object.endpoint), action };
   if (landed.deletionColumns) {
     const folder = `${object.endpoint}_deletions`;
-    logged.deletions = await registerTable(glue, database, tableInput(tableName(folder), location(folder), landed.deletionColumns, { ...facts, rows: object.deleted }));
+    logged.deletions = await registerTable(glue, database, tableInput(tableName(folder), location(folder), landed.deletionColumns, { runId: object.runId, codec }));
   }
   deps.log.info(`${object.endpoint}: catalog ${action}`, logged);
 }

@@ -1,4 +1,5 @@
 import type { EndpointSpec } from '../handlers/contracts';
+import { tableName } from '../handlers/lake/layout';
 
 /**
  * The stack configuration, typed and validated before any resource is declared, so that a
@@ -159,17 +160,19 @@ function endpointsOf(raw: Raw, siteUrl: string): EndpointSpec[] {
   const example = 'a YAML list such as [posts, pages, { name: stats, url: "https://example.com/wp-json/custom/v1/stats" }]';
   if (!Array.isArray(list) || list.length === 0) throw new ConfigError('endpoints', 'must be a non-empty list', `set it to ${example}`);
   const seen = new Set<string>();
+  // Catalog tables take `_` for `-`, so two folders may map to one table (my-stats, my_stats).
+  const tables = new Map<string, string>();
   return list.map((entry, i): EndpointSpec => {
     let spec: EndpointSpec;
     if (typeof entry === 'string') {
       if (!NAME.test(entry)) throw new ConfigError('endpoints', `item ${i} "${entry}" is not a wp/v2 collection name ([a-z0-9_-])`, `use a name such as posts, or { name, url } for a custom endpoint`);
-      if (entry.endsWith('_deletions')) throw new ConfigError('endpoints', `item ${i} "${entry}" ends in _deletions, which names the deletion tables`, `give it another name with { name, url }`);
+      if (tableName(entry).endsWith('_deletions')) throw new ConfigError('endpoints', `item ${i} "${entry}" ends in _deletions, which names the deletion tables`, `give it another name with { name, url }`);
       spec = { name: entry, url: `${siteUrl}/wp-json/wp/v2/${entry}`, paginate: true };
     } else if (entry && typeof entry === 'object' && !Array.isArray(entry)) {
       const { name, url, paginate, ...rest } = entry as Record<string, unknown>;
       if (Object.keys(rest).length > 0) throw new ConfigError('endpoints', `item ${i} has unknown field(s) ${Object.keys(rest).join(', ')}`, 'use only name, url and paginate');
       if (typeof name !== 'string' || !NAME.test(name)) throw new ConfigError('endpoints', `item ${i} needs a name of [a-z0-9_-] (it becomes the S3 folder)`, `set name, e.g. { name: stats, url: ... }`);
-      if (name.endsWith('_deletions')) throw new ConfigError('endpoints', `item ${i} "${name}" ends in _deletions, which names the deletion tables`, `choose another name`);
+      if (tableName(name).endsWith('_deletions')) throw new ConfigError('endpoints', `item ${i} "${name}" ends in _deletions, which names the deletion tables`, `choose another name`);
       if (typeof url !== 'string') throw new ConfigError('endpoints', `item ${i} (${name}) needs a url`, `set url to the endpoint's absolute http(s) URL`);
       if (paginate !== undefined && typeof paginate !== 'boolean') throw new ConfigError('endpoints', `item ${i} (${name}) paginate must be true or false`, 'set paginate: true for wp/v2-style collections');
       spec = { name, url: checkEndpointUrl(i, name, url), paginate: paginate ?? false };
@@ -178,6 +181,9 @@ function endpointsOf(raw: Raw, siteUrl: string): EndpointSpec[] {
     }
     if (seen.has(spec.name)) throw new ConfigError('endpoints', `lists "${spec.name}" twice`, 'give every endpoint its own name');
     seen.add(spec.name);
+    const other = tables.get(tableName(spec.name));
+    if (other !== undefined) throw new ConfigError('endpoints', `items "${other}" and "${spec.name}" would both be the catalog table ${tableName(spec.name)} (- becomes _ there)`, 'rename one of them');
+    tables.set(tableName(spec.name), spec.name);
     return spec;
   });
 }

@@ -42,7 +42,7 @@ export function catalogColumns(columns: readonly ColumnSpec[]): CatalogColumn[] 
 }
 
 /** Glue's `TableInput` for a Parquet table whose files are every object under `location`. */
-export function tableInput(name: string, location: string, columns: readonly ColumnSpec[], facts: { rows: number; runId: string; codec: string }) {
+export function tableInput(name: string, location: string, columns: readonly ColumnSpec[], facts: { rows?: number; runId: string; codec: string }) {
   return {
     Name: name,
     TableType: 'EXTERNAL_TABLE',
@@ -50,7 +50,8 @@ export function tableInput(name: string, location: string, columns: readonly Col
       classification: 'parquet',
       EXTERNAL: 'TRUE',
       'parquet.compression': facts.codec.toUpperCase(),
-      numRows: String(facts.rows),
+      // A deletions table gains a file per run: its total is not known here, so it has none.
+      ...(facts.rows !== undefined && { numRows: String(facts.rows) }),
       'wordpress_lakehouse.run_id': facts.runId,
     },
     StorageDescriptor: {

@@ -1,4 +1,5 @@
 import type { EndpointSpec } from '../contracts';
+import { tableName } from '../lake/layout';
 
 // Names become S3 folders beside `_state`, `_runs`, `_ids` and `<name>_deletions`: no leading `_`.
 const NAME = /^[a-z0-9][a-z0-9_-]*$/;
@@ -13,9 +14,14 @@ export function parseEndpoints(value: string): EndpointSpec[] {
   const specs = text.startsWith('[') ? fromJson(text) : fromList(text);
   if (specs.length === 0) throw new Error('the endpoints parameter lists no endpoint');
   const seen = new Set<string>();
+  // Catalog tables take `_` for `-`, so two folders may map to one table (my-stats, my_stats).
+  const tables = new Map<string, string>();
   for (const spec of specs) {
     if (seen.has(spec.name)) throw new Error(`endpoint name "${spec.name}" appears twice; names must be unique (they are S3 folders)`);
     seen.add(spec.name);
+    const other = tables.get(tableName(spec.name));
+    if (other !== undefined) throw new Error(`endpoints "${other}" and "${spec.name}" would both be the catalog table ${tableName(spec.name)} (- becomes _ there); rename one`);
+    tables.set(tableName(spec.name), spec.name);
   }
   return specs;
 }
@@ -32,7 +38,7 @@ function fromJson(text: string): EndpointSpec[] {
     if (typeof entry !== 'object' || entry === null) throw new Error(`endpoints[${index}] must be an object {"name","url","paginate"}`);
     const { name, url, paginate } = entry as Record<string, unknown>;
     if (typeof name !== 'string' || !NAME.test(name)) throw new Error(`endpoints[${index}].name must match [a-z0-9][a-z0-9_-]*, got ${JSON.stringify(name)}`);
-    if (name.endsWith('_deletions')) throw new Error(`endpoints[${index}].name ${JSON.stringify(name)} ends in _deletions, which names the deletion tables; rename it`);
+    if (tableName(name).endsWith('_deletions')) throw new Error(`endpoints[${index}].name ${JSON.stringify(name)} ends in _deletions (or -deletions), which names the deletion tables; rename it`);
     if (typeof url !== 'string') throw new Error(`endpoints[${index}] (${name}).url must be a string`);
     if (paginate !== undefined && typeof paginate !== 'boolean') throw new Error(`endpoints[${index}] (${name}).paginate must be true or false`);
     return { name, url: checkUrl(url, name), paginate: paginate ?? isWordPressCollection(url) };
@@ -51,7 +57,7 @@ function fromList(text: string): EndpointSpec[] {
       const routeSegments = (new URL(checked).searchParams.get('rest_route') ?? '').split('/').filter((s) => s !== '');
       const name = (routeSegments.at(-1) ?? segments.at(-1) ?? '').toLowerCase();
       if (!NAME.test(name)) throw new Error(`cannot derive an endpoint name from ${url}: its last path segment must match [a-z0-9][a-z0-9_-]*`);
-      if (name.endsWith('_deletions')) throw new Error(`the endpoint name ${JSON.stringify(name)} derived from ${url} ends in _deletions, which names the deletion tables; list it as {"name": ..., "url": ...} with another name`);
+      if (tableName(name).endsWith('_deletions')) throw new Error(`the endpoint name ${JSON.stringify(name)} derived from ${url} ends in _deletions, which names the deletion tables; list it as {"name": ..., "url": ...} with another name`);
       return { name, url: checked, paginate: isWordPressCollection(url) };
     });
 }

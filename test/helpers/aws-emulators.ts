@@ -12,12 +12,13 @@ import { randomUUID } from 'node:crypto';
  * - SSM: JSON 1.1 protocol (`POST /`, `X-Amz-Target: AmazonSSM.GetParameters`).
  * - SNS: query protocol (form-encoded `Action=Publish`, XML answer).
  * - S3: a recording proxy in front of s3rver (path-style requests).
+ * - Glue: JSON 1.1 protocol (`X-Amz-Target: AWSGlue.GetTable`), the three table calls.
  */
 
 /** One AWS API call as IAM authorizes it. */
 export interface AwsCall {
-  service: 's3' | 'ssm' | 'sns';
-  /** IAM action, e.g. `s3:PutObject`, `ssm:GetParameters`, `sns:Publish`. */
+  service: 's3' | 'ssm' | 'sns' | 'glue';
+  /** IAM action, e.g. `s3:PutObject`, `ssm:GetParameters`, `sns:Publish`, `glue:GetTable`. */
   action: string;
   resource: string;
   /** Condition keys IAM evaluates for this call (e.g. `s3:prefix` of ListObjectsV2). */
@@ -50,6 +51,22 @@ export interface SnsEmulator extends Emulator {
 export interface S3Proxy extends Emulator {
   /** Every request forwarded, with s3rver's status. */
   requests: Array<{ method: string; url: string; status: number }>;
+}
+
+/** A table as the Glue emulator keeps it: the last TableInput written, with its database and version. */
+export interface GlueTable {
+  DatabaseName: string;
+  Name: string;
+  TableType?: string;
+  Parameters?: Record<string, string>;
+  StorageDescriptor?: { Columns?: Array<{ Name: string; Type: string; Comment?: string }>; Location?: string; [key: string]: unknown };
+  /** Glue archives the previous version on UpdateTable unless SkipArchive: '0', then '1', ... */
+  VersionId: string;
+}
+
+export interface GlueEmulator extends Emulator {
+  /** Tables by `<database>.<name>`. */
+  tables: Map<string, GlueTable>;
 }
 
 export interface EmulatorOptions {
@@ -188,6 +205,61 @@ export async function startSnsEmulator(topics: string[], options: EmulatorOption
   });
   const endpoint = await listen(server);
   return { endpoint, calls, topics: known, publishes, close: closer(server) };
+}
+
+/**
+ * The table calls of Glue over the `databases` given (an unknown one answers EntityNotFoundException,
+ * as do GetTable and UpdateTable of a table that does not exist). IAM authorizes a table call on
+ * the catalog, the database and the table, so each call is recorded once for each of the three.
+ */
+export async function startGlueEmulator(databases: string[], options: EmulatorOptions): Promise<GlueEmulator> {
+  const known = new Set(databases);
+  const tables = new Map<string, GlueTable>();
+  const calls: AwsCall[] = [];
+  const arn = (path: string) => `arn:aws:glue:${options.region}:${options.account}:${path}`;
+  const json = (res: ServerResponse, status: number, payload: unknown) => {
+    res.writeHead(status, { 'content-type': 'application/x-amz-json-1.1', 'x-amzn-requestid': randomUUID() });
+    res.end(JSON.stringify(payload));
+  };
+  const error = (res: ServerResponse, status: number, type: string, message: string) => json(res, status, { __type: type, Message: message });
+  const server = createServer(async (req, res) => {
+    const text = await body(req);
+    const refused = checkSignature(req, options.region, 'glue');
+    if (refused) return error(res, 403, 'UnrecognizedClientException', refused);
+    const operation = String(req.headers['x-amz-target'] ?? '').replace(/^AWSGlue\./, '');
+    let input: { DatabaseName?: unknown; Name?: unknown; TableInput?: Omit<GlueTable, 'DatabaseName' | 'VersionId'>; SkipArchive?: unknown };
+    try {
+      input = JSON.parse(text || '{}');
+    } catch {
+      return error(res, 400, 'SerializationException', 'body is not JSON');
+    }
+    if (!['GetTable', 'CreateTable', 'UpdateTable'].includes(operation)) {
+      calls.push({ service: 'glue', action: `glue:${operation}`, resource: '*' });
+      return error(res, 400, 'UnknownOperationException', `the emulator does not implement ${operation}`);
+    }
+    const database = input.DatabaseName;
+    const name = operation === 'GetTable' ? input.Name : input.TableInput?.Name;
+    if (typeof database !== 'string' || typeof name !== 'string' || name === '') return error(res, 400, 'InvalidInputException', 'DatabaseName and a table name are required');
+    for (const resource of [arn('catalog'), arn(`database/${database}`), arn(`table/${database}/${name}`)]) calls.push({ service: 'glue', action: `glue:${operation}`, resource });
+    if (!known.has(database)) return error(res, 400, 'EntityNotFoundException', `Database ${database} not found.`);
+    const key = `${database}.${name}`;
+    const current = tables.get(key);
+    if (operation === 'GetTable') {
+      if (!current) return error(res, 400, 'EntityNotFoundException', `Table ${name} not found.`);
+      return json(res, 200, { Table: current });
+    }
+    if (operation === 'CreateTable') {
+      if (current) return error(res, 400, 'AlreadyExistsException', `Table already exists.`);
+      tables.set(key, { ...input.TableInput!, Name: name, DatabaseName: database, VersionId: '0' });
+      return json(res, 200, {});
+    }
+    if (!current) return error(res, 400, 'EntityNotFoundException', `Table ${name} not found.`);
+    const version = input.SkipArchive === true ? current.VersionId : String(Number(current.VersionId) + 1);
+    tables.set(key, { ...input.TableInput!, Name: name, DatabaseName: database, VersionId: version });
+    return json(res, 200, {});
+  });
+  const endpoint = await listen(server);
+  return { endpoint, calls, tables, close: closer(server) };
 }
 
 /**

@@ -34,10 +34,11 @@ test('the program creates each resource of the pipeline exactly once', async (t)
   t.is(count('wordpress-lakehouse:pipeline:RawLayer'), 1);
   t.is(count('wordpress-lakehouse:pipeline:BronzeLayer'), 1);
   t.is(count('wordpress-lakehouse:pipeline:Orchestration'), 1);
-  t.is(count('aws:s3/bucket:Bucket'), 2);
+  t.is(count('wordpress-lakehouse:pipeline:Catalog'), 1);
+  t.is(count('aws:s3/bucket:Bucket'), 3);
   for (const type of ['BucketPublicAccessBlock', 'BucketOwnershipControls', 'BucketServerSideEncryptionConfiguration', 'BucketVersioning', 'BucketLifecycleConfiguration', 'BucketPolicy']) {
     const token = `aws:s3/${type[0].toLowerCase()}${type.slice(1)}:${type}`;
-    t.is(count(token), 2, token);
+    t.is(count(token), 3, token);
   }
   t.is(count('aws:sns/topic:Topic'), 4);
   t.is(count('aws:sns/topicSubscription:TopicSubscription'), 4);
@@ -52,11 +53,17 @@ test('the program creates each resource of the pipeline exactly once', async (t)
   t.is(count('aws:sfn/stateMachine:StateMachine'), 1);
   t.is(count('aws:scheduler/schedule:Schedule'), 1);
   t.is(count('awsx:cloudtrail:Trail'), 1);
+  t.is(count('aws:glue/catalogDatabase:CatalogDatabase'), 1);
+  t.is(count('aws:athena/workgroup:Workgroup'), 1);
+  t.is(count('aws:athena/namedQuery:NamedQuery'), 4);
+  t.is(count('aws:glue/crawler:Crawler'), 0, 'the bronze function registers its tables; no crawler');
 });
 
-test('both buckets are private, encrypted with a bucket key, TLS-only, owner-enforced, versioned and expire old versions', async (t) => {
+test('every bucket is private, encrypted with a bucket key, TLS-only, owner-enforced, versioned and expires old versions', async (t) => {
   const { resources } = await program;
-  for (const bucket of ofType(resources, 'aws:s3/bucket:Bucket')) {
+  const buckets = ofType(resources, 'aws:s3/bucket:Bucket');
+  t.deepEqual(buckets.map((b) => b.name).sort(), ['bronze-bucket', 'catalog-results', 'raw-bucket']);
+  for (const bucket of buckets) {
     const of = (type: string) => resources.find((r) => r.type === type && r.inputs.bucket === bucket.state.bucket + '-id');
     const bpa = of('aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock')!;
     t.like(bpa.inputs, { blockPublicAcls: true, blockPublicPolicy: true, ignorePublicAcls: true, restrictPublicBuckets: true });
@@ -66,8 +73,12 @@ test('both buckets are private, encrypted with a bucket key, TLS-only, owner-enf
     t.is(of('aws:s3/bucketOwnershipControls:BucketOwnershipControls')!.inputs.rule.objectOwnership, 'BucketOwnerEnforced');
     t.is(of('aws:s3/bucketVersioning:BucketVersioning')!.inputs.versioningConfiguration.status, 'Enabled');
     const rules = of('aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration')!.inputs.rules;
-    t.is(rules.find((r: any) => r.noncurrentVersionExpiration).noncurrentVersionExpiration.noncurrentDays, 14);
+    // The lake keeps old versions for the configured days, so a bad run can be rolled back; query
+    // results are not worth keeping, and the lake's objects themselves never expire.
+    const results = bucket.name === 'catalog-results';
+    t.is(rules.find((r: any) => r.noncurrentVersionExpiration).noncurrentVersionExpiration.noncurrentDays, results ? 1 : 14, bucket.name);
     t.is(rules.find((r: any) => r.abortIncompleteMultipartUpload).abortIncompleteMultipartUpload.daysAfterInitiation, 1);
+    t.is(rules.some((r: any) => r.expiration), results, `${bucket.name}: objects expire only in the results bucket`);
     const policy = JSON.parse(of('aws:s3/bucketPolicy:BucketPolicy')!.inputs.policy);
     t.is(policy.Statement.length, 1);
     t.like(policy.Statement[0], { Effect: 'Deny', Principal: '*', Condition: { Bool: { 'aws:SecureTransport': false } } });
@@ -226,7 +237,7 @@ test('the schedule runs daily at 07:00 Europe/London with no flexible window and
 test('every AWS resource is created through a provider whose default tags name project, stack and layer', async (t) => {
   const { resources } = await program;
   const providers = ofType(resources, 'pulumi:providers:aws');
-  t.is(providers.length, 5);
+  t.deepEqual(providers.map((p) => p.name).sort(), ['aws-alerts', 'aws-audit', 'aws-bronze', 'aws-catalog', 'aws-orchestration', 'aws-raw']);
   for (const p of providers) {
     const tags = JSON.parse((p as Registered).inputs.defaultTags).tags;
     t.is(tags.project, 'wordpress-lakehouse');
@@ -235,11 +246,12 @@ test('every AWS resource is created through a provider whose default tags name p
   }
 });
 
-test('the audit trail records S3 data events on both buckets', async (t) => {
+test('the audit trail records S3 data events on both lake buckets, not on query results', async (t) => {
   const { resources } = await program;
   const trail = ofType(resources, 'awsx:cloudtrail:Trail')[0];
   const selector = trail.inputs.advancedEventSelectors[0].fieldSelectors.find((f: any) => f.field === 'resources.ARN');
-  const buckets = ofType(resources, 'aws:s3/bucket:Bucket').map((b) => `${b.state.arn}/`);
+  const buckets = ofType(resources, 'aws:s3/bucket:Bucket').filter((b) => b.name !== 'catalog-results').map((b) => `${b.state.arn}/`);
+  t.is(buckets.length, 2);
   t.deepEqual([...selector.startsWiths].sort(), buckets.sort());
 });
 

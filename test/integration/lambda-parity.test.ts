@@ -3,20 +3,23 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { builtinModules } from 'node:module';
 import { join } from 'node:path';
 import { zstdDecompressSync } from 'node:zlib';
+import { GlueClient } from '@aws-sdk/client-glue';
 import { GetObjectCommand, HeadObjectCommand } from '@aws-sdk/client-s3';
 import type { S3Client } from '@aws-sdk/client-s3';
 import { parquetReadObjects } from 'hyparquet';
 import type { HandlerDeps } from '../../handlers/aws/ports';
 import { listKeys } from '../../handlers/aws/s3';
 import { bronzeCallbackFactory, runBronze } from '../../handlers/bronze';
+import { sdkGlueCalls } from '../../handlers/lake/catalog';
 import type { BronzeEvent, BronzeSummary, RawEvent, RawSummary } from '../../handlers/contracts';
 import { createLogger } from '../../handlers/log';
 import { rawCallbackFactory, runRaw } from '../../handlers/raw';
+import { catalogDatabaseName } from '../../pipeline/catalog';
 import { parameterNamesFor, parseConfig } from '../../pipeline/config';
 import { EXCLUDED_PACKAGES, bronzeHandlerOptions, rawHandlerOptions } from '../../pipeline/handler-options';
 import { SDK_PACKAGES } from '../../pipeline/pipeline-function';
-import type { AwsCall, Publish } from '../helpers/aws-emulators';
-import { normalizeCalls, startS3Proxy, startSnsEmulator, startSsmEmulator } from '../helpers/aws-emulators';
+import type { AwsCall, GlueTable, Publish } from '../helpers/aws-emulators';
+import { normalizeCalls, startGlueEmulator, startS3Proxy, startSnsEmulator, startSsmEmulator } from '../helpers/aws-emulators';
 import type { InvocationResult, LambdaArchive } from '../helpers/lambda-archive';
 import { buildLambdaArchive, invokeArchive, lambdaRuntimeModules } from '../helpers/lambda-archive';
 import { startS3 } from '../helpers/s3rver';
@@ -26,7 +29,8 @@ import { generateItems, startWordPressFixture } from '../helpers/wordpress-fixtu
 /**
  * The archives `pulumi up` would upload, run in a separate Node 24 process with a Lambda-like
  * environment against loopback S3 (s3rver), SSM, SNS and WordPress, must do exactly what the
- * handlers do in-process; and the AWS calls they make are recorded for the IAM tests. Two runs:
+ * handlers do in-process (bronze registering its tables in a loopback Glue too); and the AWS calls
+ * they make are recorded for the IAM tests. Two runs:
  * a first (full) one, then an incremental one of posts after the site changed, so every kind of
  * object of the lake's layout (raw history, id listing, table, deletions, state, manifest) is
  * written and read by the archives at least once.
@@ -40,13 +44,15 @@ const BUCKETS = { raw: 'raw-bucket-a1b2c3d', bronze: 'bronze-bucket-a1b2c3d' };
 const TOPICS = { raw: `arn:aws:sns:${REGION}:${ACCOUNT}:raw-topic-a1b2c3d`, bronze: `arn:aws:sns:${REGION}:${ACCOUNT}:bronze-topic-a1b2c3d` };
 const FUNCTIONS = { raw: `data_wordpressapi_raw-${STACK}`, bronze: `data_wordpressapi_bronze-${STACK}` };
 const CALLS_FILE = join(__dirname, '..', 'data', 'aws-calls.json');
+const DATABASE = catalogDatabaseName(STACK);
 
 // The options the components build (pipeline/raw-layer.ts, pipeline/bronze-layer.ts), from a stack
 // config with every default; no WordPress credentials, as in Pulumi.dev.yaml.
 const config = parseConfig({ 'wordpress-lakehouse:siteUrl': 'https://blog.example.com', 'wordpress-lakehouse:alertEmail': 'data-team@example.com' });
 const names = { ...parameterNamesFor(STACK, config.siteUrl), credentials: undefined };
 const rawOptions = rawHandlerOptions(config, FUNCTIONS.raw, names);
-const bronzeOptions = bronzeHandlerOptions(config, FUNCTIONS.bronze, names);
+// BronzeLayer adds the database of the stack's Catalog.
+const bronzeOptions = { ...bronzeHandlerOptions(config, FUNCTIONS.bronze, names), catalogDatabase: DATABASE };
 // codePathOptions.extraExcludePackages of each component (PipelineFunction adds the SDK).
 const EXCLUDES = { raw: [...SDK_PACKAGES, ...EXCLUDED_PACKAGES.raw], bronze: [...SDK_PACKAGES, ...EXCLUDED_PACKAGES.bronze] };
 
@@ -61,6 +67,8 @@ interface Side {
   bronze: Array<InvocationResult<BronzeSummary>>;
   publishes: Publish[];
   objects: Map<string, StoredObject>;
+  /** The Glue tables the side's bronze runs left, by `<database>.<name>`. */
+  tables: Map<string, GlueTable>;
 }
 
 /**
@@ -90,15 +98,19 @@ async function readBucket(s3: S3Client, bucket: string, into: Map<string, Stored
   }
 }
 
-/** Posts carry modified_gmt (one minute apart, by id), so the second run of posts is incremental. */
-const postsAtFirstRun = (): Array<Record<string, unknown>> => generateItems(230, 65).map((item, i) => ({ ...item, modified_gmt: new Date(Date.UTC(2026, 0, 1) + i * 60_000).toISOString().slice(0, 19) }));
+/**
+ * Posts carry modified_gmt (one minute apart, by id), so the second run of posts is incremental,
+ * and category ids, so the catalog holds a list column.
+ */
+const postsAtFirstRun = (): Array<Record<string, unknown>> =>
+  generateItems(230, 65).map((item, i) => ({ ...item, modified_gmt: new Date(Date.UTC(2026, 0, 1) + i * 60_000).toISOString().slice(0, 19), categories: [1 + (i % 3)] }));
 
 /** The site between the runs: post 70 deleted, post 294 edited, post 400 published. */
 const postsAtSecondRun = () => [
   ...postsAtFirstRun()
     .filter((item) => item.id !== 70)
     .map((item) => (item.id === 294 ? { ...item, title: { rendered: 'Edited' }, modified_gmt: '2026-01-02T09:00:00' } : item)),
-  { id: 400, slug: 'new', title: { rendered: 'New' }, meta: [], modified_gmt: '2026-01-02T10:00:00' },
+  { id: 400, slug: 'new', title: { rendered: 'New' }, meta: [], modified_gmt: '2026-01-02T10:00:00', categories: [2, 3] },
 ];
 
 /**
@@ -162,7 +174,10 @@ test.before(async () => {
   const s3 = await startS3Proxy(lambdaS3.endpoint);
   const ssm = await startSsmEmulator(parameters, { region: REGION, account: ACCOUNT });
   const sns = await startSnsEmulator(Object.values(TOPICS), { region: REGION, account: ACCOUNT });
-  cleanups.push(() => s3.close(), () => ssm.close(), () => sns.close());
+  // Each side registers its tables in a Glue of its own; the in-process side through the SDK adapter.
+  const [referenceGlue, glue] = await Promise.all([0, 1].map(() => startGlueEmulator([DATABASE], { region: REGION, account: ACCOUNT })));
+  const referenceGlueClient = new GlueClient({ endpoint: referenceGlue.endpoint, region: REGION, credentials: { accessKeyId: 'reference', secretAccessKey: 'reference' } });
+  cleanups.push(() => s3.close(), () => ssm.close(), () => sns.close(), () => glue.close(), () => referenceGlue.close(), async () => referenceGlueClient.destroy());
 
   const archives = {
     raw: await buildLambdaArchive(rawCallbackFactory(rawOptions), EXCLUDES.raw),
@@ -172,13 +187,14 @@ test.before(async () => {
   cleanups.push(() => archives.raw.remove(), () => archives.bronze.remove(), () => runtime.remove());
 
   // In-process reference: the same cores with s3rver's client and in-memory SSM/SNS.
-  const inProcess: Side = { raw: [], bronze: [], publishes: [], objects: new Map() };
+  const inProcess: Side = { raw: [], bronze: [], publishes: [], objects: new Map(), tables: referenceGlue.tables };
   const deps = (functionName: string, layer: string): HandlerDeps => ({
     s3: referenceS3.client,
     parameters: { get: async (wanted) => new Map(wanted.filter((n) => parameters[n]).map((n) => [n, parameters[n]])) },
     notifier: { publish: async (topicArn, subject, message) => void inProcess.publishes.push({ topicArn, subject, message }) },
     log: createLogger({ function: functionName, layer }, () => {}),
     functionName,
+    ...(layer === 'bronze' && { glue: sdkGlueCalls(referenceGlueClient) }),
   });
   // First run: a cold start then warm invocations: everything, one endpoint (as the state
   // machine calls it), an unknown one. Run ids are fixed, so both sides write the same keys.
@@ -217,14 +233,15 @@ test.before(async () => {
     AWS_ENDPOINT_URL_S3: s3.endpoint,
     AWS_ENDPOINT_URL_SSM: ssm.endpoint,
     AWS_ENDPOINT_URL_SNS: sns.endpoint,
+    AWS_ENDPOINT_URL_GLUE: glue.endpoint,
     // s3rver stores aws-chunked bodies with their framing (see DESIGN.md); real S3 needs neither.
     AWS_REQUEST_CHECKSUM_CALCULATION: 'WHEN_REQUIRED',
     AWS_RESPONSE_CHECKSUM_VALIDATION: 'WHEN_REQUIRED',
   });
   const calls: Run['lambda']['calls'] = [];
   const collect = (fn: 'raw' | 'bronze', marks: number[]) =>
-    [s3.calls, ssm.calls, sns.calls].forEach((list, i) => calls.push(...list.slice(marks[i]).map((call) => ({ function: fn, ...call }))));
-  const mark = () => [s3.calls.length, ssm.calls.length, sns.calls.length];
+    [s3.calls, ssm.calls, sns.calls, glue.calls].forEach((list, i) => calls.push(...list.slice(marks[i]).map((call) => ({ function: fn, ...call }))));
+  const mark = () => [s3.calls.length, ssm.calls.length, sns.calls.length, glue.calls.length];
   const lambdaSide = { raw: [] as Array<InvocationResult<RawSummary>>, bronze: [] as Array<InvocationResult<BronzeSummary>>, logs: { raw: [] as Array<Record<string, unknown>>, bronze: [] as Array<Record<string, unknown>> } };
   const lambdaRun = async (raws: RawEvent[], bronzes: (raw: InvocationResult<RawSummary>) => BronzeEvent[], reference: InvocationResult<RawSummary>) => {
     let before = mark();
@@ -257,7 +274,7 @@ test.before(async () => {
   run = {
     archives,
     inProcess,
-    lambda: { ...lambdaSide, publishes, objects, calls },
+    lambda: { ...lambdaSide, publishes, objects, calls, tables: glue.tables },
     endpoints,
     withoutKy: control.results,
   };
@@ -409,6 +426,29 @@ test('the bronze archive, run on the raw summaries, writes Parquet files, state 
   t.like(written(run.lambda.objects.get(`${BUCKETS.bronze}/wordpress_api/_state/posts.json`)!), { mark: '2026-01-02T10:00:00Z', lastRunId: 'parity-2', rows: 230, tracksModified: true });
   t.deepEqual(written(run.lambda.objects.get(manifestKey)!, 'writtenAt'), written(run.inProcess.objects.get(manifestKey)!, 'writtenAt'));
   t.like(written(run.lambda.objects.get(manifestKey)!), { runId: 'parity-1', status: 'FAILED' });
+});
+
+test('the bronze archive registers every table it wrote in the Glue emulator, typed for Athena, as the in-process run does', (t) => {
+  const { tables } = run.lambda;
+  const names = ['comments', 'posts', 'posts_deletions', 'settings', 'users'];
+  t.deepEqual([...tables.keys()].sort(), names.map((n) => `${DATABASE}.${n}`));
+  for (const name of names) {
+    const table = tables.get(`${DATABASE}.${name}`)!;
+    t.like(table, { TableType: 'EXTERNAL_TABLE', Parameters: { classification: 'parquet', 'parquet.compression': 'ZSTD' } }, name);
+    // A table is every object under its folder: the folder of its own name, nothing beside it.
+    t.is(table.StorageDescriptor?.Location, `s3://${BUCKETS.bronze}/wordpress_api/${name}/`, name);
+    for (const column of table.StorageDescriptor?.Columns ?? []) t.regex(column.Type, /^(bigint|double|boolean|string|timestamp|array<(bigint|double|boolean|string)>)$/, `${name}.${column.Name}`);
+  }
+  const types = (name: string) => Object.fromEntries((tables.get(`${DATABASE}.${name}`)!.StorageDescriptor?.Columns ?? []).map((c) => [c.Name, c.Type]));
+  t.like(types('posts'), { id: 'bigint', slug: 'string', title__rendered: 'string', meta: 'string', modified_gmt: 'timestamp', categories: 'array<bigint>', _run_id: 'string', _ingested_at: 'timestamp' });
+  t.deepEqual(types('posts_deletions'), { detected_at: 'timestamp', id: 'bigint', run_id: 'string', mode: 'string' });
+  // The incremental run changed the posts' rows, not their columns: updated in place, no new version.
+  t.like(tables.get(`${DATABASE}.posts`), { VersionId: '0', Parameters: { numRows: '230', 'wordpress_lakehouse.run_id': 'parity-2' } });
+  // A deletions table grows by a file a run, so its entry claims no row count.
+  t.like(tables.get(`${DATABASE}.posts_deletions`), { Parameters: { 'wordpress_lakehouse.run_id': 'parity-2' } });
+  t.false('numRows' in (tables.get(`${DATABASE}.posts_deletions`)?.Parameters ?? {}));
+  t.like(tables.get(`${DATABASE}.users`), { Parameters: { numRows: '5', 'wordpress_lakehouse.run_id': 'parity-1' } });
+  t.deepEqual(Object.fromEntries(tables), Object.fromEntries(run.inProcess.tables));
 });
 
 test('alerts published through the SNS emulator are the ones the in-process notifier receives: subject, topic and message', (t) => {

@@ -63,9 +63,14 @@ async function world() {
   const attached = resources.filter((r) => r.type === 'aws:iam/rolePolicy:RolePolicy').map((r) => [r.name, r.inputs.role] as const);
   const raw = bucket('raw');
   const bronze = bucket('bronze');
-  const bucketPolicies: Record<string, unknown> = { [raw.state.bucket]: bucketPolicy(raw), [bronze.state.bucket]: bucketPolicy(bronze) };
+  const results = resources.find((r) => r.type === 'aws:s3/bucket:Bucket' && r.name === 'catalog-results')!;
+  const bucketPolicies: Record<string, unknown> = Object.fromEntries([raw, bronze, results].map((b) => [b.state.bucket, bucketPolicy(b)]));
+  // As IAM names Glue resources: the account's catalog, and this stack's database and its tables.
+  const database = ofType(resources, 'aws:glue/catalogDatabase:CatalogDatabase')[0].state.name as string;
+  const glueArn = (path: string) => `arn:aws:glue:${REGION}:${ACCOUNT}:${path}`;
+  const glue = { catalog: glueArn('catalog'), database: glueArn(`database/${database}`), table: (name: string, db = database) => glueArn(`table/${db}/${name}`), arn: glueArn };
   return {
-    resources, roles, physical, attached, raw: raw.state.arn as string, bronze: bronze.state.arn as string, bucketPolicies, sm, fn, logGroup,
+    resources, roles, physical, attached, raw: raw.state.arn as string, bronze: bronze.state.arn as string, results: results.state.arn as string, bucketPolicies, sm, fn, logGroup, glue,
     topics: { raw: topic('data-lakehouse-raw'), bronze: topic('data-lakehouse-bronze'), lambda: topic('failure-lambda'), stateMachine: topic('failure-stepfunction') },
   };
 }
@@ -202,6 +207,40 @@ test('calls outside each role\'s job are denied', async (t) => {
   t.is(await simulate(w, 'raw', 's3:PutObject', `${w.raw}/wordpress_api/posts/posts.json`, { 'aws:SecureTransport': 'false' }), 'ExplicitlyDenied', 'the bucket policy\'s TLS deny wins over the role\'s allow');
 });
 
+test('the bronze role may read, create and update the tables of its stack\'s Glue database, and do nothing else in Glue', async (t) => {
+  const w = await world();
+  t.is(w.glue.database, `arn:aws:glue:${REGION}:${ACCOUNT}:database/wordpress_lakehouse_dev`);
+  // Glue authorizes a table call on the catalog, the database and the table: each must be allowed.
+  for (const action of ['glue:GetTable', 'glue:CreateTable', 'glue:UpdateTable']) {
+    for (const resource of [w.glue.catalog, w.glue.database, w.glue.table('posts'), w.glue.table('posts_deletions')]) {
+      t.is(await simulate(w, 'bronze', action, resource), 'Allowed', `bronze ${action} ${resource}`);
+    }
+  }
+  const denied: Array<[RoleName, string, string, string]> = [
+    ['bronze', 'glue:DeleteTable', w.glue.table('posts'), 'bronze deleting a table'],
+    ['bronze', 'glue:BatchDeleteTable', w.glue.table('posts'), 'bronze deleting tables in a batch'],
+    ['bronze', 'glue:DeleteTableVersion', w.glue.table('posts'), 'bronze deleting a table version'],
+    ['bronze', 'glue:GetTable', w.glue.table('posts', 'wordpress_lakehouse_prod'), 'bronze reading another stack\'s table'],
+    ['bronze', 'glue:UpdateTable', w.glue.table('posts', 'wordpress_lakehouse_prod'), 'bronze changing another stack\'s table'],
+    ['bronze', 'glue:CreateTable', w.glue.arn('database/wordpress_lakehouse_prod'), 'bronze creating a table in another database'],
+    ['bronze', 'glue:CreateDatabase', w.glue.catalog, 'bronze creating a database'],
+    ['bronze', 'glue:DeleteDatabase', w.glue.database, 'bronze deleting its database'],
+    ['bronze', 'glue:UpdateDatabase', w.glue.database, 'bronze changing its database'],
+    ['bronze', 'glue:GetTables', w.glue.database, 'bronze listing the tables (not granted: it names each one)'],
+    ['bronze', 'glue:BatchCreatePartition', w.glue.table('posts'), 'bronze adding partitions (the tables have none)'],
+    ['bronze', 'athena:StartQueryExecution', ofType(w.resources, 'aws:athena/workgroup:Workgroup')[0].state.arn, 'bronze running queries'],
+    ['raw', 'glue:GetTable', w.glue.table('posts'), 'raw reading the catalog'],
+    ['raw', 'glue:CreateTable', w.glue.table('posts'), 'raw creating a table'],
+    ['stateMachine', 'glue:GetTable', w.glue.table('posts'), 'the state machine reading the catalog'],
+    ['bronze', 's3:PutObject', `${w.results}/results/query.csv`, 'bronze writing Athena results'],
+    ['raw', 's3:GetObject', `${w.results}/results/query.csv`, 'raw reading Athena results'],
+  ];
+  for (const [role, action, resource, why] of denied) t.not(await simulate(w, role, action, resource), 'Allowed', why);
+  // Granted by name only: no glue:Get*, glue:*Table or glue:* that a new Glue API would fall under.
+  const glueActions = Object.values(w.roles).flatMap((r) => Object.values(r.policies)).flatMap((doc: any) => doc.Statement.flatMap((s: any) => [s.Action].flat()).filter((a: string) => a.startsWith('glue:')));
+  t.deepEqual(glueActions.sort(), ['glue:CreateTable', 'glue:GetTable', 'glue:UpdateTable']);
+});
+
 /** Every policy document a resource carries, with where it came from. */
 function documents(resources: Registered[]): Array<{ where: string; doc: { Statement: Array<Record<string, any>> } }> {
   const found: Array<{ where: string; doc: { Statement: Array<Record<string, any>> } }> = [];
@@ -219,7 +258,7 @@ const principals = (p: unknown): string[] => (p === undefined ? [] : typeof p ==
 test('no resource or trust policy grants Principal "*" (or AWS "*") except as a Deny', async (t) => {
   const { resources } = await program;
   const docs = documents(resources);
-  t.true(docs.filter((d) => d.where.includes('bucketPolicy')).length === 2, 'both bucket policies were found');
+  t.true(docs.filter((d) => d.where.includes('bucketPolicy')).length === 3, 'the raw, bronze and Athena results bucket policies were found');
   t.true(docs.filter((d) => d.where.endsWith('assumeRolePolicy')).length === 4, 'all four trust policies were found');
   for (const { where, doc } of docs) {
     for (const s of doc.Statement) {
@@ -247,9 +286,10 @@ test('each role trusts exactly one AWS service, and the scheduler\'s trust is pi
   t.deepEqual(trusts['orchestration-scheduler'].Statement[0].Condition, { StringEquals: { 'aws:SourceAccount': ACCOUNT } });
 });
 
-test('anonymous requests to either bucket are refused: the only "*" statement denies plain http, and nothing allows the public', async (t) => {
+test('anonymous requests to any bucket are refused: the only "*" statement denies plain http, and nothing allows the public', async (t) => {
   const w = await world();
   const { anonymousPrincipal } = await import('@cloud-copilot/iam-simulate');
+  t.is(Object.keys(w.bucketPolicies).length, 3);
   for (const [name, policy] of Object.entries(w.bucketPolicies)) {
     const result = await runSimulation({
       identityPolicies: [], serviceControlPolicies: [], resourceControlPolicies: [],

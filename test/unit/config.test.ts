@@ -16,6 +16,8 @@ test('a stack with only siteUrl gets the documented defaults', (t) => {
   t.false(config.auditTrail);
   t.is(config.incrementalOverlapMinutes, 60);
   t.is(config.fullRefreshDays, 7);
+  t.is(config.athenaResultsExpirationDays, 7);
+  t.is(config.athenaBytesScannedCutoffMb, 1024);
 });
 
 test('Pulumi hands numbers, booleans and lists over as JSON text, and they are decoded', (t) => {
@@ -28,6 +30,9 @@ test('Pulumi hands numbers, booleans and lists over as JSON text, and they are d
       // Both ends of the ranges: 0 minutes of overlap, and a full crawl at most once a year.
       incrementalOverlapMinutes: '0',
       fullRefreshDays: '365',
+      // Athena's smallest per-query cutoff (10 MiB), and results kept for ten years.
+      athenaBytesScannedCutoffMb: '10',
+      athenaResultsExpirationDays: '3650',
       endpoints: JSON.stringify(['posts', { name: 'statistics_pages', url: 'https://blog.example.com/wp-json/mysql/v1/statistics_pages' }]),
     }),
   );
@@ -36,6 +41,8 @@ test('Pulumi hands numbers, booleans and lists over as JSON text, and they are d
   t.is(config.mapConcurrency, 2);
   t.is(config.incrementalOverlapMinutes, 0);
   t.is(config.fullRefreshDays, 365);
+  t.is(config.athenaBytesScannedCutoffMb, 10);
+  t.is(config.athenaResultsExpirationDays, 3650);
   t.deepEqual(config.endpoints[1], { name: 'statistics_pages', url: 'https://blog.example.com/wp-json/mysql/v1/statistics_pages', paginate: false });
 });
 
@@ -55,6 +62,8 @@ const rejects: Array<[string, Record<string, unknown>, string, RegExp]> = [
   ['an endpoint name that starts with _ (the state and manifest folders)', { siteUrl: 'https://e.com', endpoints: ['_state'] }, 'endpoints', /not a wp\/v2 collection name/],
   ['a collection name ending in _deletions', { siteUrl: 'https://e.com', endpoints: ['posts_deletions'] }, 'endpoints', /ends in _deletions/],
   ['a custom endpoint name ending in _deletions', { siteUrl: 'https://e.com', endpoints: [{ name: 'stats_deletions', url: 'https://e.com/wp-json/acme/v1/stats' }] }, 'endpoints', /ends in _deletions/],
+  ['a name ending in -deletions (the catalog table posts_deletions)', { siteUrl: 'https://e.com', endpoints: ['posts', 'posts-deletions'] }, 'endpoints', /ends in _deletions/],
+  ['two names that become one catalog table', { siteUrl: 'https://e.com', endpoints: [{ name: 'my-stats', url: 'https://e.com/wp-json/a/v1/s' }, { name: 'my_stats', url: 'https://e.com/wp-json/a/v1/t' }] }, 'endpoints', /items "my-stats" and "my_stats" would both be the catalog table my_stats/],
   ['the same endpoint twice', { siteUrl: 'https://e.com', endpoints: ['posts', 'posts'] }, 'endpoints', /twice/],
   ['an empty endpoint list', { siteUrl: 'https://e.com', endpoints: [] }, 'endpoints', /non-empty/],
   ['a memory size out of range', { siteUrl: 'https://e.com', rawMemoryMb: 64 }, 'rawMemoryMb', /128 to 10240/],
@@ -63,6 +72,13 @@ const rejects: Array<[string, Record<string, unknown>, string, RegExp]> = [
   ['a negative overlap', { siteUrl: 'https://e.com', incrementalOverlapMinutes: -1 }, 'incrementalOverlapMinutes', /from 0 to 10080/],
   ['a full refresh less often than yearly', { siteUrl: 'https://e.com', fullRefreshDays: 366 }, 'fullRefreshDays', /from 0 to 365/],
   ['a fractional full refresh period', { siteUrl: 'https://e.com', fullRefreshDays: '1.5' }, 'fullRefreshDays', /whole number/],
+  ['query results that expire at once', { siteUrl: 'https://e.com', athenaResultsExpirationDays: '0' }, 'athenaResultsExpirationDays', /from 1 to 3650/],
+  ['query results kept over ten years', { siteUrl: 'https://e.com', athenaResultsExpirationDays: 3651 }, 'athenaResultsExpirationDays', /from 1 to 3650/],
+  ['a fractional results expiration', { siteUrl: 'https://e.com', athenaResultsExpirationDays: '7.5' }, 'athenaResultsExpirationDays', /whole number/],
+  ['a results expiration that is no number', { siteUrl: 'https://e.com', athenaResultsExpirationDays: 'a week' }, 'athenaResultsExpirationDays', /whole number/],
+  ['a bytes-scanned cutoff under Athena\'s 10 MiB minimum', { siteUrl: 'https://e.com', athenaBytesScannedCutoffMb: '9' }, 'athenaBytesScannedCutoffMb', /from 10 to 8388608/],
+  ['a bytes-scanned cutoff over 8 TiB', { siteUrl: 'https://e.com', athenaBytesScannedCutoffMb: 8_388_609 }, 'athenaBytesScannedCutoffMb', /from 10 to 8388608/],
+  ['a fractional bytes-scanned cutoff', { siteUrl: 'https://e.com', athenaBytesScannedCutoffMb: '1024.5' }, 'athenaBytesScannedCutoffMb', /whole number/],
   ['a username without a password', { siteUrl: 'https://e.com', wordpressUsername: 'bot' }, 'wordpressPassword', /other half/],
   ['an application password over http', { siteUrl: 'http://e.com', wordpressUsername: 'bot', wordpressPassword: 'x y z' }, 'wordpressUsername', /https/],
   ['an alert address that is not one', { siteUrl: 'https://e.com', alertEmail: 'data-team' }, 'alertEmail', /e-mail address/],
@@ -85,6 +101,12 @@ test('parseConfig leaves reachability to the deploy checks: a loopback site and 
   t.is(config.alertEmail, 'data-team@example.com');
   t.false(config.allowPrivateSite);
   t.true(parseConfig(ns({ siteUrl: 'http://10.0.0.5', allowPrivateSite: 'true' })).allowPrivateSite);
+});
+
+test('the Athena keys accept the other ends of their ranges: 8 TiB scanned per query, results kept one day', (t) => {
+  const config = parseConfig(ns({ siteUrl: 'https://e.com', athenaBytesScannedCutoffMb: '8388608', athenaResultsExpirationDays: '1' }));
+  t.is(config.athenaBytesScannedCutoffMb, 8_388_608);
+  t.is(config.athenaResultsExpirationDays, 1);
 });
 
 test('rate() and at() expressions are accepted as well as cron()', (t) => {

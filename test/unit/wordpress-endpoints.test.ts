@@ -76,3 +76,8 @@ test('Basic auth is produced for https and refused for http without revealing th
   t.regex(error.message, /refusing to send WordPress credentials over http/);
   t.false(error.message.includes('hunter2'));
 });
+
+test('two endpoint names that become one catalog table, or a deletions table, are refused', (t) => {
+  t.throws(() => parseEndpoints(JSON.stringify([{ name: 'my-stats', url: 'https://s.example/a' }, { name: 'my_stats', url: 'https://s.example/b' }])), { message: /endpoints "my-stats" and "my_stats" would both be the catalog table my_stats/ });
+  t.throws(() => parseEndpoints(JSON.stringify([{ name: 'posts-deletions', url: 'https://s.example/a' }])), { message: /ends in _deletions \(or -deletions\)/ });
+});
