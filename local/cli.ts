@@ -2,6 +2,7 @@ import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { ConfigError } from '../pipeline/config';
 import { type EndpointReport, LOCAL_STACK, type LocalEvent, runLocal } from './run';
+import { runCli } from './run-cli';
 
 const HELP = `Usage: npm start -- [options]
 
@@ -127,12 +128,4 @@ async function main(): Promise<number> {
   return result.status === 'SUCCEEDED' && failed.length === 0 ? 0 : 1;
 }
 
-main().then(
-  (code) => {
-    process.exitCode = code;
-  },
-  (error) => {
-    process.stderr.write(`${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
-    process.exitCode = 1;
-  },
-);
+runCli(main);

@@ -3,6 +3,7 @@ import { parseArgs } from 'node:util';
 import { ConfigError } from '../pipeline/config';
 import { LakehouseError, format, openLakehouse, query } from './lakehouse-sql';
 import { LOCAL_STACK, localConfig, readStackConfig } from './run';
+import { runCli } from './run-cli';
 
 const HELP = `Usage: npm run query -- [options] "SELECT ..."
        npm run query -- --tables
@@ -87,12 +88,4 @@ async function main(): Promise<number> {
   }
 }
 
-main().then(
-  (code) => {
-    process.exitCode = code;
-  },
-  (error) => {
-    process.stderr.write(`${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
-    process.exitCode = 1;
-  },
-);
+runCli(main);
