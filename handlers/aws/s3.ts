@@ -77,6 +77,16 @@ export async function listKeys(s3: S3Client, bucket: string, prefix: string): Pr
   return keys;
 }
 
+/** S3 user metadata is ASCII: anything else in a value becomes `?`. */
+export function metadataText(text: string): string {
+  return text.replace(/[^\x20-\x7e]/g, '?');
+}
+
+/** A URL as ASCII metadata: URL.href already punycodes hosts and percent-encodes paths and queries. */
+export function metadataUrl(url: string): string {
+  return new URL(url).href.replace(/[^\x20-\x7e]/g, (c) => encodeURIComponent(c)).slice(0, 1024);
+}
+
 /** Whether an SDK error means "no such object" (GetObject says NoSuchKey, HeadObject only 404). */
 export function isMissing(error: unknown): boolean {
   const e = error as { name?: string; $metadata?: { httpStatusCode?: number } };

@@ -1,14 +1,15 @@
 import type { EndpointSpec, RawObject } from '../contracts';
 import type { HandlerDeps } from '../aws/ports';
 import type { PutFileOptions } from '../aws/s3';
-import { getText, isPreconditionFailed, putFile } from '../aws/s3';
+import { isPreconditionFailed, metadataText, metadataUrl, putFile } from '../aws/s3';
 import type { CrawlOptions, CrawlResult } from '../wordpress/crawl';
 import { crawlEndpoint } from '../wordpress/crawl';
 import { openJsonArrayFile } from '../wordpress/json-array-file';
-import { readJsonItems } from '../parquet/json-items';
-import { rawIdsKey, rawItemsKey, stateKey } from './layout';
-import type { EndpointState } from './state';
-import { fullRefreshReason, inRanges, modifiedAfter, parseState } from './state';
+import { readJsonFileItems } from '../parquet/json-items';
+import { rawIdsKey, rawItemsKey } from './layout';
+import { idOf } from './merge';
+import { fullRefreshReason, inRanges, modifiedAfter } from './state';
+import { loadState } from './state-store';
 
 /** What one run's extraction of an endpoint needs besides the endpoint. */
 export interface ExtractContext {
@@ -38,7 +39,7 @@ export async function extractEndpoint(deps: HandlerDeps, context: ExtractContext
   const { join } = require('node:path') as typeof import('node:path');
   const started = Date.now();
   const fetchedAt = new Date(started).toISOString();
-  const { state, stateError } = await readState(deps, context, spec.name);
+  const { state, error: stateError } = await loadState(deps.s3, context.bronzeBucket, context.dataSource, spec.name);
   if (stateError) deps.log.warn('state unreadable, crawling in full', { endpoint: spec.name, error: stateError });
   const reason = fullRefreshReason(state, { requested: context.fullRefresh, paginated: spec.paginate, fullRefreshDays: context.fullRefreshDays, now: fetchedAt, stateError });
   const dir = await mkdtemp(join(tmpdir(), 'wordpress-raw-'));
@@ -67,7 +68,7 @@ export async function extractEndpoint(deps: HandlerDeps, context: ExtractContext
     }
 
     const meta = {
-      'source-url': asciiUrl(spec.url),
+      'source-url': metadataUrl(spec.url),
       'fetched-at': fetchedAt,
       items: String(crawl.items),
       pages: String(crawl.pages),
@@ -76,7 +77,7 @@ export async function extractEndpoint(deps: HandlerDeps, context: ExtractContext
       mode: incremental ? 'incremental' : 'full',
       ...(state?.mark && { mark: state.mark }),
       ...(incremental && { 'modified-after': incremental.modifiedAfter }),
-      'run-id': asciiText(context.runId),
+      'run-id': metadataText(context.runId).slice(0, 256),
     };
     let idsKey: string | undefined;
     if (incremental) {
@@ -124,15 +125,6 @@ export async function extractEndpoint(deps: HandlerDeps, context: ExtractContext
   }
 }
 
-async function readState(deps: HandlerDeps, context: ExtractContext, name: string): Promise<{ state?: EndpointState; stateError?: string }> {
-  try {
-    const text = await getText(deps.s3, context.bronzeBucket, stateKey(context.dataSource, name));
-    return text === undefined ? {} : { state: parseState(text, name) };
-  } catch (error) {
-    return { stateError: `s3://${context.bronzeBucket}/${stateKey(context.dataSource, name)}: ${(error as Error).message}` };
-  }
-}
-
 /**
  * Uploads to the first of `keyOf(1), keyOf(2)...` that is free (a retried task of the same run
  * finds its first key taken): raw objects are written with If-None-Match, never overwritten.
@@ -155,15 +147,10 @@ function withQuery(url: string, params: Record<string, string>): string {
   return out.href;
 }
 
-async function* itemsOf(path: string): AsyncGenerator<unknown> {
-  const { createReadStream } = require('node:fs') as typeof import('node:fs');
-  yield* readJsonItems(createReadStream(path, { highWaterMark: 1 << 20 }));
-}
-
 async function idsOf(path: string): Promise<unknown[]> {
   const ids: unknown[] = [];
-  for await (const item of itemsOf(path)) {
-    const id = (item as { id?: unknown } | null)?.id;
+  for await (const item of readJsonFileItems(path)) {
+    const id = idOf(item);
     if (id !== undefined && id !== null) ids.push(id);
   }
   return ids;
@@ -175,8 +162,8 @@ async function concatenate(parts: string[], path: string) {
   const seen = new Set<unknown>();
   try {
     for (const part of parts) {
-      for await (const item of itemsOf(part)) {
-        const id = (item as { id?: unknown } | null)?.id;
+      for await (const item of readJsonFileItems(part)) {
+        const id = idOf(item);
         if (id !== undefined && id !== null) {
           if (seen.has(id)) continue;
           seen.add(id);
@@ -189,13 +176,4 @@ async function concatenate(parts: string[], path: string) {
     file.abort();
     throw error;
   }
-}
-
-/** S3 user metadata is ASCII: URL.href already punycodes hosts and percent-encodes paths and queries. */
-export function asciiUrl(url: string): string {
-  return new URL(url).href.replace(/[^\x20-\x7e]/g, (c) => encodeURIComponent(c)).slice(0, 1024);
-}
-
-function asciiText(text: string): string {
-  return text.replace(/[^\x20-\x7e]/g, '?').slice(0, 256);
 }

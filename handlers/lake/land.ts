@@ -1,15 +1,16 @@
 import type { BronzeObject, RawObject } from '../contracts';
 import type { HandlerDeps } from '../aws/ports';
-import { getStream, getText, isMissing, putFile, putText } from '../aws/s3';
+import { getStream, isMissing, metadataText, putFile, putText } from '../aws/s3';
 import type { Codec } from '../parquet/codecs';
 import { convertJsonFile } from '../parquet/convert';
 import type { ColumnSpec } from '../parquet/infer';
-import { readJsonItems } from '../parquet/json-items';
+import { readJsonFileItems } from '../parquet/json-items';
 import { openJsonArrayFile } from '../wordpress/json-array-file';
 import { deletionsKey, stateKey, tableKey } from './layout';
-import { LINEAGE, mergeRows } from './merge';
+import { LINEAGE, idOf, mergeRows } from './merge';
 import type { EndpointState } from './state';
-import { laterMark, modifiedInstant, parseState, toRanges } from './state';
+import { laterMark, modifiedInstant, toRanges } from './state';
+import { loadState } from './state-store';
 import type { StoredTable } from './table';
 import { openTable } from './table';
 
@@ -70,12 +71,14 @@ export async function landEndpoint(deps: HandlerDeps, context: LandContext, obje
       const idsPath = join(dir, 'ids.json');
       await download(context.rawBucket, object.idsKey!, idsPath);
       listed = [];
-      for await (const item of itemsOf(idsPath)) listed.push((item as { id?: unknown } | null)?.id);
+      for await (const item of readJsonFileItems(idsPath)) listed.push(idOf(item));
     }
-    const state = await readState(deps, context, endpoint);
+    // An unreadable state only loses the mark (raw then crawled in full anyway); this run rewrites it.
+    const { state, error: stateError } = await loadState(deps.s3, context.bronzeBucket, context.dataSource, endpoint);
+    if (stateError) deps.log.warn('state unreadable; it is rewritten after this run', { endpoint, error: stateError });
     let previous: StoredTable | undefined;
+    const previousPath = join(dir, 'previous.parquet');
     try {
-      const previousPath = join(dir, 'previous.parquet');
       await download(context.bronzeBucket, key, previousPath);
       previous = await openTable(previousPath);
     } catch (error) {
@@ -90,7 +93,7 @@ export async function landEndpoint(deps: HandlerDeps, context: LandContext, obje
     let allModified = true;
     let items = 0;
     async function* fetched(): AsyncGenerator<unknown> {
-      for await (const item of itemsOf(itemsPath)) {
+      for await (const item of readJsonFileItems(itemsPath)) {
         const modified = modifiedInstant(item);
         if (modified === undefined) allModified = false;
         maxModified = laterMark(maxModified, modified);
@@ -169,7 +172,7 @@ export async function landEndpoint(deps: HandlerDeps, context: LandContext, obje
       if (!report.empty) {
         await putFile(deps.s3, context.bronzeBucket, key, parquetPath, {
           contentType: 'application/vnd.apache.parquet',
-          metadata: { rows: String(report.rows), columns: String(report.columns), codec: report.codec, 'source-key': object.key.replace(/[^\x20-\x7e]/g, '?'), 'run-id': runId.replace(/[^\x20-\x7e]/g, '?') },
+          metadata: { rows: String(report.rows), columns: String(report.columns), codec: report.codec, 'source-key': metadataText(object.key), 'run-id': metadataText(runId) },
         });
         written.table = true;
       }
@@ -179,7 +182,7 @@ export async function landEndpoint(deps: HandlerDeps, context: LandContext, obje
       }
       await putText(deps.s3, context.bronzeBucket, stateKey(context.dataSource, endpoint), `${JSON.stringify(next)}\n`);
     } catch (error) {
-      const undone = await rollBack(deps, context, { written, tableKey: key, previousPath: previous ? join(dir, 'previous.parquet') : undefined, deletionsKey: recorded, deletionColumns, dir });
+      const undone = await rollBack(deps, context, { written, tableKey: key, previousPath: previous ? previousPath : undefined, deletionsKey: recorded, deletionColumns, dir });
       throw new Error(`${(error as Error).message} (${undone})`, { cause: error });
     }
 
@@ -243,21 +246,5 @@ async function rollBack(
   } catch (error) {
     deps.log.error('rollback failed', { tableKey: what.tableKey, error: (error as Error).message });
     return `rollback failed: ${(error as Error).message}; ${done.join('; ')}`;
-  }
-}
-
-async function* itemsOf(path: string): AsyncGenerator<unknown> {
-  const { createReadStream } = require('node:fs') as typeof import('node:fs');
-  yield* readJsonItems(createReadStream(path, { highWaterMark: 1 << 20 }));
-}
-
-/** The stored state; an unreadable one only loses the mark (raw then crawled in full anyway). */
-async function readState(deps: HandlerDeps, context: LandContext, endpoint: string): Promise<EndpointState | undefined> {
-  try {
-    const text = await getText(deps.s3, context.bronzeBucket, stateKey(context.dataSource, endpoint));
-    return text === undefined ? undefined : parseState(text, endpoint);
-  } catch (error) {
-    deps.log.warn('state unreadable; it is rewritten after this run', { endpoint, error: (error as Error).message });
-    return undefined;
   }
 }

@@ -46,7 +46,8 @@ function keyOf(id: unknown): string | undefined {
   return id === undefined || id === null ? undefined : JSON.stringify(id);
 }
 
-function idOf(row: unknown): unknown {
+/** An item's `id`, or undefined (a JSON document without one). */
+export function idOf(row: unknown): unknown {
   return (row as { id?: unknown } | null)?.id;
 }
 

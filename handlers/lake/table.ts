@@ -58,7 +58,7 @@ export async function openTable(path: string): Promise<StoredTable> {
       const values: unknown[] = [];
       for (const [rowStart, rowEnd] of groups) {
         const rows = (await parquetReadObjects({ file, metadata, compressors, rowStart, rowEnd, columns: [name] })) as Array<Record<string, unknown>>;
-        for (const row of rows) values.push(toJson(row[name] ?? null, column.kind === 'list' ? 'list' : column.kind, column.element));
+        for (const row of rows) values.push(toJson(row[name] ?? null, column.kind, column.element));
       }
       return values;
     },

@@ -4,7 +4,7 @@ import { parquetSchema, rowExtractor } from './columns';
 import { fdWriter } from './file-writer';
 import type { ColumnSpec } from './infer';
 import { createSchemaInference, isPlainObject } from './infer';
-import { readJsonItems } from './json-items';
+import { readJsonFileItems } from './json-items';
 
 /**
  * Raw JSON file -> Parquet file in two streamed passes: pass 1 infers the schema from every row,
@@ -57,9 +57,8 @@ export interface ConversionReport {
 
 /** Every item of the JSON file, checked to be an object (a row). */
 async function* rows(path: string): AsyncGenerator<Record<string, unknown>> {
-  const { createReadStream } = require('node:fs') as typeof import('node:fs');
   let index = 0;
-  for await (const item of readJsonItems(createReadStream(path, { highWaterMark: 1 << 20 }))) {
+  for await (const item of readJsonFileItems(path)) {
     if (!isPlainObject(item)) {
       throw new Error(`item ${index} of ${path} is ${Array.isArray(item) ? 'an array' : JSON.stringify(item)}, not an object`);
     }

@@ -15,6 +15,12 @@ function isWhitespace(c: number): boolean {
 
 type State = 'start' | 'between' | 'item' | 'done';
 
+/** Every item of the JSON array file at `path`, streamed in 1 MiB reads. */
+export async function* readJsonFileItems(path: string): AsyncGenerator<unknown, void, undefined> {
+  const { createReadStream } = require('node:fs') as typeof import('node:fs');
+  yield* readJsonItems(createReadStream(path, { highWaterMark: 1 << 20 }));
+}
+
 /**
  * Yields every item of a top-level JSON array, in order. A top-level object (a custom endpoint
  * that answers one document) is yielded as the only item.
