@@ -3,6 +3,7 @@ import { cpus, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseConfig } from '../pipeline/config';
 import { buildDefinition } from '../pipeline/state-machine';
+import { stateMachineSettings } from '../pipeline/handler-options';
 import type { ArtifactResult } from './artifacts';
 import { ZIP_METHOD, benchArtifacts } from './artifacts';
 import type { ConvertResults } from './convert';
@@ -230,7 +231,7 @@ interface CostSite {
 function costProxy(convert?: ConvertResults, extract?: ExtractResults, artifacts?: ArtifactResult[]): { assumptions: string[]; sites: CostSite[]; rows: Row[] } | undefined {
   if (!convert || !extract || !artifacts) return undefined;
   const config = parseConfig({ siteUrl: 'https://example.com' });
-  const definition = buildDefinition({ rawFunctionArn: 'raw', bronzeFunctionArn: 'bronze', failureTopicArn: 'topic', endpointsParameterName: 'p' }, { mapConcurrency: config.mapConcurrency, rawTimeoutSeconds: config.rawTimeoutSeconds, bronzeTimeoutSeconds: config.bronzeTimeoutSeconds });
+  const definition = buildDefinition({ rawFunctionArn: 'raw', bronzeFunctionArn: 'bronze', failureTopicArn: 'topic', endpointsParameterName: 'p' }, stateMachineSettings(config));
   const top = successPathStates(definition.States as Record<string, any>, definition.StartAt);
   const processor = (definition.States as any).PerEndpoint.ItemProcessor;
   const perEndpoint = successPathStates(processor.States, processor.StartAt);

@@ -35,13 +35,69 @@ export interface ParameterNames {
   credentials?: string;
 }
 
-/** Event of the raw function: one endpoint (the state machine's Map) or all of them. */
+/**
+ * Event of the raw function: one endpoint (the state machine's Map) or all of them. With `plan`,
+ * `part` or `join` it does one step of a fanned-out crawl instead (lake/fan-out.ts).
+ */
 export interface RawEvent {
   endpoint?: string;
   /** The execution's name: names this run's raw objects, lineage and manifest. */
   runId?: string;
   /** The execution's input; `{ "fullRefresh": true }` forces a full crawl of every endpoint. */
   execution?: { fullRefresh?: unknown };
+  /** Decide whether the endpoint's crawl is split into parts, and list its ids if so. */
+  plan?: boolean;
+  /** Fetch one part of a planned crawl. */
+  part?: PartTask;
+  /** Record the parts of a planned crawl as one raw object. */
+  join?: { plan: FanOutPlan; parts: PartResult[] };
+}
+
+/** One task of a fanned-out crawl: the ids at `offset` .. `offset + count - 1` of the plan's listing. */
+export interface PartTask {
+  index: number;
+  offset: number;
+  count: number;
+  /** Raw key of the id listing the part reads its ids from. */
+  idsKey: string;
+  /** The run's fetch time: every part lands in the same `ingest_date` partition. */
+  fetchedAt: string;
+}
+
+/** What the plan step decided for an endpoint whose full crawl is split. */
+export interface FanOutPlan {
+  endpoint: string;
+  runId: string;
+  fetchedAt: string;
+  reason?: string;
+  markBefore?: string;
+  idsKey: string;
+  /** Ids in the listing. */
+  listed: number;
+  /** Requests of the listing. */
+  idPages: number;
+  pagesPerTask: number;
+  /** The parts; the state machine adds the listing's key and the fetch time to each task. */
+  parts: Array<Pick<PartTask, 'index' | 'offset' | 'count'>>;
+}
+
+/** The plan step's answer: `fanOut` when the endpoint is split, otherwise the usual raw step runs. */
+export interface RawPlan {
+  endpoint: string;
+  fanOut?: FanOutPlan;
+  /** Why the crawl is not split (small, incremental, not paginated...). */
+  single?: string;
+  failed: EndpointFailure[];
+}
+
+/** One landed part: kept small, since every part's result travels in the state machine's payload. */
+export interface PartResult {
+  index: number;
+  key: string;
+  items: number;
+  pages: number;
+  bytes: number;
+  sha256: string;
 }
 
 export interface EndpointFailure {
@@ -79,6 +135,13 @@ export interface RawObject {
   idPages?: number;
   /** Listed ids neither in the table nor in the delta, fetched with `include=`. */
   unseen?: number;
+  /**
+   * A fanned-out crawl: raw key of the JSON array of its parts (`PartResult`s, in id order);
+   * `key` is then the first part. Bronze reads every part.
+   */
+  partsKey?: string;
+  /** Parts of a fanned-out crawl. */
+  parts?: number;
 }
 
 /** What the raw function returns, and what the bronze function accepts as its event. */

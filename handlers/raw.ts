@@ -1,4 +1,4 @@
-import type { EndpointFailure, EndpointSpec, ParameterNames, RawEvent, RawObject, RawSummary } from './contracts';
+import type { EndpointFailure, EndpointSpec, ParameterNames, PartResult, RawEvent, RawObject, RawPlan, RawSummary } from './contracts';
 import type { HandlerDeps } from './aws/ports';
 import { awsHandlerDeps } from './aws/clients';
 import type { Credentials } from './wordpress/auth';
@@ -7,6 +7,8 @@ import { createLimiter, mapLimit } from './concurrency';
 import type { CrawlOptions } from './wordpress/crawl';
 import type { ExtractContext } from './lake/extract';
 import { extractEndpoint } from './lake/extract';
+import type { FanOutContext } from './lake/fan-out';
+import { defaultPagesPerTask, fetchPart, joinParts, planEndpoint } from './lake/fan-out';
 import { parseEndpoints } from './wordpress/endpoints';
 import { defaultTransportOptions } from './wordpress/transport';
 
@@ -82,15 +84,25 @@ export interface RawOptions {
    * @default 7
    */
   fullRefreshDays?: number;
+  /**
+   * Pages one task of a fanned-out full crawl fetches; an endpoint of more pages is split.
+   * @default defaultPagesPerTask(300, concurrency): half of a 300 s timeout at 2 s a page
+   */
+  pagesPerTask?: number;
 }
 
-/**
- * The raw layer: every selected endpoint is crawled into a temporary JSON array file and, only
- * when the whole endpoint succeeded, uploaded over yesterday's object, so a failed crawl never
- * replaces good data with a partial one. Endpoints fail independently; configuration errors fail
- * the invocation.
- */
-export async function runRaw(deps: HandlerDeps, options: RawOptions, event: RawEvent): Promise<RawSummary> {
+interface Prepared {
+  topicArn: string;
+  bucket: string;
+  dataSource: string;
+  endpoints: EndpointSpec[];
+  crawlOptions: CrawlOptions;
+  context: FanOutContext;
+  concurrency: number;
+}
+
+/** Reads and checks the parameters, and settles what this invocation works on; alerts and throws when it cannot. */
+async function prepare(deps: HandlerDeps, options: RawOptions, event: RawEvent): Promise<Prepared> {
   const names = options.parameterNames;
   const wanted = [names.rawTopicArn, names.rawBucket, names.bronzeBucket, names.endpoints, ...(names.credentials ? [names.credentials] : [])];
   const values = await deps.parameters.get(wanted);
@@ -154,7 +166,7 @@ export async function runRaw(deps: HandlerDeps, options: RawOptions, event: RawE
     pageConcurrency: concurrency,
   };
   const dataSource = options.dataSource ?? 'wordpress_api';
-  const context: ExtractContext = {
+  const context: FanOutContext = {
     rawBucket: bucket,
     bronzeBucket: values.get(names.bronzeBucket)!,
     dataSource,
@@ -162,7 +174,20 @@ export async function runRaw(deps: HandlerDeps, options: RawOptions, event: RawE
     fullRefresh: event?.execution?.fullRefresh === true,
     overlapMinutes: options.incrementalOverlapMinutes ?? 60,
     fullRefreshDays: options.fullRefreshDays ?? 7,
+    pagesPerTask: options.pagesPerTask ?? defaultPagesPerTask(300, concurrency),
+    perPage: crawlOptions.perPage,
   };
+  return { topicArn, bucket, dataSource, endpoints, crawlOptions, context, concurrency };
+}
+
+/**
+ * The raw layer: every selected endpoint is crawled into a temporary JSON array file and, only
+ * when the whole endpoint succeeded, uploaded over yesterday's object, so a failed crawl never
+ * replaces good data with a partial one. Endpoints fail independently; configuration errors fail
+ * the invocation.
+ */
+export async function runRaw(deps: HandlerDeps, options: RawOptions, event: RawEvent): Promise<RawSummary> {
+  const { topicArn, bucket, dataSource, endpoints, crawlOptions, context, concurrency } = await prepare(deps, options, event);
   const outcomes = await mapLimit(endpoints, concurrency, (spec) => extractOne(deps, context, spec, crawlOptions));
 
   const summary: RawSummary = { succeeded: [], failed: [], objects: [] };
@@ -190,6 +215,29 @@ export async function runRaw(deps: HandlerDeps, options: RawOptions, event: RawE
   return summary;
 }
 
+/**
+ * Every event the raw function takes: a step of a fanned-out crawl (`plan`, `part`, `join`, one
+ * endpoint each), or the extraction of one or all endpoints.
+ */
+export async function runRawTask(deps: HandlerDeps, options: RawOptions, event: RawEvent): Promise<RawSummary | RawPlan | PartResult> {
+  if (!event?.plan && !event?.part && !event?.join) return runRaw(deps, options, event ?? {});
+  if (typeof event.endpoint !== 'string') throw new Error('a plan, part or join event names its endpoint ({ "endpoint": "posts", ... })');
+  const { endpoints, crawlOptions, context } = await prepare(deps, options, event);
+  const spec = endpoints[0];
+  if (event.plan) {
+    try {
+      return await planEndpoint(deps, context, spec, crawlOptions);
+    } catch (error) {
+      const message = (error as Error).message;
+      deps.log.error('endpoint failed', { endpoint: spec.name, step: 'plan', error: message });
+      return { endpoint: spec.name, failed: [{ endpoint: spec.name, error: message }] };
+    }
+  }
+  if (event.part) return fetchPart(deps, context, spec, event.part, crawlOptions);
+  const object = await joinParts(deps, context, spec, event.join!.plan, event.join!.parts);
+  return { succeeded: [spec.name], failed: [], objects: [object] };
+}
+
 async function extractOne(deps: HandlerDeps, context: ExtractContext, spec: EndpointSpec, options: CrawlOptions): Promise<RawObject | EndpointFailure> {
   const started = Date.now();
   try {
@@ -215,9 +263,9 @@ async function alert(deps: HandlerDeps, topicArn: string, subject: string, messa
  * start (clients are reused across invocations), the inner one per invocation. Captures only
  * `options` and module functions.
  */
-export function rawCallbackFactory(options: RawOptions): () => (event: RawEvent) => Promise<RawSummary> {
+export function rawCallbackFactory(options: RawOptions): () => (event: RawEvent) => Promise<RawSummary | RawPlan | PartResult> {
   return () => {
     const deps = awsHandlerDeps(options.functionName, options.layer);
-    return (event: RawEvent) => runRaw(deps, options, event ?? {});
+    return (event: RawEvent) => runRawTask(deps, options, event ?? {});
   };
 }

@@ -15,6 +15,8 @@ Options:
   --stack NAME        stack whose Pulumi.<stack>.yaml is read (default: ${LOCAL_STACK})
   --out DIR           output folder (default: .lakehouse)
   --concurrency N     endpoints and requests in flight, 1-40 (default: the stack's)
+  --pages-per-task N  split a full crawl of more than N pages into parts of N pages, each its own
+                      raw task (default: the stack's pagesPerTask)
   --full-refresh      crawl every endpoint in full and rebuild bronze from it (default: incremental
                       where the state allows, full every fullRefreshDays days)
   --help              this text
@@ -41,6 +43,7 @@ function options(argv: string[]) {
         stack: { type: 'string', default: LOCAL_STACK },
         out: { type: 'string', default: '.lakehouse' },
         concurrency: { type: 'string' },
+        'pages-per-task': { type: 'string' },
         'full-refresh': { type: 'boolean', default: false },
         help: { type: 'boolean', default: false },
       },
@@ -57,10 +60,17 @@ function options(argv: string[]) {
       throw new UsageError(`--concurrency must be a whole number from 1 to 40, got "${parsed.concurrency}". Fix: e.g. --concurrency 4`);
     }
   }
+  let pagesPerTask: number | undefined;
+  if (parsed['pages-per-task'] !== undefined) {
+    pagesPerTask = Number(parsed['pages-per-task']);
+    if (!Number.isInteger(pagesPerTask) || pagesPerTask < 1 || pagesPerTask > 100_000) {
+      throw new UsageError(`--pages-per-task must be a whole number from 1 to 100000, got "${parsed['pages-per-task']}". Fix: e.g. --pages-per-task 300`);
+    }
+  }
   const endpoints = parsed.endpoints?.split(',').map((e) => e.trim()).filter(Boolean);
   if (parsed.endpoints !== undefined && !endpoints?.length) throw new UsageError('--endpoints is empty. Fix: e.g. --endpoints posts,pages');
   if (!/^[A-Za-z0-9_.-]+$/.test(parsed.stack!)) throw new UsageError(`--stack "${parsed.stack}" is not a stack name. Fix: e.g. --stack ${LOCAL_STACK}`);
-  return { help: parsed.help!, site: parsed.site, endpoints, stack: parsed.stack!, out: resolve(parsed.out!), concurrency, fullRefresh: parsed['full-refresh']! };
+  return { help: parsed.help!, site: parsed.site, endpoints, stack: parsed.stack!, out: resolve(parsed.out!), concurrency, pagesPerTask, fullRefresh: parsed['full-refresh']! };
 }
 
 function progress(event: LocalEvent): void {

@@ -7,12 +7,12 @@ import { parse as parseYaml } from 'yaml';
 import type { HandlerDeps, Notifier, ParameterReader } from '../handlers/aws/ports';
 import { getStream, listKeys } from '../handlers/aws/s3';
 import { runBronze } from '../handlers/bronze';
-import type { BronzeEvent, BronzeObject, BronzeSummary, ManifestEvent, RawEvent, RawObject, RawSummary } from '../handlers/contracts';
+import type { BronzeEvent, BronzeObject, BronzeSummary, ManifestEvent, RawEvent, RawObject, RawPlan, RawSummary } from '../handlers/contracts';
 import { manifestKey } from '../handlers/lake/layout';
 import { createLogger, type LogSink } from '../handlers/log';
-import { runRaw, type RawOptions } from '../handlers/raw';
+import { runRaw, runRawTask, type RawOptions } from '../handlers/raw';
 import { ConfigError, type PipelineConfig, parameterNamesFor, parseConfig } from '../pipeline/config';
-import { bronzeHandlerOptions, rawHandlerOptions } from '../pipeline/handler-options';
+import { bronzeHandlerOptions, rawHandlerOptions, stateMachineSettings } from '../pipeline/handler-options';
 import { STATES, STATE_MACHINE_NAME, type StateMachineSettings, buildDefinition } from '../pipeline/state-machine';
 import { s3ClientFor, startEmbeddedS3 } from './embedded-s3';
 
@@ -29,6 +29,8 @@ export interface LocalRunOptions {
   out: string;
   /** Overrides mapConcurrency and requestConcurrency. */
   concurrency?: number;
+  /** Overrides pagesPerTask: a full crawl of more pages is split into parts of this many. */
+  pagesPerTask?: number;
   /** Starts the execution with `{ "fullRefresh": true }`: every endpoint crawled in full. @default false */
   fullRefresh?: boolean;
   /** Called for every structured log line of the handlers and every alert. */
@@ -65,8 +67,10 @@ export interface EndpointReport {
   endpoint: string;
   ok: boolean;
   mode?: 'full' | 'incremental';
-  /** Listing requests of an incremental run (`_fields=id`). */
+  /** Listing requests (`_fields=id`) of an incremental run or a split full crawl. */
   idPages?: number;
+  /** Raw tasks a split full crawl ran as. */
+  parts?: number;
   upserted?: number;
   deleted?: number;
   items?: number;
@@ -113,7 +117,7 @@ export async function readStackConfig(projectDir: string, stack: string): Promis
 }
 
 /** The stack's config with the command line's overrides applied, validated by the same parser as the program. */
-export function localConfig(stackConfig: Record<string, unknown>, options: Pick<LocalRunOptions, 'site' | 'endpoints' | 'concurrency'>): PipelineConfig {
+export function localConfig(stackConfig: Record<string, unknown>, options: Pick<LocalRunOptions, 'site' | 'endpoints' | 'concurrency' | 'pagesPerTask'>): PipelineConfig {
   const values: Record<string, unknown> = { ...stackConfig };
   const key = (k: string) => `wordpress-lakehouse:${k}`;
   // Secrets are encrypted in stack files and never read locally: credentials come from the environment.
@@ -131,6 +135,7 @@ export function localConfig(stackConfig: Record<string, unknown>, options: Pick<
     values[key('mapConcurrency')] = options.concurrency;
     values[key('requestConcurrency')] = Math.min(options.concurrency, 16);
   }
+  if (options.pagesPerTask !== undefined) values[key('pagesPerTask')] = options.pagesPerTask;
   return parseConfig(values);
 }
 
@@ -208,7 +213,7 @@ export async function runLocal(options: LocalRunOptions): Promise<LocalRunResult
       failureTopicArn: `arn:aws:sns:local:${LOCAL_ACCOUNT}:failure-stepfunction`,
       endpointsParameterName: names.endpoints,
     },
-    { mapConcurrency: config.mapConcurrency, rawTimeoutSeconds: config.rawTimeoutSeconds, bronzeTimeoutSeconds: config.bronzeTimeoutSeconds, ...testing.stateMachine },
+    { ...stateMachineSettings(config), ...testing.stateMachine },
   );
   const machine = new StateMachine(definition as any);
 
@@ -216,9 +221,41 @@ export async function runLocal(options: LocalRunOptions): Promise<LocalRunResult
   const invoke = <E, R>(run: (event: E) => Promise<R>) => async (input: any) => ({ StatusCode: 200, Payload: (await run(input.Payload as E)) as any });
   const overrides: Record<string, (input: any) => Promise<any>> = {
     [STATES.listEndpoints]: async (input) => ({ Parameter: { Name: input.Name, Value: values[input.Name] } }),
-    [STATES.raw]: invoke(async (event: RawEvent) => {
+    [STATES.plan]: invoke(async (event: RawEvent) => {
       const endpoint = event.endpoint ?? '';
       started.set(endpoint, Date.now());
+      try {
+        const plan = (await runRawTask(rawDeps, rawOptions, event)) as RawPlan;
+        if (plan.failed[0]) report(endpoint, { ok: false, error: `raw: ${plan.failed[0].error}` });
+        else if (plan.fanOut) report(endpoint, { parts: plan.fanOut.parts.length });
+        return plan;
+      } catch (error) {
+        report(endpoint, { ok: false, error: `raw: ${(error as Error).message}` });
+        throw error;
+      }
+    }),
+    [STATES.fetchPart]: invoke(async (event: RawEvent) => {
+      try {
+        return await runRawTask(rawDeps, rawOptions, event);
+      } catch (error) {
+        report(event.endpoint ?? '', { ok: false, error: `raw: part ${event.part?.index}: ${(error as Error).message}` });
+        throw error;
+      }
+    }),
+    [STATES.joinParts]: invoke(async (event: RawEvent) => {
+      const endpoint = event.endpoint ?? '';
+      try {
+        const summary = (await runRawTask(rawDeps, rawOptions, event)) as RawSummary;
+        const object = summary.objects[0];
+        report(endpoint, { mode: object?.mode, items: object?.items, pages: object?.pages, idPages: object?.idPages, bytes: object?.bytes });
+        return summary;
+      } catch (error) {
+        report(endpoint, { ok: false, error: `raw: ${(error as Error).message}` });
+        throw error;
+      }
+    }),
+    [STATES.raw]: invoke(async (event: RawEvent) => {
+      const endpoint = event.endpoint ?? '';
       try {
         const summary: RawSummary = await runRaw(rawDeps, rawOptions, event);
         const object: RawObject | undefined = summary.objects[0];
@@ -264,7 +301,7 @@ export async function runLocal(options: LocalRunOptions): Promise<LocalRunResult
     overrides[state] = (input) => wrap(input, real) as Promise<any>;
   }
   const retryIntervalOverrides =
-    testing.retryIntervalMs === undefined ? undefined : Object.fromEntries([STATES.listEndpoints, STATES.raw, STATES.bronze, STATES.writeManifest, STATES.publishFailure].map((state) => [state, testing.retryIntervalMs!]));
+    testing.retryIntervalMs === undefined ? undefined : Object.fromEntries([STATES.listEndpoints, STATES.plan, STATES.fetchPart, STATES.joinParts, STATES.raw, STATES.bronze, STATES.writeManifest, STATES.publishFailure].map((state) => [state, testing.retryIntervalMs!]));
 
   let status: LocalRunResult['status'] = 'SUCCEEDED';
   let error: string | undefined;

@@ -1,5 +1,6 @@
 import type { EndpointSpec } from '../handlers/contracts';
 import { tableName } from '../handlers/lake/layout';
+import { defaultPagesPerTask } from '../handlers/lake/fan-out';
 
 /**
  * The stack configuration, typed and validated before any resource is declared, so that a
@@ -42,6 +43,14 @@ export interface PipelineConfig {
   mapConcurrency: number;
   /** Requests in flight at once within one raw invocation. @default 4 */
   requestConcurrency: number;
+  /**
+   * Pages (of 100 items) one task of a split full crawl fetches; an endpoint with more pages is
+   * split into parts, each its own raw task. @default half of rawTimeoutSeconds at 2 s a page and
+   * requestConcurrency in flight: 300 with the default timeout and concurrency
+   */
+  pagesPerTask: number;
+  /** Parts of one split endpoint fetched at once; WordPress then sees up to this x requestConcurrency requests. @default 2 */
+  fanOutConcurrency: number;
   /** Per-request timeout towards WordPress. @default 30 */
   requestTimeoutSeconds: number;
   /** Retries of one request on 408/429/5xx and network errors. @default 5 */
@@ -278,6 +287,8 @@ export function parseConfig(all: Record<string, unknown>, version = '0.1.0'): Pi
     throw new ConfigError('wordpressUsername', 'needs an https siteUrl: an application password must never travel in clear text', 'use https in siteUrl, or remove wordpressUsername and wordpressPassword');
   }
 
+  const rawTimeoutSeconds = int(raw, 'rawTimeoutSeconds', 300, 10, 900);
+  const requestConcurrency = int(raw, 'requestConcurrency', 4, 1, 16);
   return {
     siteUrl,
     allowPrivateSite: bool(raw, 'allowPrivateSite', false),
@@ -289,11 +300,13 @@ export function parseConfig(all: Record<string, unknown>, version = '0.1.0'): Pi
     dataSource,
     noncurrentVersionDays: int(raw, 'noncurrentVersionDays', 30, 1, 3650),
     rawMemoryMb: int(raw, 'rawMemoryMb', 256, 128, 10240),
-    rawTimeoutSeconds: int(raw, 'rawTimeoutSeconds', 300, 10, 900),
+    rawTimeoutSeconds,
     bronzeMemoryMb: int(raw, 'bronzeMemoryMb', 1024, 128, 10240),
     bronzeTimeoutSeconds: int(raw, 'bronzeTimeoutSeconds', 300, 10, 900),
     mapConcurrency: int(raw, 'mapConcurrency', 4, 1, 40),
-    requestConcurrency: int(raw, 'requestConcurrency', 4, 1, 16),
+    requestConcurrency,
+    pagesPerTask: int(raw, 'pagesPerTask', defaultPagesPerTask(rawTimeoutSeconds, requestConcurrency), 1, 100_000),
+    fanOutConcurrency: int(raw, 'fanOutConcurrency', 2, 1, 40),
     requestTimeoutSeconds: int(raw, 'requestTimeoutSeconds', 30, 1, 300),
     maxRetries: int(raw, 'maxRetries', 5, 0, 10),
     userAgent: str(raw, 'userAgent', `${PROJECT}/${version} (+https://github.com/wordpress-lakehouse/wordpress-lakehouse)`)!,
@@ -312,6 +325,7 @@ export function parseConfig(all: Record<string, unknown>, version = '0.1.0'): Pi
 const KEYS = [
   'siteUrl', 'allowPrivateSite', 'endpoints', 'schedule', 'timezone', 'alertEmail', 'logRetentionDays', 'dataSource', 'noncurrentVersionDays',
   'rawMemoryMb', 'rawTimeoutSeconds', 'bronzeMemoryMb', 'bronzeTimeoutSeconds', 'mapConcurrency', 'requestConcurrency',
+  'pagesPerTask', 'fanOutConcurrency',
   'requestTimeoutSeconds', 'maxRetries', 'userAgent', 'wordpressUsername', 'parquetCodec', 'rowGroupSize', 'auditTrail', 'snsKmsKeyId',
   'incrementalOverlapMinutes', 'fullRefreshDays', 'athenaResultsExpirationDays', 'athenaBytesScannedCutoffMb',
 ] as const;

@@ -2,6 +2,7 @@ import type { BronzeOptions } from '../handlers/bronze';
 import type { ParameterNames } from '../handlers/contracts';
 import type { RawOptions } from '../handlers/raw';
 import type { PipelineConfig } from './config';
+import type { StateMachineSettings } from './state-machine';
 
 /**
  * The handler settings derived from the stack config, in one place, so that what the Lambdas
@@ -19,6 +20,17 @@ export function rawHandlerOptions(config: PipelineConfig, functionName: string, 
     concurrency: config.requestConcurrency,
     incrementalOverlapMinutes: config.incrementalOverlapMinutes,
     fullRefreshDays: config.fullRefreshDays,
+    pagesPerTask: config.pagesPerTask,
+  };
+}
+
+/** What the state machine definition takes from the stack config. */
+export function stateMachineSettings(config: PipelineConfig): StateMachineSettings {
+  return {
+    mapConcurrency: config.mapConcurrency,
+    partConcurrency: config.fanOutConcurrency,
+    rawTimeoutSeconds: config.rawTimeoutSeconds,
+    bronzeTimeoutSeconds: config.bronzeTimeoutSeconds,
   };
 }
 

@@ -3,7 +3,8 @@ import * as pulumi from '@pulumi/pulumi';
 import { alertTopic } from './alert-topic';
 import type { PipelineConfig } from './config';
 import { assumeRolePolicy, schedulerPolicy, stateMachinePolicy } from './policies';
-import { STATE_MACHINE_NAME, buildDefinition } from './state-machine';
+import { stateMachineSettings } from './handler-options';
+import { MAP_LABEL, STATE_MACHINE_NAME, buildDefinition } from './state-machine';
 
 export interface OrchestrationArgs {
   config: PipelineConfig;
@@ -36,6 +37,11 @@ export class Orchestration extends pulumi.ComponentResource {
     // The account, read off a function's ARN, pins each service role's trust to this account
     // (confused-deputy protection) without an extra provider call.
     const account = args.rawFunction.arn.apply((arn) => arn.split(':')[4]);
+    const machineName = `${STATE_MACHINE_NAME}-${args.stack}`;
+    const machineArn = args.rawFunction.arn.apply((arn) => {
+      const [, partition, , region, accountId] = arn.split(':');
+      return `arn:${partition}:states:${region}:${accountId}:stateMachine:${machineName}`;
+    });
     this.role = new aws.iam.Role(
       `${name}-state-machine`,
       { assumeRolePolicy: pulumi.jsonStringify(assumeRolePolicy('states.amazonaws.com', account)), description: `Role of ${STATE_MACHINE_NAME}-${args.stack}` },
@@ -50,6 +56,8 @@ export class Orchestration extends pulumi.ComponentResource {
             functionArns: [args.rawFunction.arn, args.bronzeFunction.arn],
             failureTopicArn: this.failureTopic.arn,
             endpointsParameterArn: args.endpointsParameter.arn,
+            stateMachineArn: machineArn,
+            mapLabel: MAP_LABEL,
           }),
         ),
       },
@@ -64,7 +72,7 @@ export class Orchestration extends pulumi.ComponentResource {
     this.stateMachine = new aws.sfn.StateMachine(
       `${name}-state-machine`,
       {
-        name: `${STATE_MACHINE_NAME}-${args.stack}`,
+        name: machineName,
         type: 'STANDARD',
         roleArn: this.role.arn,
         definition: pulumi.jsonStringify(
@@ -75,7 +83,7 @@ export class Orchestration extends pulumi.ComponentResource {
               failureTopicArn: this.failureTopic.arn,
               endpointsParameterName: args.endpointsParameter.name,
             },
-            { mapConcurrency: config.mapConcurrency, rawTimeoutSeconds: config.rawTimeoutSeconds, bronzeTimeoutSeconds: config.bronzeTimeoutSeconds },
+            stateMachineSettings(config),
           ),
         ),
         loggingConfiguration: { level: 'ERROR', includeExecutionData: true, logDestination: pulumi.interpolate`${logGroup.arn}:*` },

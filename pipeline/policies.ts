@@ -37,10 +37,14 @@ function logStatement(logGroupArn: Input<string>): Statement {
  * stays usable without a Pulumi engine, e.g. by the IAM simulation tests.
  */
 export function interpolate(value: Input<string>, suffix: string): Input<string> {
-  if (typeof value === 'string') return `${value}${suffix}`;
-  const maybe = value as { apply?: (f: (v: string) => string) => Input<string> };
-  if (typeof maybe.apply === 'function') return maybe.apply((v) => `${v}${suffix}`);
-  return (value as Promise<string>).then((v) => `${v}${suffix}`);
+  return mapInput(value, (v) => `${v}${suffix}`);
+}
+
+function mapInput(value: Input<string>, f: (v: string) => string): Input<string> {
+  if (typeof value === 'string') return f(value);
+  const maybe = value as { apply?: (g: (v: string) => string) => Input<string> };
+  if (typeof maybe.apply === 'function') return maybe.apply(f);
+  return (value as Promise<string>).then(f);
 }
 
 export interface RawPolicyArgs {
@@ -54,13 +58,15 @@ export interface RawPolicyArgs {
 }
 
 /**
- * The raw function writes raw objects under its prefix and nothing else. It never reads them
- * back: a new object is written with If-None-Match, so raw history cannot be overwritten.
+ * The raw function writes raw objects under its prefix; a new object is written with
+ * If-None-Match, so raw history cannot be overwritten. The one thing it reads back is the id
+ * listing a split crawl's parts are cut from.
  */
 export function rawFunctionPolicy(args: RawPolicyArgs): PolicyDocument {
   return doc(
     logStatement(args.logGroupArn),
     { Sid: 'S3ObjectActions', Effect: 'Allow', Action: ['s3:PutObject'], Resource: [interpolate(args.rawBucketArn, `/${args.dataSource}/*`)] },
+    { Sid: 'S3IdListingReadActions', Effect: 'Allow', Action: ['s3:GetObject'], Resource: [interpolate(args.rawBucketArn, `/${args.dataSource}/_ids/*`)] },
     { Sid: 'SNSActions', Effect: 'Allow', Action: ['sns:Publish'], Resource: args.topicArns },
     { Sid: 'ParameterStoreActions', Effect: 'Allow', Action: ['ssm:GetParameters', 'ssm:GetParameter'], Resource: args.parameterArns },
   );
@@ -133,11 +139,16 @@ export interface StateMachinePolicyArgs {
   functionArns: Input<string>[];
   failureTopicArn: Input<string>;
   endpointsParameterArn: Input<string>;
+  /** The state machine's own ARN, built from its name (the role exists before the machine). */
+  stateMachineArn: Input<string>;
+  /** The Distributed Map's label: its child executions are `execution:<machine>/<label>:<id>`. */
+  mapLabel: string;
 }
 
 /**
  * Step Functions invokes exactly the two functions (and their versions), reads the endpoint
- * list and publishes to its failure topic. Log delivery is the one place AWS requires `*`:
+ * list, publishes to its failure topic, and runs its Distributed Map: child executions of this
+ * machine only, started, watched and stopped (when the map run fails or is aborted). Log delivery is the one place AWS requires `*`:
  * CreateLogDelivery and friends are not resource-scoped (see the Step Functions guide,
  * "IAM policies for logging to CloudWatch Logs").
  */
@@ -146,6 +157,13 @@ export function stateMachinePolicy(args: StateMachinePolicyArgs): PolicyDocument
     { Sid: 'LambdaInvokeActions', Effect: 'Allow', Action: ['lambda:InvokeFunction'], Resource: args.functionArns.flatMap((arn) => [arn, interpolate(arn, ':*')]) },
     { Sid: 'SNSActions', Effect: 'Allow', Action: ['sns:Publish'], Resource: [args.failureTopicArn] },
     { Sid: 'ParameterStoreActions', Effect: 'Allow', Action: ['ssm:GetParameter'], Resource: [args.endpointsParameterArn] },
+    { Sid: 'DistributedMapStartActions', Effect: 'Allow', Action: ['states:StartExecution'], Resource: [args.stateMachineArn] },
+    {
+      Sid: 'DistributedMapChildActions',
+      Effect: 'Allow',
+      Action: ['states:DescribeExecution', 'states:StopExecution'],
+      Resource: [childExecutions(args.stateMachineArn, args.mapLabel)],
+    },
     {
       Sid: 'CloudWatchLogDeliveryActions',
       Effect: 'Allow',
@@ -162,6 +180,11 @@ export function stateMachinePolicy(args: StateMachinePolicyArgs): PolicyDocument
       Resource: ['*'],
     },
   );
+}
+
+/** `arn:...:execution:<machine>/<label>:*`, the executions a Distributed Map starts, from the machine's ARN. */
+function childExecutions(stateMachineArn: Input<string>, label: string): Input<string> {
+  return mapInput(stateMachineArn, (arn) => `${arn.replace(':stateMachine:', ':execution:')}/${label}:*`);
 }
 
 /** The scheduler may start this one state machine and nothing else. */

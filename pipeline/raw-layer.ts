@@ -1,6 +1,6 @@
 import * as aws from '@pulumi/aws';
 import * as pulumi from '@pulumi/pulumi';
-import type { ParameterNames, RawEvent, RawSummary } from '../handlers/contracts';
+import type { ParameterNames, PartResult, RawEvent, RawPlan, RawSummary } from '../handlers/contracts';
 import { rawCallbackFactory } from '../handlers/raw';
 import { alertTopic } from './alert-topic';
 import type { PipelineConfig } from './config';
@@ -57,7 +57,7 @@ export class RawLayer extends pulumi.ComponentResource {
     const parameterArns = [this.bucketParameter.arn, this.topicParameter.arn, this.endpointsParameter.arn];
     if (this.credentialsParameter) parameterArns.push(this.credentialsParameter.arn);
 
-    const fn = new PipelineFunction<RawEvent, RawSummary>(
+    const fn = new PipelineFunction<RawEvent, RawSummary | RawPlan | PartResult>(
       `${name}-function`,
       {
         functionName,

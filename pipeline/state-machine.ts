@@ -3,10 +3,12 @@
  * deployed by Orchestration (with Outputs, through pulumi.jsonStringify) and executed by the
  * local runner (with plain strings, through aws-local-stepfunctions).
  *
- * Shape: read the endpoint list from SSM -> Map (bounded concurrency) over endpoints, each raw
- * then bronze -> the bronze function writes the run manifest -> if any endpoint failed, publish
- * one alert and end in Fail. An endpoint that fails is caught inside its Map iteration so that
- * the others still run to completion; the execution as a whole still ends FAILED.
+ * Shape: read the endpoint list from SSM -> a Distributed Map (bounded concurrency; each endpoint
+ * a child execution with a history of its own) over endpoints: plan, then raw in one task or, for
+ * a full crawl too big for one, an inline Map of part tasks and a join; then bronze -> the bronze
+ * function writes the run manifest -> if any endpoint failed, publish one alert and end in Fail.
+ * An endpoint that fails is caught inside its iteration so that the others still run to
+ * completion; the execution as a whole still ends FAILED.
  *
  * The execution's name is the run id (raw keys, lineage, manifest) and its input reaches the raw
  * function whole: `{ "fullRefresh": true }` forces full crawls. Read from the context object
@@ -15,10 +17,17 @@
 
 export const STATE_MACHINE_NAME = 'WordPress_Raw_To_Bronze';
 
+/** Label of the per-endpoint Distributed Map: names its child executions (and the IAM resource for them). */
+export const MAP_LABEL = 'PerEndpoint';
+
 /** State names; the local runner overrides Task resources by these names. */
 export const STATES = {
   listEndpoints: 'ListEndpoints',
   perEndpoint: 'PerEndpoint',
+  plan: 'PlanEndpoint',
+  fetchParts: 'FetchParts',
+  fetchPart: 'FetchPart',
+  joinParts: 'JoinParts',
   raw: 'data_wordpressapi_raw',
   bronze: 'data_wordpressapi_bronze',
   summarise: 'SummariseRun',
@@ -54,6 +63,8 @@ export interface StateMachineRefs<T> {
 export interface StateMachineSettings {
   /** Endpoints processed at once. */
   mapConcurrency: number;
+  /** Parts of one fanned-out endpoint fetched at once (each with its own requests in flight). */
+  partConcurrency: number;
   /** The raw function's own timeout; the task waits a little longer so Lambda's timeout error wins. */
   rawTimeoutSeconds: number;
   bronzeTimeoutSeconds: number;
@@ -112,15 +123,87 @@ export function buildDefinition<T>(refs: StateMachineRefs<T>, settings: StateMac
       [STATES.perEndpoint]: {
         Type: 'Map',
         ItemsPath: '$.endpoints',
+        Label: MAP_LABEL,
         // Run id and input are read here, at the Map, where `$$.Execution` is the execution's on
         // AWS and locally alike (aws-local-stepfunctions runs each iteration as an execution of
         // its own, whose context input is the item).
         ItemSelector: { 'name.$': '$$.Map.Item.Value.name', 'runId.$': '$$.Execution.Name', 'execution.$': '$$.Execution.Input' },
         MaxConcurrency: settings.mapConcurrency,
         ItemProcessor: {
-          ProcessorConfig: { Mode: 'INLINE' },
-          StartAt: STATES.raw,
+          ProcessorConfig: { Mode: 'DISTRIBUTED', ExecutionType: 'STANDARD' },
+          StartAt: STATES.plan,
           States: {
+            [STATES.plan]: {
+              Type: 'Task',
+              Resource: 'arn:aws:states:::lambda:invoke',
+              Parameters: { FunctionName: refs.rawFunctionArn, Payload: { 'endpoint.$': '$.name', 'runId.$': '$.runId', 'execution.$': '$.execution', plan: true } },
+              ResultSelector: { 'summary.$': '$.Payload' },
+              ResultPath: '$.plan',
+              TimeoutSeconds: settings.rawTimeoutSeconds + margin,
+              Retry: lambdaRetry(),
+              Catch: caught('RawInvocationFailed'),
+              Next: 'PlanChosen',
+            },
+            PlanChosen: {
+              Type: 'Choice',
+              Choices: [
+                { Variable: '$.plan.summary.failed[0]', IsPresent: true, Next: 'PlanFailed' },
+                { Variable: '$.plan.summary.fanOut', IsPresent: true, Next: STATES.fetchParts },
+              ],
+              Default: STATES.raw,
+            },
+            PlanFailed: failedItem('raw', '$.plan.summary.failed[0].error'),
+            // Inline: a part's events stay in this endpoint's child execution, whose history
+            // (25 000 events) holds the 500 parts a plan may have with room to spare.
+            [STATES.fetchParts]: {
+              Type: 'Map',
+              ItemsPath: '$.plan.summary.fanOut.parts',
+              ItemSelector: {
+                'endpoint.$': '$.name',
+                'runId.$': '$.runId',
+                part: {
+                  'index.$': '$$.Map.Item.Value.index',
+                  'offset.$': '$$.Map.Item.Value.offset',
+                  'count.$': '$$.Map.Item.Value.count',
+                  'idsKey.$': '$.plan.summary.fanOut.idsKey',
+                  'fetchedAt.$': '$.plan.summary.fanOut.fetchedAt',
+                },
+              },
+              MaxConcurrency: settings.partConcurrency,
+              ItemProcessor: {
+                ProcessorConfig: { Mode: 'INLINE' },
+                StartAt: STATES.fetchPart,
+                States: {
+                  [STATES.fetchPart]: {
+                    Type: 'Task',
+                    Resource: 'arn:aws:states:::lambda:invoke',
+                    Parameters: { FunctionName: refs.rawFunctionArn, Payload: { 'endpoint.$': '$.endpoint', 'runId.$': '$.runId', 'part.$': '$.part' } },
+                    OutputPath: '$.Payload',
+                    TimeoutSeconds: settings.rawTimeoutSeconds + margin,
+                    Retry: lambdaRetry(),
+                    Catch: caught('PartFailed'),
+                    End: true,
+                  },
+                  // One failed part fails the endpoint: the Map stops the other parts, and its
+                  // Catch reports this part's own error.
+                  PartFailed: { Type: 'Fail', ErrorPath: '$.error.Error', CausePath: '$.error.Cause' },
+                },
+              },
+              ResultPath: '$.parts',
+              Catch: caught('RawInvocationFailed'),
+              Next: STATES.joinParts,
+            },
+            [STATES.joinParts]: {
+              Type: 'Task',
+              Resource: 'arn:aws:states:::lambda:invoke',
+              Parameters: { FunctionName: refs.rawFunctionArn, Payload: { 'endpoint.$': '$.name', 'runId.$': '$.runId', join: { 'plan.$': '$.plan.summary.fanOut', 'parts.$': '$.parts' } } },
+              ResultSelector: { 'summary.$': '$.Payload' },
+              ResultPath: '$.raw',
+              TimeoutSeconds: 60 + margin,
+              Retry: lambdaRetry(),
+              Catch: caught('RawInvocationFailed'),
+              Next: 'RawLanded',
+            },
             [STATES.raw]: {
               Type: 'Task',
               Resource: 'arn:aws:states:::lambda:invoke',

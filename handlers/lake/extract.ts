@@ -8,6 +8,8 @@ import { openJsonArrayFile } from '../wordpress/json-array-file';
 import { readJsonFileItems } from '../parquet/json-items';
 import { rawIdsKey, rawItemsKey } from './layout';
 import { idOf } from './merge';
+import { mapLimit } from '../concurrency';
+import type { EndpointState } from './state';
 import { fullRefreshReason, inRanges, modifiedAfter } from './state';
 import { loadState } from './state-store';
 
@@ -39,9 +41,7 @@ export async function extractEndpoint(deps: HandlerDeps, context: ExtractContext
   const { join } = require('node:path') as typeof import('node:path');
   const started = Date.now();
   const fetchedAt = new Date(started).toISOString();
-  const { state, error: stateError } = await loadState(deps.s3, context.bronzeBucket, context.dataSource, spec.name);
-  if (stateError) deps.log.warn('state unreadable, crawling in full', { endpoint: spec.name, error: stateError });
-  const reason = fullRefreshReason(state, { requested: context.fullRefresh, paginated: spec.paginate, fullRefreshDays: context.fullRefreshDays, now: fetchedAt, stateError });
+  const { state, reason } = await crawlMode(deps, context, spec, fetchedAt);
   const dir = await mkdtemp(join(tmpdir(), 'wordpress-raw-'));
   try {
     const itemsPath = join(dir, `${spec.name}.json`);
@@ -55,15 +55,8 @@ export async function extractEndpoint(deps: HandlerDeps, context: ExtractContext
       const ids = await crawlEndpoint({ ...spec, url: withQuery(spec.url, { _fields: 'id' }) }, join(dir, 'ids.json'), options);
       const have = new Set(await idsOf(delta.path));
       const unseen = (await idsOf(ids.path)).filter((id) => !have.has(id) && !(typeof id === 'number' && inRanges(state!.ids ?? [], id)));
-      const parts = [delta.path];
-      let includePages = 0;
-      for (let i = 0; i < unseen.length; i += INCLUDE_CHUNK) {
-        const chunk = unseen.slice(i, i + INCLUDE_CHUNK);
-        const part = await crawlEndpoint({ ...spec, url: withQuery(spec.url, { include: chunk.join(',') }) }, join(dir, `include-${i}.json`), options);
-        includePages += part.pages;
-        parts.push(part.path);
-      }
-      crawl = { ...(await concatenate(parts, itemsPath)), pages: delta.pages + includePages, total: delta.total, duplicates: delta.duplicates, orderedById: delta.orderedById };
+      const included = await fetchIncluded(spec, unseen, dir, options);
+      crawl = { ...(await concatenate([delta.path, ...included.paths], itemsPath)), pages: delta.pages + included.pages, total: delta.total, duplicates: delta.duplicates, orderedById: delta.orderedById };
       incremental = { modifiedAfter: after, ids, unseen: unseen.length };
     }
 
@@ -125,11 +118,32 @@ export async function extractEndpoint(deps: HandlerDeps, context: ExtractContext
   }
 }
 
+/** Whether this run's crawl of the endpoint is full (and why) or incremental, from the stored state. */
+export async function crawlMode(deps: HandlerDeps, context: ExtractContext, spec: EndpointSpec, now: string): Promise<{ state?: EndpointState; reason?: string }> {
+  const { state, error: stateError } = await loadState(deps.s3, context.bronzeBucket, context.dataSource, spec.name);
+  if (stateError) deps.log.warn('state unreadable, crawling in full', { endpoint: spec.name, error: stateError });
+  return { state, reason: fullRefreshReason(state, { requested: context.fullRefresh, paginated: spec.paginate, fullRefreshDays: context.fullRefreshDays, now, stateError }) };
+}
+
+/**
+ * The items of `ids`, asked for with `include=` a hundred at a time, several requests in flight
+ * (the crawl's limiter bounds them): one JSON array file per request, in the order of `ids`.
+ */
+export async function fetchIncluded(spec: EndpointSpec, ids: readonly unknown[], dir: string, options: CrawlOptions): Promise<{ paths: string[]; pages: number }> {
+  const { join } = require('node:path') as typeof import('node:path');
+  const starts: number[] = [];
+  for (let i = 0; i < ids.length; i += INCLUDE_CHUNK) starts.push(i);
+  const parts = await mapLimit(starts, options.pageConcurrency, (i) =>
+    crawlEndpoint({ ...spec, url: withQuery(spec.url, { include: ids.slice(i, i + INCLUDE_CHUNK).join(',') }) }, join(dir, `include-${i}.json`), options),
+  );
+  return { paths: parts.map((part) => part.path), pages: parts.reduce((sum, part) => sum + part.pages, 0) };
+}
+
 /**
  * Uploads to the first of `keyOf(1), keyOf(2)...` that is free (a retried task of the same run
  * finds its first key taken): raw objects are written with If-None-Match, never overwritten.
  */
-async function putNew(deps: HandlerDeps, bucket: string, keyOf: (attempt: number) => string, path: string, options: PutFileOptions): Promise<string> {
+export async function putNew(deps: HandlerDeps, bucket: string, keyOf: (attempt: number) => string, path: string, options: PutFileOptions): Promise<string> {
   for (let attempt = 1; ; attempt++) {
     const key = keyOf(attempt);
     try {
@@ -141,7 +155,7 @@ async function putNew(deps: HandlerDeps, bucket: string, keyOf: (attempt: number
   }
 }
 
-function withQuery(url: string, params: Record<string, string>): string {
+export function withQuery(url: string, params: Record<string, string>): string {
   const out = new URL(url);
   for (const [name, value] of Object.entries(params)) out.searchParams.set(name, value);
   return out.href;
@@ -157,7 +171,7 @@ async function idsOf(path: string): Promise<unknown[]> {
 }
 
 /** One JSON array file of the items of `parts`, each id once (the first part wins). */
-async function concatenate(parts: string[], path: string) {
+export async function concatenate(parts: string[], path: string) {
   const file = openJsonArrayFile(path);
   const seen = new Set<unknown>();
   try {

@@ -1,6 +1,6 @@
 import type { BronzeObject, RawObject } from '../contracts';
 import type { HandlerDeps } from '../aws/ports';
-import { getStream, isMissing, metadataText, putFile, putText } from '../aws/s3';
+import { getStream, getText, isMissing, metadataText, putFile, putText } from '../aws/s3';
 import type { Codec } from '../parquet/codecs';
 import { convertJsonFile } from '../parquet/convert';
 import type { ColumnSpec } from '../parquet/infer';
@@ -64,8 +64,9 @@ export async function landEndpoint(deps: HandlerDeps, context: LandContext, obje
   const dir = await mkdtemp(join(tmpdir(), `bronze-${endpoint}-`));
   try {
     const download = async (bucket: string, from: string, to: string) => pipeline(await getStream(deps.s3, bucket, from), createWriteStream(to));
-    const itemsPath = join(dir, 'items.json');
-    await download(context.rawBucket, object.key, itemsPath);
+    // A fanned-out crawl lands as several raw parts: each is downloaded when the merge reaches
+    // it and removed after, so /tmp holds one part at a time whatever the endpoint's size.
+    const rawKeys = object.partsKey ? await partKeys(deps, context.rawBucket, object.partsKey) : [object.key];
     let listed: unknown[] | undefined;
     if (mode === 'incremental') {
       const idsPath = join(dir, 'ids.json');
@@ -93,12 +94,17 @@ export async function landEndpoint(deps: HandlerDeps, context: LandContext, obje
     let allModified = true;
     let items = 0;
     async function* fetched(): AsyncGenerator<unknown> {
-      for await (const item of readJsonFileItems(itemsPath)) {
-        const modified = modifiedInstant(item);
-        if (modified === undefined) allModified = false;
-        maxModified = laterMark(maxModified, modified);
-        items++;
-        yield item;
+      for (const rawKey of rawKeys) {
+        const itemsPath = join(dir, 'items.json');
+        await download(context.rawBucket, rawKey, itemsPath);
+        for await (const item of readJsonFileItems(itemsPath)) {
+          const modified = modifiedInstant(item);
+          if (modified === undefined) allModified = false;
+          maxModified = laterMark(maxModified, modified);
+          items++;
+          yield item;
+        }
+        await rm(itemsPath, { force: true });
       }
     }
     const mergedPath = join(dir, 'merged.json');
@@ -217,6 +223,17 @@ export async function landEndpoint(deps: HandlerDeps, context: LandContext, obje
   } finally {
     await rm(dir, { recursive: true, force: true });
   }
+}
+
+/** The raw keys of a fanned-out crawl's parts, in id order, from the list its join step stored. */
+async function partKeys(deps: HandlerDeps, bucket: string, partsKey: string): Promise<string[]> {
+  const text = await getText(deps.s3, bucket, partsKey);
+  if (text === undefined) throw new Error(`the parts list s3://${bucket}/${partsKey} does not exist`);
+  const parts = JSON.parse(text) as Array<{ index?: unknown; key?: unknown }>;
+  if (!Array.isArray(parts) || parts.length === 0 || parts.some((part, i) => part?.index !== i || typeof part.key !== 'string')) {
+    throw new Error(`the parts list s3://${bucket}/${partsKey} is not a [{ index, key }, ...] array in part order`);
+  }
+  return parts.map((part) => part.key as string);
 }
 
 /** Puts back what a failed run had already replaced; says what it did, for the error text. */

@@ -5,7 +5,9 @@
  * `_`, see wordpress/endpoints.ts).
  *
  * raw     <src>/<name>/ingest_date=YYYY-MM-DD/<name>-<run id>.json      what one run fetched (immutable)
+ *         <src>/<name>/ingest_date=YYYY-MM-DD/<name>-<run id>.part-NNNNN.json  one part of a fanned-out crawl
  *         <src>/_ids/<name>/ingest_date=YYYY-MM-DD/<name>-<run id>.json the public ids listed that run
+ *         <src>/_parts/<name>/ingest_date=YYYY-MM-DD/<name>-<run id>.json the parts of a fanned-out crawl
  * bronze  <src>/<name>/<name>.parquet                                   the current, merged table
  *         <src>/<name>_deletions/<name>_deletions-<run id>.parquet     ids that left the site, per run
  *         <src>/_state/<name>.json                                      high-water mark, ids, last full run
@@ -28,6 +30,16 @@ export function rawItemsKey(dataSource: string, name: string, fetchedAt: string,
 
 export function rawIdsKey(dataSource: string, name: string, fetchedAt: string, runId: string, attempt = 1): string {
   return `${dataSource}/_ids/${name}/ingest_date=${ingestDate(fetchedAt)}/${name}-${safeRunId(runId)}${attempt > 1 ? `-${attempt}` : ''}.json`;
+}
+
+/** One part of a fanned-out crawl, beside the run's other raw objects. */
+export function rawPartKey(dataSource: string, name: string, fetchedAt: string, runId: string, index: number, attempt = 1): string {
+  return `${dataSource}/${name}/ingest_date=${ingestDate(fetchedAt)}/${name}-${safeRunId(runId)}.part-${String(index).padStart(5, '0')}${attempt > 1 ? `-${attempt}` : ''}.json`;
+}
+
+/** The list of a fanned-out crawl's parts, outside the endpoint's folder (it is not an item array). */
+export function rawPartsKey(dataSource: string, name: string, fetchedAt: string, runId: string, attempt = 1): string {
+  return `${dataSource}/_parts/${name}/ingest_date=${ingestDate(fetchedAt)}/${name}-${safeRunId(runId)}${attempt > 1 ? `-${attempt}` : ''}.json`;
 }
 
 export function tableKey(dataSource: string, name: string): string {

@@ -5,6 +5,7 @@ import { PublishCommand, SNSClient } from '@aws-sdk/client-sns';
 import { GetParametersCommand, SSMClient } from '@aws-sdk/client-ssm';
 import { mockClient } from 'aws-sdk-client-mock';
 import { snsNotifier, ssmParameterReader } from '../../handlers/aws/clients';
+import type { RawSummary } from '../../handlers/contracts';
 import type { RawOptions } from '../../handlers/raw';
 import { rawCallbackFactory } from '../../handlers/raw';
 import { generateItems, startWordPressFixture } from '../helpers/wordpress-fixture';
@@ -89,13 +90,13 @@ test.serial('the handler from the callback factory reads SSM and bronze state, w
   const lines: string[] = [];
   const write = process.stdout.write;
   process.stdout.write = ((chunk: string) => lines.push(String(chunk)) > 0) as typeof process.stdout.write;
-  let first, second, retried;
+  let first, second, retried: RawSummary;
   try {
     const handler = rawCallbackFactory(options)();
-    first = await handler({});
-    second = await handler({ endpoint: 'posts', runId: 'exec-2' });
+    first = (await handler({})) as RawSummary;
+    second = (await handler({ endpoint: 'posts', runId: 'exec-2' })) as RawSummary;
     // A retried task of the same execution: the same run id, so the same first key.
-    retried = await handler({ endpoint: 'posts', runId: 'exec-2' });
+    retried = (await handler({ endpoint: 'posts', runId: 'exec-2' })) as RawSummary;
   } finally {
     process.stdout.write = write;
   }

@@ -1,5 +1,5 @@
 import test from 'ava';
-import { STATES, STATE_MACHINE_NAME, TRANSIENT_LAMBDA_ERRORS, buildDefinition } from '../../pipeline/state-machine';
+import { MAP_LABEL, STATES, STATE_MACHINE_NAME, TRANSIENT_LAMBDA_ERRORS, buildDefinition } from '../../pipeline/state-machine';
 import { aslProblems } from '../helpers/asl-checks';
 
 // asl-validator ships no types.
@@ -11,7 +11,7 @@ const refs = {
   failureTopicArn: 'arn:aws:sns:eu-west-2:123456789012:failure-stepfunction',
   endpointsParameterName: '/wordpress-lakehouse/dev/wordpress/example.com/api/endpoints',
 };
-const settings = { mapConcurrency: 3, rawTimeoutSeconds: 300, bronzeTimeoutSeconds: 120 };
+const settings = { mapConcurrency: 3, partConcurrency: 2, rawTimeoutSeconds: 300, bronzeTimeoutSeconds: 120 };
 const definition = () => structuredClone(buildDefinition(refs, settings)) as Record<string, any>;
 
 test('the definition is valid ASL according to asl-validator', (t) => {
@@ -40,13 +40,19 @@ test('our checks catch the flaws asl-validator lets through', (t) => {
   t.regex(problems, /literal path/);
 });
 
-test('each endpoint runs raw then bronze inside a Map bounded by the configured concurrency', (t) => {
+test('each endpoint is planned, then runs raw then bronze, inside a Distributed Map bounded by the configured concurrency', (t) => {
   const d = definition();
   t.is(d.StartAt, STATES.listEndpoints);
   const map = d.States[STATES.perEndpoint];
   t.is(map.Type, 'Map');
   t.is(map.MaxConcurrency, 3);
-  t.is(map.ItemProcessor.StartAt, STATES.raw);
+  t.deepEqual(map.ItemProcessor.ProcessorConfig, { Mode: 'DISTRIBUTED', ExecutionType: 'STANDARD' });
+  t.is(map.Label, MAP_LABEL);
+  t.is(map.ItemProcessor.StartAt, STATES.plan);
+  const plan = map.ItemProcessor.States[STATES.plan];
+  t.is(plan.Parameters.FunctionName, refs.rawFunctionArn);
+  t.true(plan.Parameters.Payload.plan);
+  t.is(map.ItemProcessor.States[plan.Next].Default, STATES.raw);
   const raw = map.ItemProcessor.States[STATES.raw];
   t.is(raw.Parameters.FunctionName, refs.rawFunctionArn);
   t.is(raw.TimeoutSeconds, 330);
@@ -103,4 +109,31 @@ test('after the Map the bronze function writes the run manifest, and a manifest 
   t.deepEqual(manifest.Catch, [{ ErrorEquals: ['States.ALL'], ResultPath: '$.manifestError', Next: STATES.allSucceeded }]);
   t.is(manifest.Next, STATES.allSucceeded);
   t.deepEqual(d.States[STATES.allSucceeded].Choices, [{ Variable: '$.anyFailed', BooleanEquals: true, Next: STATES.collectFailures }]);
+});
+
+test('a planned split runs its parts in an inline Map bounded by partConcurrency, then joins them before bronze', (t) => {
+  const processor = definition().States[STATES.perEndpoint].ItemProcessor;
+  const chosen = processor.States[processor.States[STATES.plan].Next];
+  t.deepEqual(chosen.Choices.map((c: any) => [c.Variable, c.Next]), [
+    ['$.plan.summary.failed[0]', 'PlanFailed'],
+    ['$.plan.summary.fanOut', STATES.fetchParts],
+  ]);
+  const parts = processor.States[STATES.fetchParts];
+  t.is(parts.Type, 'Map');
+  t.is(parts.MaxConcurrency, 2);
+  t.is(parts.ItemProcessor.ProcessorConfig.Mode, 'INLINE');
+  t.is(parts.ItemsPath, '$.plan.summary.fanOut.parts');
+  // The listing key and fetch time are added per part here, so the plan's own payload stays small.
+  t.is(parts.ItemSelector.part['idsKey.$'], '$.plan.summary.fanOut.idsKey');
+  t.is(parts.ItemSelector.part['index.$'], '$$.Map.Item.Value.index');
+  const part = parts.ItemProcessor.States[STATES.fetchPart];
+  t.deepEqual(part.Parameters.Payload, { 'endpoint.$': '$.endpoint', 'runId.$': '$.runId', 'part.$': '$.part' });
+  t.is(parts.ItemProcessor.States[part.Catch[0].Next].Type, 'Fail');
+  t.is(parts.Catch[0].Next, 'RawInvocationFailed');
+  const join = processor.States[parts.Next];
+  t.is(parts.Next, STATES.joinParts);
+  t.deepEqual(join.Parameters.Payload.join, { 'plan.$': '$.plan.summary.fanOut', 'parts.$': '$.parts' });
+  t.is(join.ResultPath, '$.raw');
+  // The join's summary takes the single raw task's place: the same check, then the same bronze task.
+  t.is(join.Next, processor.States[STATES.raw].Next);
 });
