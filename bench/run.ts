@@ -10,18 +10,20 @@ import type { ConvertResults } from './convert';
 import { benchConvert } from './convert';
 import type { Day2Results } from './day2';
 import { benchDay2 } from './day2';
+import type { FanOutResults, FanOutTask } from './fan-out';
+import { benchFanOut } from './fan-out';
 import type { ExtractResults } from './extract';
 import { benchExtract } from './extract';
 import { RSS_METHOD } from './proc';
 
 /**
  * `npm run bench [-- --rows 1000,10000,50000] [--runs 3] [--pages 100] [--latency 100]
- *   [--codec zstd|snappy] [--no-drift] [--day2-posts 50000] [--only convert,extract,artifacts,day2] [--quick]`
+ *   [--codec zstd|snappy] [--no-drift] [--day2-posts 50000] [--fanout-sizes 100000,1000000] [--pages-per-task 200] [--only convert,extract,artifacts,day2,fanout] [--quick]`
  * Prints a table (ours vs the references, with targets) and writes bench/results/latest.json.
  */
 
 const ROOT = resolve(__dirname, '..');
-const USAGE = 'usage: npm run bench -- [--rows 1000,10000,50000] [--runs 3] [--pages 100] [--latency 100] [--codec zstd|snappy] [--no-drift] [--day2-posts 50000] [--only convert,extract,artifacts,day2] [--quick]';
+const USAGE = 'usage: npm run bench -- [--rows 1000,10000,50000] [--runs 3] [--pages 100] [--latency 100] [--codec zstd|snappy] [--no-drift] [--day2-posts 50000] [--fanout-sizes 100000,1000000] [--pages-per-task 200] [--only convert,extract,artifacts,day2,fanout] [--quick]';
 
 /** Prices used for the cost proxy (us-east-1, on-demand, as published by AWS). */
 const LAMBDA_ARM64_USD_PER_GB_S = 0.0000133334;
@@ -40,10 +42,12 @@ interface Args {
   only: Set<string>;
   coldRuns: number;
   day2Posts: number;
+  /** Posts and comments of the fan-out stand-in. */
+  fanOut: { posts: number; comments: number; pagesPerTask: number };
 }
 
 function parseArgs(argv: string[]): Args {
-  const args: Args = { rows: [1000, 10000, 50000], runs: 3, pages: 100, latencyMs: 100, codec: 'zstd', drift: true, only: new Set(['convert', 'extract', 'artifacts', 'day2']), coldRuns: 5, day2Posts: 50_000 };
+  const args: Args = { rows: [1000, 10000, 50000], runs: 3, pages: 100, latencyMs: 100, codec: 'zstd', drift: true, only: new Set(['convert', 'extract', 'artifacts', 'day2', 'fanout']), coldRuns: 5, day2Posts: 50_000, fanOut: { posts: 100_000, comments: 1_000_000, pagesPerTask: 200 } };
   const list = (flag: string, value: string | undefined) => {
     const items = (value ?? '').split(',').map((v) => Number(v.trim()));
     if (items.length === 0 || items.some((n) => !Number.isInteger(n) || n < 1)) throw new Error(`${flag} needs positive integers separated by commas, got ${JSON.stringify(value ?? '')}`);
@@ -51,7 +55,11 @@ function parseArgs(argv: string[]): Args {
   };
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i];
-    if (arg === '--quick') Object.assign(args, { rows: [1000, 5000], runs: 1, pages: 28, coldRuns: 2, day2Posts: 5000 });
+    if (arg === '--quick') Object.assign(args, { rows: [1000, 5000], runs: 1, pages: 28, coldRuns: 2, day2Posts: 5000, fanOut: { posts: 5000, comments: 20_000, pagesPerTask: 20 } });
+    else if (arg === '--fanout-sizes') {
+      const [posts, comments] = list(arg, argv[++i]);
+      args.fanOut = { ...args.fanOut, posts, comments: comments ?? args.fanOut.comments };
+    } else if (arg === '--pages-per-task') args.fanOut = { ...args.fanOut, pagesPerTask: list(arg, argv[++i])[0] };
     else if (arg === '--day2-posts') args.day2Posts = list(arg, argv[++i])[0];
     else if (arg === '--rows') args.rows = list(arg, argv[++i]).sort((a, b) => a - b);
     else if (arg === '--runs') args.runs = list(arg, argv[++i])[0];
@@ -64,8 +72,8 @@ function parseArgs(argv: string[]): Args {
     } else if (arg === '--no-drift') args.drift = false;
     else if (arg === '--only') {
       const parts = (argv[++i] ?? '').split(',').filter(Boolean);
-      const bad = parts.filter((p) => !['convert', 'extract', 'artifacts', 'day2'].includes(p));
-      if (parts.length === 0 || bad.length > 0) throw new Error(`--only takes convert, extract, artifacts and/or day2, got ${JSON.stringify(parts.join(','))}`);
+      const bad = parts.filter((p) => !['convert', 'extract', 'artifacts', 'day2', 'fanout'].includes(p));
+      if (parts.length === 0 || bad.length > 0) throw new Error(`--only takes convert, extract, artifacts, day2 and/or fanout, got ${JSON.stringify(parts.join(','))}`);
       args.only = new Set(parts);
     } else throw new Error(`unknown argument ${arg}`);
   }
@@ -150,6 +158,28 @@ function day2Rows(d: Day2Results): Row[] {
       verdict: verdict(same),
     },
   ];
+}
+
+function fanOutRows(f: FanOutResults): Row[] {
+  const label = `${f.posts} posts + ${f.comments} comments, pagesPerTask ${f.pagesPerTask}`;
+  const row = (metric: string, ours: string, target = 'info', pass?: boolean): Row => ({ section: 'fan-out', metric: `${label}: ${metric}`, ours, reference: '', ratio: '', target, verdict: pass === undefined ? '' : verdict(pass) });
+  const parts = (name: string) => f.tasks.filter((t) => t.state === 'FetchPart' && t.endpoint === name);
+  const peak = (tasks: FanOutTask[]) => Math.max(...tasks.map((t) => t.peakRss));
+  const byState = [...new Set(f.tasks.map((t) => t.state))].map((state) => `${state} ${f.tasks.filter((t) => t.state === state).length}`).join(', ');
+  const rows = [
+    row('wall time (whole run, child process)', ms(f.ms)),
+    row('tasks by state', byState),
+    row('requests: pages / _fields=id / include=', `${f.requests.pages} / ${f.requests.ids} / ${f.requests.include}`),
+    row('peak RSS of the whole run (child process)', mib(f.peakRss)),
+  ];
+  for (const name of ['posts', 'comments']) {
+    const bronze = f.tasks.filter((t) => t.state === 'data_wordpressapi_bronze' && t.endpoint === name);
+    rows.push(
+      row(`${name}: parts, peak RSS of the largest part task / of bronze`, `${parts(name).length}, ${mib(peak(parts(name)))} / ${mib(peak(bronze))}`),
+      row(`${name}: every id exactly once (rows, distinct, min, max, sum)`, `${f.tables[name].rows} rows in ${f.tables[name].rowGroups} row groups`, 'exact', f.exact[name]),
+    );
+  }
+  return rows;
 }
 
 function extractionRows(e: ExtractResults): Row[] {
@@ -311,16 +341,18 @@ async function main(): Promise<void> {
   let extract: ExtractResults | undefined;
   let artifacts: ArtifactResult[] | undefined;
   let day2: Day2Results | undefined;
+  let fanOut: FanOutResults | undefined;
   try {
     if (args.only.has('artifacts')) artifacts = await benchArtifacts({ tmp, runs: args.coldRuns, log });
     if (args.only.has('extract')) extract = await benchExtract({ pages: args.pages, latencyMs: args.latencyMs, concurrency: parseConfig({ siteUrl: 'https://example.com' }).requestConcurrency, log });
     if (args.only.has('convert')) convert = await benchConvert({ rows: args.rows, runs: args.runs, codec: args.codec, drift: args.drift, tmp, log });
     if (args.only.has('day2')) day2 = await benchDay2({ posts: args.day2Posts, tmp, log });
+    if (args.only.has('fanout')) fanOut = await benchFanOut({ ...args.fanOut, tmp, log });
   } finally {
     rmSync(tmp, { recursive: true, force: true });
   }
   const cost = costProxy(convert, extract, artifacts);
-  const rows = [...(convert ? conversionRows(convert) : []), ...(extract ? extractionRows(extract) : []), ...(artifacts ? artifactRows(artifacts) : []), ...(day2 ? day2Rows(day2) : []), ...(cost?.rows ?? [])];
+  const rows = [...(convert ? conversionRows(convert) : []), ...(extract ? extractionRows(extract) : []), ...(artifacts ? artifactRows(artifacts) : []), ...(day2 ? day2Rows(day2) : []), ...(fanOut ? fanOutRows(fanOut) : []), ...(cost?.rows ?? [])];
   const notes = [
     `Machine: ${machine.nproc} CPU(s), ${machine.cpu}, ${machine.memoryGiB} GiB, Node ${machine.node}; 1-min load average ${machine.loadAverageAtStart.toFixed(2)} at start, ${require('node:os').loadavg()[0].toFixed(2)} at end. Total ${((performance.now() - started) / 1000).toFixed(0)} s.`,
     ...(convert
@@ -331,6 +363,7 @@ async function main(): Promise<void> {
     ...(extract ? [`Extraction: runRaw in-process, all 7 endpoints in one invocation, loopback fixture holding each response ${extract.latencyMs} ms; ideal = ceil(P / concurrency) x latency; one warm-up run first. Pages per endpoint: ${JSON.stringify(extract.pagesPerEndpoint)}.`] : []),
     ...(artifacts ? [`Artifacts: pulumi.runtime.serializeFunction + computeCodePaths as CallbackFunction does, zipped with ${ZIP_METHOD}. Cold start: a fresh Node process (${args.coldRuns} runs, medians) with the AWS SDK resolvable through NODE_PATH (as the runtime provides it) and AWS_ENDPOINT_URL at a loopback SSM/S3 stand-in. ${artifacts.map((a) => `${a.name}: ${a.coldStart.what}${a.coldStart.error ? ` -- FAILED: ${a.coldStart.error}` : ''}`).join(' ')}`] : []),
     ...(day2 ? [`Day 2: npm start's pipeline (runLocal: embedded S3, the deployed ASL) on one endpoint, posts, against the loopback fixture (no added latency), each run a child process; incremental = modified_after delta + _fields=id listing + include= for unseen ids, then the merge; full = --full-refresh on a copy of the same day-1 lake. Peak RSS includes tsx and the embedded S3 on both sides.`] : []),
+    ...(fanOut ? [`Fan-out: npm start's pipeline against bench/big-site.ts (posts and comments generated from their ids, about 4 KB and 1 KB of JSON each, no added latency), a first (full) run with mapConcurrency 1 and fanOutConcurrency 1 so tasks run one at a time; a task's peak RSS is the process RSS sampled every 20 ms while it ran (the process holds the embedded S3 and tsx too). Fingerprint: each table's id column read back row group by row group.`] : []),
     ...(cost?.assumptions.map((a) => `Cost: ${a}`) ?? []),
   ];
   const output = `${table(rows)}\n\n${notes.map((n) => `- ${n}`).join('\n')}\n`;
@@ -338,7 +371,7 @@ async function main(): Promise<void> {
   mkdirSync(join(ROOT, 'bench/results'), { recursive: true });
   writeFileSync(
     join(ROOT, 'bench/results/latest.json'),
-    `${JSON.stringify({ date: new Date().toISOString(), machine, args: { ...args, only: [...args.only] }, rssMethod: RSS_METHOD, zipMethod: ZIP_METHOD, convert, extract, artifacts, day2, cost, table: rows, notes }, null, 2)}\n`,
+    `${JSON.stringify({ date: new Date().toISOString(), machine, args: { ...args, only: [...args.only] }, rssMethod: RSS_METHOD, zipMethod: ZIP_METHOD, convert, extract, artifacts, day2, fanOut, cost, table: rows, notes }, null, 2)}\n`,
   );
   log('wrote bench/results/latest.json');
 }

@@ -198,15 +198,7 @@ export async function runRaw(deps: HandlerDeps, options: RawOptions, event: RawE
       summary.objects.push(outcome);
     }
   }
-  if (summary.failed.length > 0) {
-    const lines = summary.failed.map((f) => `- ${f.endpoint}: ${f.error}`);
-    await alert(
-      deps,
-      topicArn,
-      `${deps.functionName}: Ran With Failures`,
-      `WordPress API Raw process ran with ${summary.failed.length} failed endpoint(s) of ${endpoints.length} (${summary.failed.map((f) => f.endpoint).join(', ')}). Nothing of theirs was written to s3://${bucket}/${dataSource}/, and bronze keeps their tables.\n${lines.join('\n')}`,
-    );
-  }
+  if (summary.failed.length > 0) await alertFailures(deps, { topicArn, bucket, dataSource }, summary.failed, endpoints.length);
   deps.log.info(`WordPress API Raw process complete: ${summary.succeeded.length} Successful | ${summary.failed.length} Failed`, {
     successful: summary.succeeded.length,
     failed: summary.failed.length,
@@ -222,20 +214,28 @@ export async function runRaw(deps: HandlerDeps, options: RawOptions, event: RawE
 export async function runRawTask(deps: HandlerDeps, options: RawOptions, event: RawEvent): Promise<RawSummary | RawPlan | PartResult> {
   if (!event?.plan && !event?.part && !event?.join) return runRaw(deps, options, event ?? {});
   if (typeof event.endpoint !== 'string') throw new Error('a plan, part or join event names its endpoint ({ "endpoint": "posts", ... })');
-  const { endpoints, crawlOptions, context } = await prepare(deps, options, event);
-  const spec = endpoints[0];
-  if (event.plan) {
-    try {
-      return await planEndpoint(deps, context, spec, crawlOptions);
-    } catch (error) {
-      const message = (error as Error).message;
-      deps.log.error('endpoint failed', { endpoint: spec.name, step: 'plan', error: message });
-      return { endpoint: spec.name, failed: [{ endpoint: spec.name, error: message }] };
+  const prepared = await prepare(deps, options, event);
+  const { crawlOptions, context } = prepared;
+  const spec = prepared.endpoints[0];
+  const step = event.plan ? 'plan' : event.part ? `part ${event.part.index}` : 'join';
+  try {
+    if (event.plan) {
+      const plan = await planEndpoint(deps, context, spec, crawlOptions);
+      if (plan.failed.length > 0) await alertFailures(deps, prepared, plan.failed, 1);
+      return plan;
     }
+    if (event.part) return await fetchPart(deps, context, spec, event.part, crawlOptions);
+    const object = await joinParts(deps, context, spec, event.join!.plan, event.join!.parts);
+    return { succeeded: [spec.name], failed: [], objects: [object] };
+  } catch (error) {
+    const failure = { endpoint: spec.name, error: `${step}: ${(error as Error).message}` };
+    deps.log.error('endpoint failed', { endpoint: spec.name, step, error: failure.error });
+    await alertFailures(deps, prepared, [failure], 1);
+    // A plan answers with the failure (the state machine's Choice routes it); a part or join
+    // throws, which stops the endpoint's other parts.
+    if (event.plan) return { endpoint: spec.name, failed: [failure] };
+    throw error;
   }
-  if (event.part) return fetchPart(deps, context, spec, event.part, crawlOptions);
-  const object = await joinParts(deps, context, spec, event.join!.plan, event.join!.parts);
-  return { succeeded: [spec.name], failed: [], objects: [object] };
 }
 
 async function extractOne(deps: HandlerDeps, context: ExtractContext, spec: EndpointSpec, options: CrawlOptions): Promise<RawObject | EndpointFailure> {
@@ -247,6 +247,17 @@ async function extractOne(deps: HandlerDeps, context: ExtractContext, spec: Endp
     deps.log.error('endpoint failed', { endpoint: spec.name, error: message, ms: Date.now() - started });
     return { endpoint: spec.name, error: message };
   }
+}
+
+/** The raw topic's alert for endpoints that failed in this invocation. */
+async function alertFailures(deps: HandlerDeps, where: Pick<Prepared, 'topicArn' | 'bucket' | 'dataSource'>, failed: EndpointFailure[], of: number): Promise<void> {
+  const lines = failed.map((f) => `- ${f.endpoint}: ${f.error}`);
+  await alert(
+    deps,
+    where.topicArn,
+    `${deps.functionName}: Ran With Failures`,
+    `WordPress API Raw process ran with ${failed.length} failed endpoint(s) of ${of} (${failed.map((f) => f.endpoint).join(', ')}). Nothing of theirs was written to s3://${where.bucket}/${where.dataSource}/, and bronze keeps their tables.\n${lines.join('\n')}`,
+  );
 }
 
 /** A failed alert is logged and swallowed: it must never hide the error being reported. */

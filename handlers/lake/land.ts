@@ -67,6 +67,9 @@ export async function landEndpoint(deps: HandlerDeps, context: LandContext, obje
     // A fanned-out crawl lands as several raw parts: each is downloaded when the merge reaches
     // it and removed after, so /tmp holds one part at a time whatever the endpoint's size.
     const rawKeys = object.partsKey ? await partKeys(deps, context.rawBucket, object.partsKey) : [object.key];
+    const partPath = (i: number) => join(dir, `items-${i}.json`);
+    // The first is fetched before anything else is read: a raw object that is not there fails the merge at once.
+    await download(context.rawBucket, rawKeys[0], partPath(0));
     let listed: unknown[] | undefined;
     if (mode === 'incremental') {
       const idsPath = join(dir, 'ids.json');
@@ -94,9 +97,9 @@ export async function landEndpoint(deps: HandlerDeps, context: LandContext, obje
     let allModified = true;
     let items = 0;
     async function* fetched(): AsyncGenerator<unknown> {
-      for (const rawKey of rawKeys) {
-        const itemsPath = join(dir, 'items.json');
-        await download(context.rawBucket, rawKey, itemsPath);
+      for (const [i, rawKey] of rawKeys.entries()) {
+        const itemsPath = partPath(i);
+        if (i > 0) await download(context.rawBucket, rawKey, itemsPath);
         for await (const item of readJsonFileItems(itemsPath)) {
           const modified = modifiedInstant(item);
           if (modified === undefined) allModified = false;

@@ -158,7 +158,8 @@ test('the raw function can write only raw objects and the bronze function only b
   const rawPolicy = policyOf(resources, 'raw-function');
   const bronzePolicy = policyOf(resources, 'bronze-function');
   t.deepEqual(allows(rawPolicy, 's3:PutObject'), [`${raw}/wordpress_api/*`]);
-  t.deepEqual(allows(rawPolicy, 's3:GetObject'), []);
+  // The one raw object raw reads back: the id listing a split crawl's parts are cut from.
+  t.deepEqual(allows(rawPolicy, 's3:GetObject'), [`${raw}/wordpress_api/_ids/*`]);
   t.deepEqual(allows(rawPolicy, 's3:ListBucket'), []);
   // Bronze reads back its own table and state to merge into them, and lists only its own bucket.
   t.deepEqual(allows(bronzePolicy, 's3:PutObject'), [`${bronze}/wordpress_api/*`]);
@@ -169,7 +170,7 @@ test('the raw function can write only raw objects and the bronze function only b
   for (const doc of [rawPolicy, bronzePolicy]) t.deepEqual(allows(doc, 's3:DeleteObject'), []);
   t.true(allows(rawPolicy, 'ssm:GetParameters').some((arn) => arn.endsWith('/api/credentials')));
   t.false(allows(bronzePolicy, 'ssm:GetParameters').some((arn) => arn.endsWith('/api/credentials')));
-  t.deepEqual(rawPolicy.Statement.map((s) => s.Sid), ['CloudWatchLogStreamActions', 'S3ObjectActions', 'SNSActions', 'ParameterStoreActions']);
+  t.deepEqual(rawPolicy.Statement.map((s) => s.Sid), ['CloudWatchLogStreamActions', 'S3ObjectActions', 'S3IdListingReadActions', 'SNSActions', 'ParameterStoreActions']);
 });
 
 test('the raw role may read the state bronze keeps, and nothing else of bronze', async (t) => {

@@ -2,6 +2,7 @@ import test from 'ava';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { type Simulation, runSimulation } from '@cloud-copilot/iam-simulate';
+import { MAP_LABEL } from '../../pipeline/state-machine';
 import { ACCOUNT, REGION, type Registered, ofType, runProgram } from '../helpers/pulumi-mocks';
 
 /**
@@ -134,6 +135,11 @@ test('the calls outside the handlers are allowed too: logs, the credentials para
     ['stateMachine', 'sns:Publish', w.topics.stateMachine],
     ['stateMachine', 'ssm:GetParameter', `arn:aws:ssm:${REGION}:${ACCOUNT}:parameter/wordpress-lakehouse/dev/wordpress/blog.example.com/api/endpoints`],
     ['scheduler', 'states:StartExecution', w.sm],
+    // The Distributed Map: child executions of this machine, and the id listing a part reads.
+    ['stateMachine', 'states:StartExecution', w.sm],
+    ['stateMachine', 'states:DescribeExecution', `${w.sm.replace(':stateMachine:', ':execution:')}/${MAP_LABEL}:0a1b2c3d-run`],
+    ['stateMachine', 'states:StopExecution', `${w.sm.replace(':stateMachine:', ':execution:')}/${MAP_LABEL}:0a1b2c3d-run`],
+    ['raw', 's3:GetObject', `${w.raw}/wordpress_api/_ids/posts/ingest_date=2026-01-01/posts-run.json`],
   ];
   for (const [role, action, resource, context] of allowed) t.is(await simulate(w, role, action, resource, context), 'Allowed', `${role} ${action} ${resource}`);
 });
@@ -200,6 +206,16 @@ test('calls outside each role\'s job are denied', async (t) => {
     ['stateMachine', 'lambda:InvokeFunction', `arn:aws:lambda:${REGION}:${ACCOUNT}:function:anything-else`, {}, 'state machine invoking another function'],
     ['raw', 'lambda:InvokeFunction', w.fn('bronze'), {}, 'raw invoking bronze'],
     ['raw', 'logs:PutLogEvents', `${w.logGroup('bronze')}:log-stream:x`, {}, 'raw writing bronze\'s logs'],
+    // The Distributed Map's grants reach this machine's child executions only.
+    ['stateMachine', 'states:StartExecution', `arn:aws:states:${REGION}:${ACCOUNT}:stateMachine:WordPress_Raw_To_Bronze-prod`, {}, 'state machine starting another stack\'s machine'],
+    ['stateMachine', 'states:StopExecution', `${w.sm.replace(':stateMachine:', ':execution:')}:the-daily-run`, {}, 'state machine stopping a top-level execution'],
+    ['stateMachine', 'states:StopExecution', `arn:aws:states:${REGION}:${ACCOUNT}:execution:Payroll/${MAP_LABEL}:x`, {}, 'state machine stopping another machine\'s child execution'],
+    ['stateMachine', 'states:DescribeExecution', `arn:aws:states:${REGION}:${ACCOUNT}:execution:WordPress_Raw_To_Bronze-prod/${MAP_LABEL}:x`, {}, 'state machine reading another stack\'s child execution'],
+    ['stateMachine', 'states:DeleteStateMachine', w.sm, {}, 'state machine deleting itself'],
+    ['stateMachine', 'states:UpdateStateMachine', w.sm, {}, 'state machine changing itself'],
+    ['raw', 's3:GetObject', `${w.raw}/wordpress_api/_parts/posts/ingest_date=2026-01-01/posts-run.json`, {}, 'raw reading a parts list (only bronze needs it)'],
+    ['raw', 's3:GetObject', `${w.raw}/wordpress_api/posts/ingest_date=2026-01-01/posts-run.part-00001.json`, {}, 'raw reading a part'],
+    ['raw', 's3:GetObject', `${w.raw}/other_source/_ids/posts/ingest_date=2026-01-01/posts-run.json`, {}, 'raw reading another prefix\'s id listing'],
   ];
   for (const [role, action, resource, context, why] of denied) {
     t.not(await simulate(w, role, action, resource, context), 'Allowed', why);
