@@ -272,7 +272,7 @@ function costProxy(convert?: ConvertResults, extract?: ExtractResults, artifacts
   const cpuShare = Math.min(1, config.bronzeMemoryMb / MB_PER_VCPU);
   const assumptions = [
     `Lambda arm64 $${LAMBDA_ARM64_USD_PER_GB_S}/GB-s + $0.20 per 1M requests; Step Functions Standard $${SFN_STANDARD_USD_PER_TRANSITION} per state transition (us-east-1 list prices).`,
-    `Memory from pipeline/config.ts defaults: raw ${config.rawMemoryMb} MB, bronze ${config.bronzeMemoryMb} MB; ${endpoints} default endpoints, one raw and one bronze invocation each (the Map), each a cold start billed at the measured import + first invocation.`,
+    `Memory from pipeline/config.ts defaults: raw ${config.rawMemoryMb} MB, bronze ${config.bronzeMemoryMb} MB; ${endpoints} default endpoints, each a plan, a raw and a bronze invocation (the Map; no endpoint of these sites is split at the default pagesPerTask); raw and bronze each billed as a cold start at the measured import + first invocation, the plan (a state read, on a warm raw container) at its request price only.`,
     `Transitions from the ASL success path: ${top.length} top-level (${top.join(' > ')}) + ${perEndpoint.length} per endpoint (${perEndpoint.join(' > ')}).`,
     `Site of N posts: posts are 40% of its pages at 100 per page, the other endpoints as in the extraction bench; raw time = pages x ${msPerPage.toFixed(1)} ms/page measured at ${extract.latencyMs} ms latency (latency-bound, so not scaled for Lambda's CPU share).`,
     `Bronze time = post rows / ${largest.ours.rowsPerSec.toFixed(0)} rows/s (our net rate at ${largest.rows} rows on this machine's full core; other endpoints' rows are small and left out). Lambda gives ${config.bronzeMemoryMb} MB only ${(cpuShare * 100).toFixed(0)}% of a vCPU, so a CPU-share-adjusted figure divides by that share too (x86 here vs arm64 there is not adjusted).`,
@@ -287,7 +287,7 @@ function costProxy(convert?: ConvertResults, extract?: ExtractResults, artifacts
     const bronzeGbS = bronzeSeconds * (config.bronzeMemoryMb / 1024);
     const bronzeGbSCpuShare = bronzeSecondsCpuShare * (config.bronzeMemoryMb / 1024);
     const transitions = top.length + endpoints * perEndpoint.length;
-    const fixed = transitions * SFN_STANDARD_USD_PER_TRANSITION + 2 * endpoints * LAMBDA_USD_PER_REQUEST;
+    const fixed = transitions * SFN_STANDARD_USD_PER_TRANSITION + 3 * endpoints * LAMBDA_USD_PER_REQUEST;
     return {
       posts, endpoints, rawSeconds, bronzeSeconds, bronzeSecondsCpuShare, rawGbS, bronzeGbS, bronzeGbSCpuShare, transitions,
       usd: (rawGbS + bronzeGbS) * LAMBDA_ARM64_USD_PER_GB_S + fixed,
