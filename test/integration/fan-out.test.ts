@@ -135,3 +135,18 @@ test('a part that fails fails its endpoint, and yesterday\'s table and state sta
   t.deepEqual(await readFile(table), before.table, 'the table is untouched');
   t.deepEqual(await readFile(state), before.state, 'and so is the state, so the next run starts from it');
 });
+
+test('a plan that would need more parts than a run can carry fails its endpoint, naming the pagesPerTask to set', async (t) => {
+  const site = await startWordPressFixture({ collections: { posts: { items: posts(620, 1) } } });
+  t.teardown(() => site.close());
+  const dir = await project(site.origin, ['posts']);
+  t.teardown(() => rm(dir, { recursive: true, force: true }));
+  const out = join(dir, '.lakehouse');
+  // One post a page: 620 pages, so 620 parts of one page, over the cap of 500.
+  const result = await runLocal({ projectDir: dir, stack: 'test', out, pagesPerTask: 1, testing: { rawOptions: { perPage: 1 } } });
+  t.is(result.status, 'FAILED');
+  const failed = endpoint(result, 'posts');
+  t.false(failed.ok);
+  t.regex(failed.error ?? '', /620 ids at pagesPerTask 1 need 620 parts, more than the 500 .*set pagesPerTask to at least 2/);
+  t.false(site.requests.some((r) => r.url.searchParams.has('include')), 'no part was fetched');
+});

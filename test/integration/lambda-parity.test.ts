@@ -11,7 +11,7 @@ import type { HandlerDeps } from '../../handlers/aws/ports';
 import { listKeys } from '../../handlers/aws/s3';
 import { bronzeCallbackFactory, runBronze } from '../../handlers/bronze';
 import { sdkGlueCalls } from '../../handlers/lake/catalog';
-import type { BronzeEvent, BronzeSummary, RawEvent, RawSummary } from '../../handlers/contracts';
+import type { BronzeEvent, BronzeSummary, PartResult, RawPlan, RawEvent, RawSummary } from '../../handlers/contracts';
 import { createLogger } from '../../handlers/log';
 import { rawCallbackFactory, runRaw } from '../../handlers/raw';
 import { catalogDatabaseName } from '../../pipeline/catalog';
@@ -84,6 +84,8 @@ interface Run {
   endpoints: string;
   /** The raw archive built without ky, run once: proves the runtime stand-in lends nothing but the SDK. */
   withoutKy: Array<InvocationResult<RawSummary>>;
+  /** The split crawl of comments through the archives (lake/fan-out.ts), and every object after it. */
+  fanOut: { plan: RawPlan; parts: PartResult[]; joined: RawSummary; bronze: InvocationResult<BronzeSummary>; objects: Map<string, StoredObject>; comments: number[] };
 }
 
 let run: Run;
@@ -266,6 +268,33 @@ test.before(async () => {
   const objects = new Map<string, StoredObject>();
   for (const bucket of Object.values(BUCKETS)) await readBucket(lambdaS3.client, bucket, objects);
   const publishes = [...sns.publishes];
+  const tables = structuredClone(glue.tables);
+
+  // Third run: a full crawl of comments split into parts (pagesPerTask 2: 5 pages, 3 parts), each
+  // step a separate invocation of an archive built with that setting, as the state machine calls
+  // them (FetchParts adds the listing's key and fetch time to each part), then bronze on the join.
+  const fanArchive = await buildLambdaArchive(rawCallbackFactory({ ...rawOptions, pagesPerTask: 2 }), EXCLUDES.raw);
+  cleanups.push(() => fanArchive.remove());
+  const fanInvoke = async <R>(events: RawEvent[]): Promise<R[]> => {
+    const before = mark();
+    const out = await invokeArchive<R>(fanArchive, events, { env: env('raw'), nodePath: [runtime.nodePath] });
+    collect('raw', before);
+    return out.results.map((r) => {
+      if (!r.ok) throw new Error(`fan-out step failed: ${r.errorType}: ${r.errorMessage}`);
+      return r.result;
+    });
+  };
+  const fanRun = { endpoint: 'comments', runId: 'parity-fan' };
+  const [plan] = await fanInvoke<RawPlan>([{ ...fanRun, execution: { fullRefresh: true }, plan: true }]);
+  const fanOut = plan.fanOut!;
+  const parts = await fanInvoke<PartResult>(fanOut.parts.map((part) => ({ ...fanRun, part: { ...part, idsKey: fanOut.idsKey, fetchedAt: fanOut.fetchedAt } })));
+  const [joined] = await fanInvoke<RawSummary>([{ ...fanRun, join: { plan: fanOut, parts } }]);
+  let before = mark();
+  const fanBronze = await invokeArchive<BronzeSummary>(archives.bronze, [joined as unknown as BronzeEvent], { env: env('bronze'), nodePath: [runtime.nodePath] });
+  collect('bronze', before);
+
+  const fanObjects = new Map<string, StoredObject>();
+  for (const bucket of Object.values(BUCKETS)) await readBucket(lambdaS3.client, bucket, fanObjects);
 
   const withoutKy = await buildLambdaArchive(rawCallbackFactory(rawOptions), [...EXCLUDES.raw, 'ky']);
   cleanups.push(() => withoutKy.remove());
@@ -274,8 +303,9 @@ test.before(async () => {
   run = {
     archives,
     inProcess,
-    lambda: { ...lambdaSide, publishes, objects, calls, tables: glue.tables },
+    lambda: { ...lambdaSide, publishes, objects, calls, tables },
     endpoints,
+    fanOut: { plan, parts, joined, bronze: fanBronze.results[0], objects: fanObjects, comments: site.collections.comments.items.map((c) => Number(c.id)) },
     withoutKy: control.results,
   };
 });
@@ -492,4 +522,16 @@ test('the handlers make exactly the AWS calls recorded in test/data/aws-calls.js
   const made = new Set(calls.map(key));
   t.deepEqual(recorded.filter((c) => !made.has(key(c))), [], 'recorded calls the handlers no longer make');
   t.false(calls.some((c) => c.action.includes('Unrecognized')));
+});
+
+test('a split crawl runs through the archives: plan, parts and join in separate invocations, then bronze merges the parts into one table', (t) => {
+  const { plan, parts, joined, bronze, objects, comments } = run.fanOut;
+  t.is(plan.fanOut?.parts.length, 3, '450 comments (plus 3 hidden) are 5 pages: 3 parts of at most 2');
+  t.deepEqual(parts.map((p) => p.index), [0, 1, 2]);
+  const partIds = parts.flatMap((p) => (JSON.parse(objects.get(undated(`${BUCKETS.raw}/${p.key}`))!.body.toString('utf8')) as Array<{ id: number }>).map((c) => c.id));
+  t.deepEqual(partIds, [...comments].sort((a, b) => a - b), 'the parts hold every comment once, in id order');
+  t.like(joined.objects[0], { endpoint: 'comments', mode: 'full', items: comments.length, parts: 3 });
+  t.true(objects.has(undated(`${BUCKETS.raw}/${joined.objects[0].partsKey}`)), 'the parts list is stored');
+  t.true(bronze.ok);
+  if (bronze.ok) t.like(bronze.result.objects[0], { endpoint: 'comments', rows: comments.length, items: comments.length, deleted: 0 });
 });
