@@ -92,6 +92,24 @@ function lambdaRetry() {
   ];
 }
 
+/**
+ * A lambda:invoke task of one endpoint's iteration: the function's answer lands at `resultPath`
+ * as `{ summary }`, transient Lambda errors are retried, and any other error is caught to `onError`.
+ */
+function invokeTask<T>(functionArn: T, payload: Record<string, unknown>, to: { resultPath: string; timeoutSeconds: number; next: string; onError: string }) {
+  return {
+    Type: 'Task',
+    Resource: 'arn:aws:states:::lambda:invoke',
+    Parameters: { FunctionName: functionArn, ...payload },
+    ResultSelector: { 'summary.$': '$.Payload' },
+    ResultPath: to.resultPath,
+    TimeoutSeconds: to.timeoutSeconds,
+    Retry: lambdaRetry(),
+    Catch: [{ ErrorEquals: ['States.ALL'], ResultPath: '$.error', Next: to.onError }],
+    Next: to.next,
+  };
+}
+
 function failedItem(stage: 'raw' | 'bronze', errorPath: string) {
   return { Type: 'Pass', Parameters: { 'endpoint.$': '$.name', ok: false, stage, 'error.$': errorPath }, End: true };
 }
@@ -133,17 +151,11 @@ export function buildDefinition<T>(refs: StateMachineRefs<T>, settings: StateMac
           ProcessorConfig: { Mode: 'DISTRIBUTED', ExecutionType: 'STANDARD' },
           StartAt: STATES.plan,
           States: {
-            [STATES.plan]: {
-              Type: 'Task',
-              Resource: 'arn:aws:states:::lambda:invoke',
-              Parameters: { FunctionName: refs.rawFunctionArn, Payload: { 'endpoint.$': '$.name', 'runId.$': '$.runId', 'execution.$': '$.execution', plan: true } },
-              ResultSelector: { 'summary.$': '$.Payload' },
-              ResultPath: '$.plan',
-              TimeoutSeconds: settings.rawTimeoutSeconds + margin,
-              Retry: lambdaRetry(),
-              Catch: caught('RawInvocationFailed'),
-              Next: 'PlanChosen',
-            },
+            [STATES.plan]: invokeTask(
+              refs.rawFunctionArn,
+              { Payload: { 'endpoint.$': '$.name', 'runId.$': '$.runId', 'execution.$': '$.execution', plan: true } },
+              { resultPath: '$.plan', timeoutSeconds: settings.rawTimeoutSeconds + margin, next: 'PlanChosen', onError: 'RawInvocationFailed' },
+            ),
             PlanChosen: {
               Type: 'Choice',
               Choices: [
@@ -193,42 +205,24 @@ export function buildDefinition<T>(refs: StateMachineRefs<T>, settings: StateMac
               Catch: caught('RawInvocationFailed'),
               Next: STATES.joinParts,
             },
-            [STATES.joinParts]: {
-              Type: 'Task',
-              Resource: 'arn:aws:states:::lambda:invoke',
-              Parameters: { FunctionName: refs.rawFunctionArn, Payload: { 'endpoint.$': '$.name', 'runId.$': '$.runId', join: { 'plan.$': '$.plan.summary.fanOut', 'parts.$': '$.parts' } } },
-              ResultSelector: { 'summary.$': '$.Payload' },
-              ResultPath: '$.raw',
-              TimeoutSeconds: 60 + margin,
-              Retry: lambdaRetry(),
-              Catch: caught('RawInvocationFailed'),
-              Next: 'RawLanded',
-            },
-            [STATES.raw]: {
-              Type: 'Task',
-              Resource: 'arn:aws:states:::lambda:invoke',
-              Parameters: { FunctionName: refs.rawFunctionArn, Payload: { 'endpoint.$': '$.name', 'runId.$': '$.runId', 'execution.$': '$.execution' } },
-              ResultSelector: { 'summary.$': '$.Payload' },
-              ResultPath: '$.raw',
-              TimeoutSeconds: settings.rawTimeoutSeconds + margin,
-              Retry: lambdaRetry(),
-              Catch: caught('RawInvocationFailed'),
-              Next: 'RawLanded',
-            },
+            [STATES.joinParts]: invokeTask(
+              refs.rawFunctionArn,
+              { Payload: { 'endpoint.$': '$.name', 'runId.$': '$.runId', join: { 'plan.$': '$.plan.summary.fanOut', 'parts.$': '$.parts' } } },
+              { resultPath: '$.raw', timeoutSeconds: 60 + margin, next: 'RawLanded', onError: 'RawInvocationFailed' },
+            ),
+            [STATES.raw]: invokeTask(
+              refs.rawFunctionArn,
+              { Payload: { 'endpoint.$': '$.name', 'runId.$': '$.runId', 'execution.$': '$.execution' } },
+              { resultPath: '$.raw', timeoutSeconds: settings.rawTimeoutSeconds + margin, next: 'RawLanded', onError: 'RawInvocationFailed' },
+            ),
             RawLanded: endpointFailed('$.raw.summary', 'RawEndpointFailed', STATES.bronze),
             RawEndpointFailed: failedItem('raw', '$.raw.summary.failed[0].error'),
             RawInvocationFailed: failedItem('raw', '$.error'),
-            [STATES.bronze]: {
-              Type: 'Task',
-              Resource: 'arn:aws:states:::lambda:invoke',
-              Parameters: { FunctionName: refs.bronzeFunctionArn, 'Payload.$': '$.raw.summary' },
-              ResultSelector: { 'summary.$': '$.Payload' },
-              ResultPath: '$.bronze',
-              TimeoutSeconds: settings.bronzeTimeoutSeconds + margin,
-              Retry: lambdaRetry(),
-              Catch: caught('BronzeInvocationFailed'),
-              Next: 'BronzeConverted',
-            },
+            [STATES.bronze]: invokeTask(
+              refs.bronzeFunctionArn,
+              { 'Payload.$': '$.raw.summary' },
+              { resultPath: '$.bronze', timeoutSeconds: settings.bronzeTimeoutSeconds + margin, next: 'BronzeConverted', onError: 'BronzeInvocationFailed' },
+            ),
             BronzeConverted: endpointFailed('$.bronze.summary', 'BronzeEndpointFailed', 'EndpointSucceeded'),
             BronzeEndpointFailed: failedItem('bronze', '$.bronze.summary.failed[0].error'),
             BronzeInvocationFailed: failedItem('bronze', '$.error'),

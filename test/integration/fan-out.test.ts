@@ -1,4 +1,4 @@
-import test from 'ava';
+import test, { type ExecutionContext } from 'ava';
 import { mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -34,6 +34,15 @@ async function rawFiles(out: string, name: string): Promise<string[]> {
   return (await readdir(root, { recursive: true })).filter((f) => f.endsWith('.json')).sort();
 }
 
+/** A loopback site of `collections` and a project crawling `endpoints` of it, both removed after the test. */
+async function setUp(t: ExecutionContext, collections: Record<string, FixtureCollection>, endpoints: string[]) {
+  const site = await startWordPressFixture({ collections });
+  t.teardown(() => site.close());
+  const dir = await project(site.origin, endpoints);
+  t.teardown(() => rm(dir, { recursive: true, force: true }));
+  return { site, dir, out: join(dir, '.lakehouse') };
+}
+
 const ids = (items: Array<Record<string, unknown>>) => items.map((item) => Number(item.id)).sort((a, b) => a - b);
 const endpoint = (result: LocalRunResult, name: string) => result.endpoints.find((e) => e.endpoint === name)!;
 
@@ -47,11 +56,7 @@ test('a full crawl of more pages than pagesPerTask lands in parts of id slices, 
     posts: { items: posts(1234, 1) },
     comments: { items: generateItems(2345, 10_000), kind: 'terms', hidden: 7 },
   };
-  const site = await startWordPressFixture({ collections });
-  t.teardown(() => site.close());
-  const dir = await project(site.origin, ['posts', 'comments']);
-  t.teardown(() => rm(dir, { recursive: true, force: true }));
-  const out = join(dir, '.lakehouse');
+  const { site, dir, out } = await setUp(t, collections, ['posts', 'comments']);
 
   const result = await runLocal({ projectDir: dir, stack: 'test', out, pagesPerTask: 3 });
   t.is(result.status, 'SUCCEEDED', result.error);
@@ -80,11 +85,7 @@ test('a full crawl of more pages than pagesPerTask lands in parts of id slices, 
 test('a site that changes while a split crawl runs loses and doubles nothing, and the next run catches what was added', async (t) => {
   const original = posts(1000, 1);
   const collections: Record<string, FixtureCollection> = { posts: { items: original } };
-  const site = await startWordPressFixture({ collections });
-  t.teardown(() => site.close());
-  const dir = await project(site.origin, ['posts']);
-  t.teardown(() => rm(dir, { recursive: true, force: true }));
-  const out = join(dir, '.lakehouse');
+  const { site, dir, out } = await setUp(t, collections, ['posts']);
   const first = await runLocal({ projectDir: dir, stack: 'test', out, pagesPerTask: 2 });
   t.is(first.status, 'SUCCEEDED', first.error);
 
@@ -112,11 +113,7 @@ test('a site that changes while a split crawl runs loses and doubles nothing, an
 
 test('a part that fails fails its endpoint, and yesterday\'s table and state stay as they were', async (t) => {
   const collections: Record<string, FixtureCollection> = { posts: { items: posts(900, 1) } };
-  const site = await startWordPressFixture({ collections });
-  t.teardown(() => site.close());
-  const dir = await project(site.origin, ['posts']);
-  t.teardown(() => rm(dir, { recursive: true, force: true }));
-  const out = join(dir, '.lakehouse');
+  const { site, dir, out } = await setUp(t, collections, ['posts']);
   const first = await runLocal({ projectDir: dir, stack: 'test', out, pagesPerTask: 3 });
   t.is(first.status, 'SUCCEEDED', first.error);
   const table = join(out, 'bronze', 'wordpress_api', 'posts', 'posts.parquet');
@@ -137,11 +134,7 @@ test('a part that fails fails its endpoint, and yesterday\'s table and state sta
 });
 
 test('a plan that would need more parts than a run can carry fails its endpoint, naming the pagesPerTask to set', async (t) => {
-  const site = await startWordPressFixture({ collections: { posts: { items: posts(620, 1) } } });
-  t.teardown(() => site.close());
-  const dir = await project(site.origin, ['posts']);
-  t.teardown(() => rm(dir, { recursive: true, force: true }));
-  const out = join(dir, '.lakehouse');
+  const { site, dir, out } = await setUp(t, { posts: { items: posts(620, 1) } }, ['posts']);
   // One post a page: 620 pages, so 620 parts of one page, over the cap of 500.
   const result = await runLocal({ projectDir: dir, stack: 'test', out, pagesPerTask: 1, testing: { rawOptions: { perPage: 1 } } });
   t.is(result.status, 'FAILED');
