@@ -71,8 +71,9 @@ export async function planEndpoint(deps: HandlerDeps, context: FanOutContext, sp
   if (!spec.paginate) return single('not a paginated collection');
 
   const probe = await getJson(withQuery(spec.url, { _fields: 'id', per_page: String(context.perPage), page: '1' }), options);
-  const totalPages = Number(probe.headers.get('x-wp-totalpages'));
-  if (!Number.isSafeInteger(totalPages) || totalPages <= 0) return single('the server sends no X-WP-TotalPages');
+  const header = probe.headers.get('x-wp-totalpages');
+  const totalPages = Number(header);
+  if (header === null || !Number.isSafeInteger(totalPages)) return single(`X-WP-TotalPages is ${header === null ? 'not sent' : JSON.stringify(header)}`);
   if (totalPages <= context.pagesPerTask) return single(`${totalPages} page(s), at most pagesPerTask (${context.pagesPerTask})`);
 
   const dir = await mkdtemp(join(tmpdir(), 'wordpress-plan-'));
