@@ -14,8 +14,9 @@ export interface CrawlOptions extends TransportOptions {
    */
   perPage: number;
   /**
-   * Pages of one endpoint in flight once `X-WP-TotalPages` is known. Also the number of pages held
-   * in memory while waiting to be written in order.
+   * Pages of one endpoint asked for at once (in flight or waiting for a slot of `limiter`), once
+   * their number is known or guessed. Also the number of pages held in memory while waiting to be
+   * written in order.
    * @default 4
    */
   pageConcurrency: number;
@@ -71,16 +72,11 @@ async function fetchDocument(spec: EndpointSpec, file: JsonArrayFile, options: T
 }
 
 async function crawlPages(spec: EndpointSpec, file: JsonArrayFile, options: CrawlOptions): Promise<CrawlStats> {
-  try {
-    return await crawlInOrder(spec, file, options, true);
-  } catch (error) {
-    if (!(error instanceof OrderByRejected)) throw error;
-    return crawlInOrder(spec, file, options, false);
-  }
+  const ordered = await crawlInOrder(spec, file, options, true);
+  if (ordered !== 'orderby rejected') return ordered;
+  // Without orderby in the URL there is nothing left to refuse.
+  return (await crawlInOrder(spec, file, options, false)) as CrawlStats;
 }
-
-/** Page 1 refused `orderby`: nothing was written, and the crawl starts over in the default order. */
-class OrderByRejected extends Error {}
 
 /**
  * Where a page waits for a request slot shared with other endpoints. Page 1 goes first: until it
@@ -92,7 +88,11 @@ function pagePriority(page: number, knownPages: number): number {
   return page === 1 ? -Infinity : -knownPages;
 }
 
-async function crawlInOrder(spec: EndpointSpec, file: JsonArrayFile, options: CrawlOptions, orderById: boolean): Promise<CrawlStats> {
+/**
+ * One ordered crawl; 'orderby rejected' when page 1 refused `orderby` (a custom collection that
+ * does not know it): nothing was written, and the caller starts over in the default order.
+ */
+async function crawlInOrder(spec: EndpointSpec, file: JsonArrayFile, options: CrawlOptions, orderById: boolean): Promise<CrawlStats | 'orderby rejected'> {
   const controller = new AbortController();
   const transport: TransportOptions = { ...options, signal: options.signal ? AbortSignal.any([options.signal, controller.signal]) : controller.signal };
   const paginator = wordpressPagination(spec.url, { perPage: options.perPage, orderById });
@@ -152,7 +152,7 @@ async function crawlInOrder(spec: EndpointSpec, file: JsonArrayFile, options: Cr
       },
     );
   } catch (error) {
-    if (written === 0 && orderById && isOrderByRejected(error)) throw new OrderByRejected();
+    if (written === 0 && orderById && isOrderByRejected(error)) return 'orderby rejected';
     throw error;
   } finally {
     // Stop requests still in flight after an error, once the end showed up early, or for pages
