@@ -9,6 +9,7 @@ import { crawlEndpoint } from '../../handlers/wordpress/crawl';
 import { defaultTransportOptions } from '../../handlers/wordpress/transport';
 import type { FaultHook, FixtureCollection, WordPressFixture } from '../helpers/wordpress-fixture';
 import { generateItems, startWordPressFixture } from '../helpers/wordpress-fixture';
+import { recordUnhandledRejections } from '../helpers/unhandled-rejections';
 
 /**
  * How the crawler uses its request slots: pages guessed from yesterday's size go out with page 1,
@@ -23,20 +24,6 @@ function gate(): { opened: Promise<void>; open(): void } {
   let open!: () => void;
   const opened = new Promise<void>((resolve) => (open = resolve));
   return { opened, open };
-}
-
-function recordUnhandledRejections(t: ExecutionContext): { drained(): Promise<unknown[]> } {
-  const seen: unknown[] = [];
-  const record = (reason: unknown) => void seen.push(reason);
-  process.on('unhandledRejection', record);
-  t.teardown(() => void process.off('unhandledRejection', record));
-  return {
-    async drained() {
-      await new Promise<void>((resolve) => setImmediate(resolve));
-      await new Promise<void>((resolve) => setImmediate(resolve));
-      return seen.map((reason) => (reason instanceof Error ? `${reason.name}: ${reason.message}` : String(reason)));
-    },
-  };
 }
 
 async function site(t: ExecutionContext, collections: Record<string, FixtureCollection>, fault?: FaultHook): Promise<{ wp: WordPressFixture; dir: string }> {
