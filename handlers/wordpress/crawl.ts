@@ -138,11 +138,17 @@ async function crawlInOrder(spec: EndpointSpec, file: JsonArrayFile, options: Cr
         return undefined;
       },
       options.pageConcurrency,
-      (page) => fetchPage(paginator, page, { ...transport, priority: pagePriority(page, Math.max(announced, expected)) }),
-      async (outcome, page) => {
+      (page): Promise<PageOutcome | { failed: unknown }> => {
+        const fetching = fetchPage(paginator, page, { ...transport, priority: pagePriority(page, Math.max(announced, expected)) });
+        // A guessed page's failure counts only if the page turns out to exist.
+        return page > 1 && written === 0 ? fetching.catch((failed: unknown) => ({ failed })) : fetching;
+      },
+      async (answer, page) => {
         // A page guessed before page 1 answered, beyond what the pages read so far announce, is
         // past the true end: whatever it holds (a repeat, an error page) is not the collection's.
         if (page > 1 && page > announced && !beyond) return false;
+        if ('failed' in answer) throw answer.failed;
+        const outcome = answer;
         written = page;
         if (page === 1) total = outcome.total;
         if (!(await write(outcome))) return false;

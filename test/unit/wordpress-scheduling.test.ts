@@ -83,6 +83,25 @@ test('a guessed page that the announced total rules out is dropped, even when th
   t.is(wp.requests.length, 3);
 });
 
+test('a guessed page past the end that fails (a 404, a 500 after retries) does not fail the crawl', async (t) => {
+  const recorder = recordUnhandledRejections(t);
+  const { wp, dir } = await site(t, { posts: { items: generateItems(150) } }, (request) => {
+    if (pageOf(request) === 3) return { status: 404, body: { code: 'rest_no_route', message: 'No route', data: { status: 404 } } };
+    if (pageOf(request) >= 4) return { status: 500, body: 'boom' };
+    return undefined;
+  });
+  const { result, ids } = await crawlOf(wp, dir, 'posts', { expectedPages: 5 });
+  t.deepEqual(ids, range(1, 150));
+  t.like(result, { items: 150, pages: 2 });
+  t.deepEqual(await recorder.drained(), []);
+});
+
+test('a guessed page inside the announced total that fails still fails the crawl', async (t) => {
+  const { wp, dir } = await site(t, { posts: { items: generateItems(350) } }, (request) => (pageOf(request) === 3 ? { status: 404, body: { code: 'rest_no_route', message: 'No route', data: { status: 404 } } } : undefined));
+  const error = await t.throwsAsync(crawlOf(wp, dir, 'posts', { expectedPages: 4 }));
+  t.regex(error.message, /page=3.*HTTP 404.*rest_no_route/);
+});
+
 test('a collection larger than expected is read to its announced end', async (t) => {
   const { wp, dir } = await site(t, { posts: { items: generateItems(730) } });
   const { result, ids } = await crawlOf(wp, dir, 'posts', { expectedPages: 3 });
