@@ -46,22 +46,34 @@ export async function mapLimit<I, R>(inputs: readonly I[], limit: number, task: 
   return results;
 }
 
-/** Runs a task when fewer than the limit are running. */
-export type Limiter = <T>(task: () => Promise<T>) => Promise<T>;
+/**
+ * Runs a task when fewer than the limit are running. Waiting tasks start lowest `priority` first
+ * (default 0), in arrival order among equals.
+ */
+export type Limiter = <T>(task: () => Promise<T>, priority?: number) => Promise<T>;
 
 /** A counting semaphore: at most `limit` tasks of every caller sharing it run at once. */
 export function createLimiter(limit: number): Limiter {
   let running = 0;
-  const waiting: Array<() => void> = [];
-  return async (task) => {
-    if (running >= Math.max(1, limit)) await new Promise<void>((resolve) => waiting.push(resolve));
+  let arrivals = 0;
+  const waiting: Array<{ priority: number; arrival: number; start: () => void }> = [];
+  const wakeNext = () => {
+    let best = -1;
+    for (let i = 0; i < waiting.length; i++) {
+      const w = waiting[i];
+      if (best < 0 || w.priority < waiting[best].priority || (w.priority === waiting[best].priority && w.arrival < waiting[best].arrival)) best = i;
+    }
+    if (best < 0) return false;
+    waiting.splice(best, 1)[0].start();
+    return true;
+  };
+  return async (task, priority = 0) => {
+    if (running >= Math.max(1, limit)) await new Promise<void>((start) => waiting.push({ priority, arrival: arrivals++, start }));
     else running++;
     try {
       return await task();
     } finally {
-      const wake = waiting.shift();
-      if (wake) wake();
-      else running--;
+      if (!wakeNext()) running--;
     }
   };
 }

@@ -47,12 +47,15 @@ export async function extractEndpoint(deps: HandlerDeps, context: ExtractContext
     const itemsPath = join(dir, `${spec.name}.json`);
     let crawl: CrawlResult;
     let incremental: { modifiedAfter: string; ids: CrawlResult; unseen: number } | undefined;
+    // Yesterday's row count sizes both a full crawl and the id listing, so their pages need not
+    // wait for page 1's X-WP-TotalPages.
+    const sized: CrawlOptions = state?.rows ? { ...options, expectedPages: Math.ceil(state.rows / options.perPage) } : options;
     if (reason !== undefined) {
-      crawl = await crawlEndpoint(spec, itemsPath, options);
+      crawl = await crawlEndpoint(spec, itemsPath, sized);
     } else {
       const after = modifiedAfter(state!.mark!, context.overlapMinutes);
       const delta = await crawlEndpoint({ ...spec, url: withQuery(spec.url, { modified_after: after }) }, join(dir, 'delta.json'), options);
-      const ids = await crawlEndpoint({ ...spec, url: withQuery(spec.url, { _fields: 'id' }) }, join(dir, 'ids.json'), options);
+      const ids = await crawlEndpoint({ ...spec, url: withQuery(spec.url, { _fields: 'id' }) }, join(dir, 'ids.json'), sized);
       const have = new Set(await idsOf(delta.path));
       const unseen = (await idsOf(ids.path)).filter((id) => !have.has(id) && !(typeof id === 'number' && inRanges(state!.ids ?? [], id)));
       const included = await fetchIncluded(spec, unseen, dir, options);

@@ -14,11 +14,19 @@ export interface CrawlOptions extends TransportOptions {
    */
   perPage: number;
   /**
-   * Pages of one endpoint in flight once `X-WP-TotalPages` is known. Also the number of pages held
-   * in memory while waiting to be written in order.
+   * Pages of one endpoint asked for at once (in flight or waiting for a slot of `limiter`), once
+   * their number is known or guessed. Also the number of pages held in memory while waiting to be
+   * written in order.
    * @default 4
    */
   pageConcurrency: number;
+  /**
+   * Pages the collection had last time (from the bronze state's row count). Pages 2 to this are
+   * asked for together with page 1 instead of once it has answered; those past the true end
+   * answer "no such page" (or `[]`) and are dropped, at a cost of a few wasted requests.
+   * @default undefined (page 1 first)
+   */
+  expectedPages?: number;
 }
 
 export interface CrawlResult {
@@ -64,24 +72,37 @@ async function fetchDocument(spec: EndpointSpec, file: JsonArrayFile, options: T
 }
 
 async function crawlPages(spec: EndpointSpec, file: JsonArrayFile, options: CrawlOptions): Promise<CrawlStats> {
+  const ordered = await crawlInOrder(spec, file, options, true);
+  if (ordered !== 'orderby rejected') return ordered;
+  // Without orderby in the URL there is nothing left to refuse.
+  return (await crawlInOrder(spec, file, options, false)) as CrawlStats;
+}
+
+/**
+ * Where a page waits for a request slot shared with other endpoints. Page 1 goes first: until it
+ * answers, nothing else of its endpoint is known. Then the larger collection goes first, so the
+ * run ends on small endpoints, whose last page, file and upload are quick, and a big endpoint's
+ * upload overlaps the requests of the others.
+ */
+function pagePriority(page: number, knownPages: number): number {
+  return page === 1 ? -Infinity : -knownPages;
+}
+
+/**
+ * One ordered crawl; 'orderby rejected' when page 1 refused `orderby` (a custom collection that
+ * does not know it): nothing was written, and the caller starts over in the default order.
+ */
+async function crawlInOrder(spec: EndpointSpec, file: JsonArrayFile, options: CrawlOptions, orderById: boolean): Promise<CrawlStats | 'orderby rejected'> {
   const controller = new AbortController();
   const transport: TransportOptions = { ...options, signal: options.signal ? AbortSignal.any([options.signal, controller.signal]) : controller.signal };
-  let orderedById = true;
-  let paginator = wordpressPagination(spec.url, { perPage: options.perPage, orderById: orderedById });
-  let first: PageOutcome;
-  try {
-    first = await fetchPage(paginator, 1, transport);
-  } catch (error) {
-    if (!isOrderByRejected(error)) throw error;
-    orderedById = false;
-    paginator = wordpressPagination(spec.url, { perPage: options.perPage, orderById: orderedById });
-    first = await fetchPage(paginator, 1, transport);
-  }
+  const paginator = wordpressPagination(spec.url, { perPage: options.perPage, orderById });
+  const expected = Math.max(1, options.expectedPages ?? 1);
 
   const seen = new Set<unknown>();
   let duplicates = 0;
   let pages = 0;
   let emptyRun = 0;
+  let total: number | undefined;
   const write = async (outcome: PageOutcome) => {
     if (outcome.end) return false;
     // One empty page before the announced last is a page of hidden items; a run of them is a
@@ -101,37 +122,50 @@ async function crawlPages(spec: EndpointSpec, file: JsonArrayFile, options: Craw
     return true;
   };
 
-  // Page n+1 is asked for while n <= the largest X-WP-TotalPages seen (later pages may announce
-  // more if the site grows during the crawl), or right after the last read page when the
-  // paginator says there may be more (a `Link rel="next"`, or no totals at all).
-  let announced = first.totalPages ?? 1;
-  let written = 1;
-  let beyond = !first.end && paginator.hasMore(first);
-  let scheduled = 1;
-  if (await write(first)) {
-    try {
-      await forEachOrdered(
-        () => {
-          const page = scheduled + 1;
-          if (page <= announced || (beyond && page === written + 1)) return ++scheduled;
-          return undefined;
-        },
-        options.pageConcurrency,
-        (page) => fetchPage(paginator, page, transport),
-        async (outcome, page) => {
-          written = page;
-          if (!(await write(outcome))) return false;
-          announced = Math.max(announced, outcome.totalPages ?? 0);
-          beyond = paginator.hasMore(outcome);
-          return true;
-        },
-      );
-    } finally {
-      // Stop requests still in flight after an error or once the end showed up early.
-      controller.abort();
-    }
+  // Until page 1 is read, pages up to the expected count are asked for; from then on, page n+1
+  // while n <= the largest X-WP-TotalPages seen (later pages may announce more if the site grows
+  // during the crawl), or right after the last read page when the paginator says there may be
+  // more (a `Link rel="next"`, or no totals at all).
+  let announced = 0;
+  let written = 0;
+  let beyond = false;
+  let scheduled = 0;
+  try {
+    await forEachOrdered(
+      () => {
+        const page = scheduled + 1;
+        if (page <= (written === 0 ? expected : announced) || (beyond && page === written + 1)) return ++scheduled;
+        return undefined;
+      },
+      options.pageConcurrency,
+      (page): Promise<PageOutcome | { failed: unknown }> => {
+        const fetching = fetchPage(paginator, page, { ...transport, priority: pagePriority(page, Math.max(announced, expected)) });
+        // A guessed page's failure counts only if the page turns out to exist.
+        return page > 1 && written === 0 ? fetching.catch((failed: unknown) => ({ failed })) : fetching;
+      },
+      async (answer, page) => {
+        // A page guessed before page 1 answered, beyond what the pages read so far announce, is
+        // past the true end: whatever it holds (a repeat, an error page) is not the collection's.
+        if (page > 1 && page > announced && !beyond) return false;
+        if ('failed' in answer) throw answer.failed;
+        const outcome = answer;
+        written = page;
+        if (page === 1) total = outcome.total;
+        if (!(await write(outcome))) return false;
+        announced = Math.max(announced, outcome.totalPages ?? 1);
+        beyond = paginator.hasMore(outcome);
+        return true;
+      },
+    );
+  } catch (error) {
+    if (written === 0 && orderById && isOrderByRejected(error)) return 'orderby rejected';
+    throw error;
+  } finally {
+    // Stop requests still in flight after an error, once the end showed up early, or for pages
+    // guessed past the true end.
+    controller.abort();
   }
-  return { pages, total: first.total, duplicates, orderedById };
+  return { pages, total, duplicates, orderedById: orderById };
 }
 
 async function fetchPage(paginator: Paginator, page: number, transport: TransportOptions): Promise<PageOutcome> {

@@ -72,6 +72,11 @@ export interface TransportOptions {
    * @default undefined (no bound)
    */
   limiter?: Limiter;
+  /**
+   * This request's place among those waiting for `limiter`: lower goes first.
+   * @default 0
+   */
+  priority?: number;
 }
 
 export const defaultTransportOptions: TransportOptions = {
@@ -127,7 +132,7 @@ export async function getJson(url: string, options: TransportOptions): Promise<J
   const sleep = options.sleep ?? ((ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms)));
   for (let attempt = 0; ; attempt++) {
     try {
-      return await (options.limiter ? options.limiter(() => attemptOnce(url, options)) : attemptOnce(url, options));
+      return await attemptOnce(url, options);
     } catch (error) {
       const e = error as Partial<RequestError>;
       if (options.signal?.aborted) throw error;
@@ -140,8 +145,34 @@ export async function getJson(url: string, options: TransportOptions): Promise<J
   }
 }
 
+/** What one attempt received, before it is judged and parsed. */
+interface Received {
+  url: string;
+  response: Response;
+  body: Buffer;
+}
+
 /**
- * One attempt under one deadline for headers and body: ky's own timeout stops at the headers
+ * One attempt: the request and its body under a limiter slot, then the answer judged and parsed
+ * outside it. The server is done with a request once its last byte arrived, so the slot goes to
+ * the next request before the body is parsed; with every response of a round arriving together,
+ * parsing inside the slots kept all of them idle until the whole round was parsed (the bench saw
+ * requests leave in lockstep rounds of about latency + 4 parses).
+ */
+async function attemptOnce(url: string, options: TransportOptions): Promise<JsonResponse> {
+  try {
+    const received = await (options.limiter ? options.limiter(() => receive(url, options), options.priority) : receive(url, options));
+    return interpret(received.url, received.response, received.body);
+  } catch (error) {
+    // Error texts quote what the server said, and a debug page may echo the request headers:
+    // the Basic token (or the password) must not ride along into alerts and logs.
+    if (options.credentials && error instanceof Error) error.message = redactCredentials(error.message, options.credentials);
+    throw error;
+  }
+}
+
+/**
+ * The request under one deadline for headers and body: ky's own timeout stops at the headers
  * when the body is read as a stream, and a server that trickles bytes must not hold the Lambda.
  *
  * The deadline is a plain timer on our own AbortController, and the waits for headers and body
@@ -151,7 +182,7 @@ export async function getJson(url: string, options: TransportOptions): Promise<J
  * forever; found by test/reliability's slowloris case). `AbortSignal.timeout()` is avoided for
  * the same reason.
  */
-async function attemptOnce(startUrl: string, options: TransportOptions): Promise<JsonResponse> {
+async function receive(startUrl: string, options: TransportOptions): Promise<Received> {
   const controller = new AbortController();
   const deadline = { aborted: false };
   const timer = setTimeout(() => {
@@ -164,11 +195,6 @@ async function attemptOnce(startUrl: string, options: TransportOptions): Promise
   else outer?.addEventListener('abort', onOuterAbort, { once: true });
   try {
     return await attemptWithin(startUrl, options, controller.signal, deadline);
-  } catch (error) {
-    // Error texts quote what the server said, and a debug page may echo the request headers:
-    // the Basic token (or the password) must not ride along into alerts and logs.
-    if (options.credentials && error instanceof Error) error.message = redactCredentials(error.message, options.credentials);
-    throw error;
   } finally {
     clearTimeout(timer);
     outer?.removeEventListener('abort', onOuterAbort);
@@ -205,7 +231,7 @@ function untilAborted<T>(start: () => Promise<T>, signal: AbortSignal): Promise<
   });
 }
 
-async function attemptWithin(startUrl: string, options: TransportOptions, signal: AbortSignal, deadline: { readonly aborted: boolean }): Promise<JsonResponse> {
+async function attemptWithin(startUrl: string, options: TransportOptions, signal: AbortSignal, deadline: { readonly aborted: boolean }): Promise<Received> {
   const ky = (require('ky') as typeof import('ky')).default;
   let url = startUrl;
   for (let redirects = 0; ; redirects++) {
@@ -239,7 +265,7 @@ async function attemptWithin(startUrl: string, options: TransportOptions, signal
       if (isRequestError(error)) throw error;
       throw networkError(url, error, deadline, options);
     }
-    return interpret(url, response, body);
+    return { url, response, body };
   }
 }
 

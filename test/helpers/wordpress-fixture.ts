@@ -38,6 +38,10 @@ export interface FixtureRequest {
   /** The route, from the path (`/wp-json/wp/v2/posts`) or `?rest_route=`: e.g. `/wp/v2/posts`. */
   route: string;
   headers: IncomingMessage['headers'];
+  /** `performance.now()` when the request arrived. */
+  receivedAt: number;
+  /** `performance.now()` when the answer was sent or the connection closed; unset while pending. */
+  answeredAt?: number;
 }
 
 /** What a fault hook may answer instead of (or before) the normal response. */
@@ -59,6 +63,8 @@ export interface FaultResponse {
   hang?: boolean;
   /** Delay, then answer normally. */
   passThrough?: boolean;
+  /** Hold the answer until this settles (then apply `delayMs`, if any): an ordering gate for tests. */
+  until?: Promise<unknown>;
 }
 
 /** Called for every request with its 1-based number; return nothing to answer normally. */
@@ -70,6 +76,19 @@ export interface WordPressFixtureOptions {
   /** Any other route answered as-is with 200 JSON (custom endpoints). */
   documents?: Record<string, unknown>;
   fault?: FaultHook;
+  /**
+   * How long an idle keep-alive connection stays open, as Apache's `KeepAliveTimeout` (5 s by
+   * default) does; the short default makes every test request open a connection of its own.
+   * @default 1
+   */
+  keepAliveMs?: number;
+  /**
+   * Serialise each distinct collection answer once and replay it: a real site's JSON encoding runs
+   * on its own machine, while this fixture shares the crawler's thread, so a benchmark of the
+   * crawler should not pay it. Only for collections that do not change while the fixture runs.
+   * @default false
+   */
+  reuseAnswers?: boolean;
 }
 
 export interface WordPressFixture {
@@ -79,6 +98,12 @@ export interface WordPressFixture {
   api: string;
   /** Every request received, in order. */
   requests: FixtureRequest[];
+  /** Requests received and not yet answered (or closed) right now. */
+  readonly inFlight: number;
+  /** The most requests pending at once since the start or the last `resetCounts()`. */
+  readonly maxInFlight: number;
+  /** Empties `requests` and restarts `maxInFlight` from what is pending now. */
+  resetCounts(): void;
   /** Replaces the fault hook (undefined removes it). */
   setFault(fault: FaultHook | undefined): void;
   close(): Promise<void>;
@@ -97,21 +122,31 @@ export function generateItems(count: number, firstId = 1): Array<Record<string, 
 export async function startWordPressFixture(options: WordPressFixtureOptions = {}): Promise<WordPressFixture> {
   const requests: FixtureRequest[] = [];
   let fault = options.fault;
+  const answers = options.reuseAnswers ? new Map<string, Answer>() : undefined;
+  let inFlight = 0;
+  let maxInFlight = 0;
   const server = createServer((req, res) => {
     const url = new URL(req.url ?? '/', `http://${req.headers.host}`);
     const route = url.searchParams.get('rest_route') ?? url.pathname.replace(/^\/wp-json/, '');
-    const request: FixtureRequest = { method: req.method ?? 'GET', url, route, headers: req.headers };
+    const request: FixtureRequest = { method: req.method ?? 'GET', url, route, headers: req.headers, receivedAt: performance.now() };
     requests.push(request);
+    inFlight++;
+    maxInFlight = Math.max(maxInFlight, inFlight);
+    // 'close' follows both a finished answer and a reset or aborted connection, exactly once.
+    res.once('close', () => {
+      request.answeredAt = performance.now();
+      inFlight--;
+    });
     const override = fault?.(request, requests.length);
     const answer = () => {
       if (override && !override.passThrough) return sendFault(res, override);
-      respond(request, res, options);
+      respond(request, res, options, answers);
     };
-    if (override?.delayMs) setTimeout(answer, override.delayMs);
-    else answer();
+    const go = () => (override?.delayMs ? void setTimeout(answer, override.delayMs) : answer());
+    if (override?.until) void override.until.then(go, go);
+    else go();
   });
-  // Keep-alive sockets would hold close() open after a test.
-  server.keepAliveTimeout = 1;
+  server.keepAliveTimeout = options.keepAliveMs ?? 1;
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const { port } = server.address() as AddressInfo;
   const origin = `http://127.0.0.1:${port}`;
@@ -119,6 +154,16 @@ export async function startWordPressFixture(options: WordPressFixtureOptions = {
     origin,
     api: `${origin}/wp-json`,
     requests,
+    get inFlight() {
+      return inFlight;
+    },
+    get maxInFlight() {
+      return maxInFlight;
+    },
+    resetCounts: () => {
+      requests.length = 0;
+      maxInFlight = inFlight;
+    },
     setFault: (next) => {
       fault = next;
     },
@@ -147,17 +192,30 @@ function sendFault(res: ServerResponse, fault: FaultResponse): void {
   res.end(body);
 }
 
+/** A collection answer as sent: status, headers and the serialised body. */
+interface Answer {
+  status: number;
+  headers: Record<string, string>;
+  body: Buffer;
+}
+
+function send(res: ServerResponse, answer: Answer): void {
+  res.writeHead(answer.status, { 'content-type': 'application/json; charset=UTF-8', ...answer.headers });
+  res.end(answer.body);
+}
+
 function json(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
-  res.writeHead(status, { 'content-type': 'application/json; charset=UTF-8', ...headers });
-  res.end(JSON.stringify(body));
+  send(res, { status, headers, body: Buffer.from(JSON.stringify(body)) });
 }
 
 function wpError(res: ServerResponse, status: number, code: string, message: string, data: Record<string, unknown> = {}): void {
   json(res, status, { code, message, data: { status, ...data } });
 }
 
-function respond(request: FixtureRequest, res: ServerResponse, options: WordPressFixtureOptions): void {
+function respond(request: FixtureRequest, res: ServerResponse, options: WordPressFixtureOptions, answers?: Map<string, Answer>): void {
   const { url, route } = request;
+  const reused = answers?.get(url.href);
+  if (reused) return send(res, reused);
   if (options.documents && route in options.documents) return json(res, 200, options.documents[route]);
   const match = /^\/wp\/v2\/([a-z0-9_-]+)\/?$/.exec(route);
   const collection = match ? options.collections?.[match[1]] : undefined;
@@ -198,11 +256,13 @@ function respond(request: FixtureRequest, res: ServerResponse, options: WordPres
   const links: string[] = [];
   if (page > 1 && page <= totalPages + 1) links.push(`${link(page - 1)}; rel="prev"`);
   if (page < totalPages) links.push(`${link(page + 1)}; rel="next"`);
-  json(res, 200, items, {
-    'x-wp-total': String(total),
-    'x-wp-totalpages': String(totalPages),
-    ...(links.length > 0 && { link: links.join(', ') }),
-  });
+  const answer: Answer = {
+    status: 200,
+    headers: { 'x-wp-total': String(total), 'x-wp-totalpages': String(totalPages), ...(links.length > 0 && { link: links.join(', ') }) },
+    body: Buffer.from(JSON.stringify(items)),
+  };
+  answers?.set(url.href, answer);
+  send(res, answer);
 }
 
 /**

@@ -1,5 +1,4 @@
 import test from 'ava';
-import type { ExecutionContext } from 'ava';
 import { readFileSync, rmSync } from 'node:fs';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -9,26 +8,7 @@ import { crawlEndpoint } from '../../handlers/wordpress/crawl';
 import { defaultTransportOptions, getJson, isRequestError } from '../../handlers/wordpress/transport';
 import type { FaultHook } from '../helpers/wordpress-fixture';
 import { generateItems, startWordPressFixture } from '../helpers/wordpress-fixture';
-
-/**
- * An unhandled rejection kills the Lambda runtime mid-invocation, so every abort (a deadline, a
- * crawl stopping its pages, a retry wait cut short) must end in a promise someone awaits. The
- * recorder lives for one test; unhandled rejections are reported after the microtask queue
- * drains, so one macrotask turn after the work is enough to see them all.
- */
-function recordUnhandledRejections(t: ExecutionContext): { drained(): Promise<unknown[]> } {
-  const seen: unknown[] = [];
-  const record = (reason: unknown) => void seen.push(reason);
-  process.on('unhandledRejection', record);
-  t.teardown(() => void process.off('unhandledRejection', record));
-  return {
-    async drained() {
-      await new Promise<void>((resolve) => setImmediate(resolve));
-      await new Promise<void>((resolve) => setImmediate(resolve));
-      return seen.map((reason) => (reason instanceof Error ? `${reason.name}: ${reason.message}` : String(reason)));
-    },
-  };
-}
+import { recordUnhandledRejections } from '../helpers/unhandled-rejections';
 
 test('a crawl aborted during a retry wait starts no new attempt and leaves no unhandled rejection', async (t) => {
   const recorder = recordUnhandledRejections(t);
