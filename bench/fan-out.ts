@@ -50,6 +50,8 @@ export async function benchFanOut(options: { posts: number; comments: number; pa
         '    - comments',
         '  wordpress-lakehouse:mapConcurrency: 1',
         '  wordpress-lakehouse:fanOutConcurrency: 1',
+        // One invocation merges a whole endpoint: a million comments need Lambda's longest timeout.
+        '  wordpress-lakehouse:bronzeTimeoutSeconds: 900',
         '',
       ].join('\n'),
     );

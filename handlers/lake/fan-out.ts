@@ -78,7 +78,8 @@ export async function planEndpoint(deps: HandlerDeps, context: FanOutContext, sp
 
   const dir = await mkdtemp(join(tmpdir(), 'wordpress-plan-'));
   try {
-    const listing = await crawlEndpoint({ ...spec, url: withQuery(spec.url, { _fields: 'id' }) }, join(dir, 'ids.json'), options);
+    // The probe told the listing's size: its pages need not wait for page 1 again.
+    const listing = await crawlEndpoint({ ...spec, url: withQuery(spec.url, { _fields: 'id' }) }, join(dir, 'ids.json'), { ...options, expectedPages: totalPages });
     const ids: number[] = [];
     for await (const item of readJsonFileItems(listing.path)) {
       const id = idOf(item);
