@@ -237,7 +237,8 @@ function openParquet(output: string, schema: ColumnSpec[], codec: Codec): Parque
   const { ParquetWriter } = require('hyparquet-writer') as typeof import('hyparquet-writer');
   const fs = require('node:fs') as typeof import('node:fs');
 
-  const partial = `${output}.partial`;
+  // Its own name per open: a conversion that starts over never shares a path with the file it drops.
+  const partial = `${output}.${require('node:crypto').randomUUID().slice(0, 8)}.partial`;
   const fd = fs.openSync(partial, 'w');
   let closed = false;
   const close = () => {
