@@ -50,7 +50,19 @@ export interface ArtifactResult {
     /** Set when the handler did not succeed (the timings then cover a shorter path). */
     error?: string;
   };
+  /** bronze only: the handler, in its own Node process, landing a raw file the size of the fixture site's posts. */
+  site?: { posts: number; rawBytes: number; peakRss: number; invokeMs: number; error?: string };
 }
+
+/** Public posts of the WordPress fixture (../shared/wordpress: 1171 posts, bodies 212 B-20 KB). */
+export const SITE_POSTS = 1171;
+
+/**
+ * The heap limits a 128 MB function gets: the Lambda Node.js runtime's bootstrap derives
+ * --max-semi-space-size (5%) and --max-old-space-size (90%) from the memory size when
+ * NODE_OPTIONS does not set them (an assumption read from the runtime image, not re-checked here).
+ */
+export const SITE_NODE_OPTIONS = '--max-semi-space-size=6 --max-old-space-size=115';
 
 /** The `excludePackages` a layer file passes to PipelineFunction, read from its source so the two never drift apart. */
 function walk(dir: string): string[] {
@@ -101,6 +113,9 @@ export async function benchArtifacts(options: { tmp: string; runs: number; log: 
   // Not the key the raw run writes: its PutObject (aws-chunked framing, which the stand-in keeps
   // as is) must not replace the bronze run's input.
   const rawKey = `${config.dataSource}/posts/bench-input.json`;
+  // The fixture site's posts: as many, with bodies of the same range (bench/posts.ts, 200 B-20 KB).
+  const siteKey = `${config.dataSource}/posts/bench-site.json`;
+  const siteRaw = JSON.stringify([...posts(SITE_POSTS, 11)]);
   const aws = await startAwsStandIn({
     parameters: {
       [names.rawBucket]: 'raw',
@@ -109,7 +124,7 @@ export async function benchArtifacts(options: { tmp: string; runs: number; log: 
       [names.bronzeTopicArn]: 'arn:aws:sns:us-east-1:000000000000:bronze',
       [names.endpoints]: JSON.stringify([{ name: 'posts', url: `${fixture.api}/wp/v2/posts`, paginate: true }]),
     },
-    objects: { [`raw/${rawKey}`]: JSON.stringify([...posts(100, 5)]) },
+    objects: { [`raw/${rawKey}`]: JSON.stringify([...posts(100, 5)]), [`raw/${siteKey}`]: siteRaw },
   });
   const events = {
     raw: { endpoint: 'posts' },
@@ -163,8 +178,21 @@ export async function benchArtifacts(options: { tmp: string; runs: number; log: 
         if (line.result?.failed?.length || !line.result?.succeeded?.length) error = `handler answered ${JSON.stringify(line.result?.failed ?? line.result)}`;
         runs.push({ bootMs: line.bootMs, importMs: line.importMs, invokeMs: line.invokeMs, wall: r.ms, rss: r.peakRss });
       }
+      let site: ArtifactResult['site'];
+      if (name === 'bronze') {
+        const r = await runNode([join(ROOT, 'bench/cold-start.cjs'), dir, JSON.stringify({ objects: [{ endpoint: 'posts', key: siteKey }] })], {
+          tmp,
+          cwd: dir,
+          env: { ...env, NODE_OPTIONS: SITE_NODE_OPTIONS },
+          selfReportedRssKb: (out) => JSON.parse(out.trim().split('\n').pop()!).maxRssKb,
+        });
+        const line = JSON.parse(r.stdout.trim().split('\n').pop()!);
+        const failed = line.result?.failed?.length || !line.result?.succeeded?.length;
+        site = { posts: SITE_POSTS, rawBytes: Buffer.byteLength(siteRaw), peakRss: r.peakRss, invokeMs: line.invokeMs, ...(failed && { error: `handler answered ${JSON.stringify(line.result?.failed ?? line.result)}` }) };
+      }
       const result: ArtifactResult = {
         name,
+        ...(site && { site }),
         excludePackages: [...SDK_PACKAGES, ...excludes[name]],
         codePaths: [...codePaths.keys()],
         indexBytes: Buffer.byteLength(closure.text),

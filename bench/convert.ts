@@ -4,15 +4,14 @@ import { writePostsFile } from './posts';
 import { median, runNode } from './proc';
 
 /**
- * Bronze conversion: our converter (the `npm run convert` CLI) against DuckDB, each in its own
- * Node process, alternating A/B on the same input file, same codec.
- *
- * Our CLI is TypeScript; run through tsx, every start transpiles it, which DuckDB's plain
- * JavaScript runner does not pay. So the CLI is bundled once with esbuild (which tsx ships) into
- * one CommonJS file and both sides run as `node <file>`. Startup (a whole 1-row conversion) is
- * measured separately for each and reported. Throughput is computed from `netMs`, the conversion
- * time each child reports for the work alone (ours: convertJsonFile's `ms`; DuckDB: its COPY
- * statement), which leaves process start, module load and DuckDB's instance creation out.
+ * Bronze conversion: our converter as `npm run convert` runs it (`node scripts/convert.cjs`, which
+ * runs the esbuild bundle of handlers/parquet/cli.ts, built once into dist/) against DuckDB, each
+ * in its own Node process, alternating A/B on the same input file, same codec. Startup (a whole
+ * 1-row conversion) is measured separately for each, and for the TypeScript loader the command
+ * used before (`node --require tsx/cjs handlers/parquet/cli.ts`). Throughput is computed from
+ * `netMs`, the conversion time each child reports for the work alone (ours: convertJsonFile's
+ * `ms`; DuckDB: its COPY statement), which leaves process start, module load and DuckDB's
+ * instance creation out.
  */
 
 const ROOT = resolve(__dirname, '..');
@@ -46,26 +45,12 @@ export interface ConvertResults {
   cases: ConvertCase[];
 }
 
-async function bundleOurs(tmp: string): Promise<string> {
-  const esbuild = require('esbuild') as typeof import('esbuild');
-  const outfile = join(tmp, 'ours-convert.cjs');
-  await esbuild.build({
-    entryPoints: [join(ROOT, 'handlers/parquet/cli.ts')],
-    bundle: true,
-    platform: 'node',
-    format: 'cjs',
-    target: 'node24',
-    outfile,
-    logLevel: 'warning',
-  });
-  return outfile;
-}
-
 export async function benchConvert(options: { rows: number[]; runs: number; codec: 'zstd' | 'snappy'; drift: boolean; tmp: string; log: (line: string) => void }): Promise<ConvertResults> {
   const { tmp, codec, log } = options;
-  const ours = await bundleOurs(tmp);
+  // Built before the first timed run, so no run pays the build.
+  (require('../scripts/convert.cjs') as { buildConverter: () => string }).buildConverter();
+  const ours = join(ROOT, 'scripts/convert.cjs');
   const duck = join(ROOT, 'bench/duckdb-convert.cjs');
-  const tsxCli = join(ROOT, 'node_modules/tsx/dist/cli.mjs');
   const oursArgs = (input: string, output: string) => [ours, input, output, '--codec', codec, '--json'];
   const duckArgs = (input: string, output: string) => [duck, input, output, codec];
   const run = (args: string[]) => runNode(args, { tmp, cwd: ROOT, selfReportedRssKb: (out) => JSON.parse(out.trim().split('\n').pop() ?? '{}').maxRssKb });
@@ -77,7 +62,7 @@ export async function benchConvert(options: { rows: number[]; runs: number; code
   for (let i = 0; i < 3; i++) {
     const a = await run(oursArgs(one, join(tmp, 'one-ours.parquet')));
     const b = await run(duckArgs(one, join(tmp, 'one-duck.parquet')));
-    const c = await run([tsxCli, join(ROOT, 'handlers/parquet/cli.ts'), one, join(tmp, 'one-tsx.parquet'), '--codec', codec]);
+    const c = await run(['--require', require.resolve('tsx/cjs'), join(ROOT, 'handlers/parquet/cli.ts'), one, join(tmp, 'one-tsx.parquet'), '--codec', codec]);
     start.ours.push(a.ms);
     start.duck.push(b.ms);
     start.tsx.push(c.ms);

@@ -35,7 +35,15 @@ export interface PipelineConfig {
   rawMemoryMb: number;
   /** @default 300 */
   rawTimeoutSeconds: number;
-  /** Enough for 10 000-row groups of 20 KB posts (measured peak ~450 MB), with headroom. @default 1024 */
+  /**
+   * Measured (npm run bench, issue 13): the converter peaks at 355-376 MiB for one 10 000-row
+   * group of posts averaging 6.5 KB (bodies up to 20 KB), and the bronze handler adds ~90 MiB of
+   * Node + SDK (128 MiB with 100 posts); so 512 would leave no headroom for a full group of
+   * larger posts or the incremental merge's read-back, and 1024 keeps it. A site the size of the
+   * fixture (1171 posts) peaked at 161 MiB with a 128 MB function's heap limits: more than 128.
+   * Lambda's CPU grows with memory, so for this CPU-bound work GB-seconds barely change with it.
+   * @default 1024
+   */
   bronzeMemoryMb: number;
   /** @default 300 */
   bronzeTimeoutSeconds: number;

@@ -5,8 +5,8 @@ import { parseTimestamp } from './timestamps';
 
 /**
  * From inferred columns to what hyparquet-writer takes: an explicit Parquet schema (so nothing is
- * guessed from a row group's values, and every row group of a file has the same schema) and, per
- * row, the value of each column in the form the writer converts.
+ * guessed from a row group's values, and every row group of a file has the same schema) and the
+ * values of each column in the form the writer stores without converting them again.
  */
 
 function leaf(name: string, kind: ColumnKind | ListElementKind): SchemaElement {
@@ -33,8 +33,15 @@ function leaf(name: string, kind: ColumnKind | ListElementKind): SchemaElement {
   }
 }
 
-/** The Parquet schema of the columns: every column nullable, lists as standard 3-level LISTs. */
-export function parquetSchema(columns: readonly ColumnSpec[]): SchemaElement[] {
+/**
+ * The Parquet schema of the columns: every column nullable, lists as standard 3-level LISTs.
+ *
+ * `forWriting` declares JSON columns as UTF8: their values arrive as UTF-8 bytes of the JSON
+ * text, which hyparquet-writer writes as they are for UTF8 but would stringify again for JSON.
+ * Both annotate BYTE_ARRAY, so pages, dictionaries and byte-ordered statistics are the same; the
+ * file's footer must still say JSON (see openParquet).
+ */
+export function parquetSchema(columns: readonly ColumnSpec[], forWriting = false): SchemaElement[] {
   const schema: SchemaElement[] = [{ name: 'root', num_children: columns.length }];
   for (const column of columns) {
     if (column.kind === 'list') {
@@ -44,7 +51,7 @@ export function parquetSchema(columns: readonly ColumnSpec[]): SchemaElement[] {
         leaf('element', column.element ?? 'string'),
       );
     } else {
-      schema.push(leaf(column.name, column.kind));
+      schema.push(leaf(column.name, forWriting && column.kind === 'json' ? 'string' : column.kind));
     }
   }
   return schema;
@@ -60,14 +67,41 @@ function at(row: Record<string, unknown>, path: readonly string[]): unknown {
   return value ?? null;
 }
 
-function convert(value: unknown, kind: ColumnKind | ListElementKind, name: string): unknown {
+/** Size of the buffers strings are encoded into. */
+const SLAB = 1 << 20;
+
+/**
+ * Encodes strings as UTF-8 into shared 1 MiB buffers and answers a view of each: one copy per
+ * value, no allocation per value, and the JS strings (UTF-16 for most non-English text) die young
+ * instead of living until their row group is written.
+ */
+export function utf8Encoder(): (text: string) => Uint8Array {
+  let slab = Buffer.allocUnsafeSlow(SLAB);
+  let used = 0;
+  return (text) => {
+    // A UTF-16 code unit takes at most 3 UTF-8 bytes.
+    if (used + text.length * 3 > slab.length) {
+      slab = Buffer.allocUnsafeSlow(Math.max(SLAB, text.length * 3));
+      used = 0;
+    }
+    const written = slab.write(text, used, 'utf8');
+    const bytes = new Uint8Array(slab.buffer, slab.byteOffset + used, written);
+    used += written;
+    return bytes;
+  };
+}
+
+/**
+ * The value in the form hyparquet-writer stores as it is: strings and JSON as UTF-8 bytes, INT64
+ * and timestamps as the bigint it would derive (from a Date, for timestamps), so no Date is made.
+ */
+function convert(value: unknown, kind: ColumnKind | ListElementKind, name: string, utf8: (text: string) => Uint8Array): unknown {
   if (value === null || value === undefined) return null;
   switch (kind) {
     case 'json':
-      // hyparquet-writer stringifies JSON columns itself.
-      return value;
+      return utf8(JSON.stringify(value));
     case 'string':
-      return typeof value === 'string' ? value : JSON.stringify(value);
+      return utf8(typeof value === 'string' ? value : JSON.stringify(value));
     case 'int64':
       if (typeof value !== 'number' || !Number.isSafeInteger(value)) break;
       return BigInt(value);
@@ -81,22 +115,22 @@ function convert(value: unknown, kind: ColumnKind | ListElementKind, name: strin
     case 'timestamp_utc': {
       const ts = typeof value === 'string' ? parseTimestamp(value) : undefined;
       if (!ts) break;
-      return new Date(ts.millis);
+      return BigInt(ts.millis);
     }
     case 'list':
       break;
   }
-  throw new Error(`column ${name} (${kind}) cannot hold ${JSON.stringify(value)}: the input changed between the two passes`);
+  throw new Error(`column ${name} (${kind}) cannot hold ${JSON.stringify(value)}: it does not fit the inferred schema`);
 }
 
-/** A function that turns one row into one value per column, in column order. */
-export function rowExtractor(columns: readonly ColumnSpec[]): (row: Record<string, unknown>) => unknown[] {
-  return (row) =>
-    columns.map((column) => {
-      const value = at(row, column.path);
-      if (column.kind !== 'list' || value === null) return convert(value, column.kind, column.name);
-      if (!Array.isArray(value)) return convert(value, 'list', column.name);
-      const element = column.element ?? 'string';
-      return value.map((item) => convert(item, element, column.name));
-    });
+/** Appends the values of one column for `rows` to `out`: filled column by column, no per-row arrays. */
+export function appendColumn(out: unknown[], rows: readonly Record<string, unknown>[], column: ColumnSpec, utf8: (text: string) => Uint8Array): void {
+  const { path, kind, name } = column;
+  const element = column.element ?? 'string';
+  for (let r = 0; r < rows.length; r++) {
+    const value = at(rows[r], path);
+    if (kind !== 'list' || value === null) out.push(convert(value, kind, name, utf8));
+    else if (!Array.isArray(value)) out.push(convert(value, 'list', name, utf8));
+    else out.push(value.map((item) => convert(item, element, name, utf8)));
+  }
 }

@@ -73,6 +73,9 @@ function observeScalar(node: Seen, value: unknown): void {
       return;
     case 'string': {
       node.string = true;
+      // Once a path has held a string that is no timestamp, no later string can make it one:
+      // skipping the parse keeps HTML bodies from going through the date-time check.
+      if (!node.naive && !node.instant) return;
       const ts = parseTimestamp(value);
       if (!ts || ts.instant) node.naive = false;
       if (!ts || !ts.instant) node.instant = false;

@@ -23,6 +23,8 @@ export interface ParsedTimestamp {
 
 /** The timestamp a string denotes, or undefined when it is not a strict, valid ISO date-time. */
 export function parseTimestamp(text: string): ParsedTimestamp | undefined {
+  // Most strings are not date-times: the fixed `-` and `T` reject them before the regex runs.
+  if (text.length < 19 || text.length > 29 || text.charCodeAt(4) !== 0x2d || text.charCodeAt(10) !== 0x54) return undefined;
   const m = ISO.exec(text);
   if (!m) return undefined;
   const [year, month, day, hour, minute, second] = m.slice(1, 7).map(Number);

@@ -1,5 +1,5 @@
 import test from 'ava';
-import { readJsonItems } from '../../handlers/parquet/json-items';
+import { readJsonBatches, readJsonItems } from '../../handlers/parquet/json-items';
 
 /** Feeds `text` as UTF-8 bytes cut every `size` bytes, so tokens and characters straddle chunks. */
 async function* chunks(text: string, size: number): AsyncGenerator<Uint8Array> {
@@ -57,3 +57,36 @@ for (const [what, text, message] of broken) {
     await t.throwsAsync(collect(text, 5), { message });
   });
 }
+
+async function collectBatches(text: string, size: number): Promise<unknown[]> {
+  const items: unknown[] = [];
+  for await (const batch of readJsonBatches(chunks(text, size))) items.push(...batch.items);
+  return items;
+}
+
+const many = Array.from({ length: 300 }, (_, i) => ({ ...tricky[i % 3], id: i }));
+const rawLayout = (items: readonly unknown[]) => `[\n${items.map((item) => JSON.stringify(item)).join(',\n')}\n]\n`;
+
+for (const size of [1, 5, 4093, 1 << 20]) {
+  test(`the batched reader gives back every item of the raw layer's layout cut every ${size} bytes`, async (t) => {
+    t.deepEqual(await collectBatches(rawLayout(many), size), many);
+  });
+}
+
+test('the batched reader falls back to the scanner mid-file when a line break is not an item boundary', async (t) => {
+  // The first items in the raw layout, then pretty-printed ones whose `,\n` are inside objects.
+  const text = `${rawLayout(many.slice(0, 200)).slice(0, -3)},\n${JSON.stringify(many.slice(200), null, 2).slice(1)}`;
+  t.deepEqual(JSON.parse(text), many);
+  t.deepEqual(await collectBatches(text, 4096), many);
+});
+
+for (const [what, text, message] of broken) {
+  test(`the batched reader rejects ${what} like the scanner`, async (t) => {
+    await t.throwsAsync(collectBatches(text, 5), { message });
+  });
+}
+
+test('the batched reader names the item index of an invalid item after good batches', async (t) => {
+  const text = `${rawLayout(many).slice(0, -3)},\n{"b":tru}\n]\n`;
+  await t.throwsAsync(collectBatches(text, 4096), { message: /item 300 is not valid JSON/ });
+});

@@ -1,5 +1,5 @@
 import test from 'ava';
-import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -9,6 +9,8 @@ import { DuckDBInstance } from '@duckdb/node-api';
 import { convertJsonFile } from '../../handlers/parquet/convert';
 import type { Codec } from '../../handlers/parquet/codecs';
 import type { ColumnSpec } from '../../handlers/parquet/infer';
+import { inferColumns } from '../../handlers/parquet/infer';
+import { openJsonArrayFile } from '../../handlers/wordpress/json-array-file';
 
 const html = `<p>Caf\u00e9 &amp; &#8220;quoted&#8221; \ud83d\ude00 \u4e2d\u6587 \u05e9\u05dc\u05d5\u05dd</p>\n`.repeat(250);
 
@@ -160,10 +162,65 @@ test('a failed conversion leaves neither a partial file nor a changed previous f
   await writeFile(input, '[{"a":1},{"a":2},"not an object"]');
   await t.throwsAsync(convertJsonFile(input, output), { message: /item 2 of .* is "not an object", not an object/ });
   t.is(await readFile(output, 'utf8'), 'previous');
-  t.false(existsSync(join(dir, 'out.parquet.partial')));
+  t.deepEqual((await readdir(dir)).filter((name) => name.endsWith('.partial')), []);
 });
 
 test('a bad row group size is refused before any work', async (t) => {
   const { input, output } = await fixture(t, [{ a: 1 }]);
   await t.throwsAsync(convertJsonFile(input, output, { rowGroupSize: 0 }), { message: /rowGroupSize must be a positive integer/ });
+});
+
+/** The raw layer's layout: one item per line, as openJsonArrayFile writes it. */
+async function writeRawLayout(path: string, data: readonly unknown[]): Promise<void> {
+  const file = openJsonArrayFile(path);
+  for (let i = 0; i < data.length; i += 100) await file.append(data.slice(i, i + 100));
+  await file.close();
+}
+
+/** Rows whose schema changes after the first row groups: a column appears, another widens. */
+function drifting(count: number): Record<string, unknown>[] {
+  return rows(count).map((row, i) => ({
+    ...row,
+    ...(i >= count - 300 && { late: { x: i } }),
+    score: i === count - 100 ? 'not a number' : row.score,
+  }));
+}
+
+const layouts = [
+  ['one line (the character scanner)', async (path: string, data: readonly unknown[]) => writeFile(path, JSON.stringify(data))],
+  ['one item per line (batched JSON.parse)', writeRawLayout],
+] as const;
+
+for (const [layout, write] of layouts) {
+  for (const [what, data] of [['a stable schema', rows(2500)], ['a schema that changes after the first row group', drifting(2500)]] as const) {
+    for (const holdChars of [undefined, 0]) {
+      test(`${layout}, ${what}${holdChars === 0 ? ', first group read twice' : ''}: the schema is the whole input's and every value reads back`, async (t) => {
+        const { dir, input, output } = await fixture(t, []);
+        await write(input, data);
+        const report = await convertJsonFile(input, output, { rowGroupSize: 1000, holdChars });
+        t.deepEqual((await readdir(dir)).filter((name) => name.endsWith('.partial')), [], 'a dropped first attempt leaves no file');
+        t.deepEqual(report.schema, inferColumns(data), 'the schema a full inference pass gives');
+        t.like(report, { rows: 2500, rowGroups: 3 });
+        const back = await readDuckdb(output);
+        for (const column of report.schema) {
+          t.deepEqual(back.map((r) => normalize(r[column.name], column)), data.map((r) => expected(r, column)), `column ${column.name} (${column.kind})`);
+        }
+      });
+    }
+  }
+}
+
+test('a seeded conversion keeps the seed\'s columns first and widens them when a later row group needs it', async (t) => {
+  const seed: ColumnSpec[] = [
+    { name: 'old', path: ['old'], kind: 'int64' },
+    { name: 'id', path: ['id'], kind: 'int64' },
+  ];
+  const data = Array.from({ length: 250 }, (_, i) => ({ id: i === 240 ? 'x' : i, text: `t${i}` }));
+  const { input, output } = await fixture(t, []);
+  await writeRawLayout(input, data);
+  const report = await convertJsonFile(input, output, { rowGroupSize: 100, seed });
+  t.deepEqual(report.schema.map((c) => [c.name, c.kind]), [['old', 'int64'], ['id', 'string'], ['text', 'string']]);
+  const back = await readDuckdb(output);
+  t.deepEqual(back.map((r) => r.id), data.map((r) => String(r.id)));
+  t.true(back.every((r) => r.old === null));
 });
