@@ -7,10 +7,10 @@ import { parse as parseYaml } from 'yaml';
 import type { HandlerDeps, Notifier, ParameterReader } from '../handlers/aws/ports';
 import { getStream, listKeys } from '../handlers/aws/s3';
 import { runBronze } from '../handlers/bronze';
-import type { BronzeEvent, BronzeObject, BronzeSummary, ManifestEvent, RawEvent, RawObject, RawPlan, RawSummary } from '../handlers/contracts';
+import type { BronzeEvent, BronzeObject, BronzeSummary, ManifestEvent, PartResult, RawEvent, RawObject, RawPlan, RawSummary } from '../handlers/contracts';
 import { manifestKey } from '../handlers/lake/layout';
 import { createLogger, type LogSink } from '../handlers/log';
-import { runRaw, runRawTask, type RawOptions } from '../handlers/raw';
+import { runRawTask, type RawOptions } from '../handlers/raw';
 import { ConfigError, type PipelineConfig, parameterNamesFor, parseConfig } from '../pipeline/config';
 import { bronzeHandlerOptions, rawHandlerOptions, stateMachineSettings } from '../pipeline/handler-options';
 import { STATES, STATE_MACHINE_NAME, type StateMachineSettings, buildDefinition } from '../pipeline/state-machine';
@@ -219,54 +219,33 @@ export async function runLocal(options: LocalRunOptions): Promise<LocalRunResult
 
   // lambda:invoke answers { StatusCode, Payload }; the definition's ResultSelector reads $.Payload.
   const invoke = <E, R>(run: (event: E) => Promise<R>) => async (input: any) => ({ StatusCode: 200, Payload: (await run(input.Payload as E)) as any });
+  /** What a raw summary says of its endpoint in the run's report. */
+  const rawReport = (summary: RawSummary): Partial<EndpointReport> => {
+    const object: RawObject | undefined = summary.objects[0];
+    const failure = summary.failed[0];
+    return failure ? { ok: false, error: `raw: ${failure.error}` } : { mode: object?.mode, items: object?.items, pages: object?.pages, idPages: object?.idPages, bytes: object?.bytes };
+  };
+  /** A Task bound to the raw function: its answer and its error reach the endpoint's report. */
+  const rawStep = <R>(summarise: (result: R) => Partial<EndpointReport> | undefined, how: { starts?: boolean } = {}) =>
+    invoke(async (event: RawEvent) => {
+      const endpoint = event.endpoint ?? '';
+      if (how.starts) started.set(endpoint, Date.now());
+      try {
+        const result = (await runRawTask(rawDeps, rawOptions, event)) as R;
+        const patch = summarise(result);
+        if (patch) report(endpoint, patch);
+        return result;
+      } catch (error) {
+        report(endpoint, { ok: false, error: `raw: ${event.part ? `part ${event.part.index}: ` : ''}${(error as Error).message}` });
+        throw error;
+      }
+    });
   const overrides: Record<string, (input: any) => Promise<any>> = {
     [STATES.listEndpoints]: async (input) => ({ Parameter: { Name: input.Name, Value: values[input.Name] } }),
-    [STATES.plan]: invoke(async (event: RawEvent) => {
-      const endpoint = event.endpoint ?? '';
-      started.set(endpoint, Date.now());
-      try {
-        const plan = (await runRawTask(rawDeps, rawOptions, event)) as RawPlan;
-        if (plan.failed[0]) report(endpoint, { ok: false, error: `raw: ${plan.failed[0].error}` });
-        else if (plan.fanOut) report(endpoint, { parts: plan.fanOut.parts.length });
-        return plan;
-      } catch (error) {
-        report(endpoint, { ok: false, error: `raw: ${(error as Error).message}` });
-        throw error;
-      }
-    }),
-    [STATES.fetchPart]: invoke(async (event: RawEvent) => {
-      try {
-        return await runRawTask(rawDeps, rawOptions, event);
-      } catch (error) {
-        report(event.endpoint ?? '', { ok: false, error: `raw: part ${event.part?.index}: ${(error as Error).message}` });
-        throw error;
-      }
-    }),
-    [STATES.joinParts]: invoke(async (event: RawEvent) => {
-      const endpoint = event.endpoint ?? '';
-      try {
-        const summary = (await runRawTask(rawDeps, rawOptions, event)) as RawSummary;
-        const object = summary.objects[0];
-        report(endpoint, { mode: object?.mode, items: object?.items, pages: object?.pages, idPages: object?.idPages, bytes: object?.bytes });
-        return summary;
-      } catch (error) {
-        report(endpoint, { ok: false, error: `raw: ${(error as Error).message}` });
-        throw error;
-      }
-    }),
-    [STATES.raw]: invoke(async (event: RawEvent) => {
-      const endpoint = event.endpoint ?? '';
-      try {
-        const summary: RawSummary = await runRaw(rawDeps, rawOptions, event);
-        const object: RawObject | undefined = summary.objects[0];
-        const failure = summary.failed[0];
-        report(endpoint, failure ? { ok: false, error: `raw: ${failure.error}` } : { mode: object?.mode, items: object?.items, pages: object?.pages, idPages: object?.idPages, bytes: object?.bytes });
-        return summary;
-      } catch (error) {
-        report(endpoint, { ok: false, error: `raw: ${(error as Error).message}` });
-        throw error;
-      }
-    }),
+    [STATES.plan]: rawStep<RawPlan>((plan) => (plan.failed[0] ? { ok: false, error: `raw: ${plan.failed[0].error}` } : plan.fanOut ? { parts: plan.fanOut.parts.length } : undefined), { starts: true }),
+    [STATES.fetchPart]: rawStep<PartResult>(() => undefined),
+    [STATES.joinParts]: rawStep<RawSummary>(rawReport),
+    [STATES.raw]: rawStep<RawSummary>(rawReport),
     [STATES.bronze]: invoke(async (event: BronzeEvent) => {
       const endpoint = 'objects' in event && Array.isArray(event.objects) ? String(event.objects[0]?.endpoint ?? '') : '';
       try {
