@@ -67,7 +67,6 @@ export interface PartTask {
 /** What the plan step decided for an endpoint whose full crawl is split. */
 export interface FanOutPlan {
   endpoint: string;
-  runId: string;
   fetchedAt: string;
   reason?: string;
   markBefore?: string;

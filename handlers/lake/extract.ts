@@ -12,6 +12,7 @@ import { mapLimit } from '../concurrency';
 import type { EndpointState } from './state';
 import { fullRefreshReason, inRanges, modifiedAfter } from './state';
 import { loadState } from './state-store';
+import { inTempDir } from './temp-dir';
 
 /** What one run's extraction of an endpoint needs besides the endpoint. */
 export interface ExtractContext {
@@ -36,14 +37,11 @@ const INCLUDE_CHUNK = 100;
  * made public again). Bronze merges the object and drops the ids the listing no longer has.
  */
 export async function extractEndpoint(deps: HandlerDeps, context: ExtractContext, spec: EndpointSpec, options: CrawlOptions): Promise<RawObject> {
-  const { mkdtemp, rm } = require('node:fs/promises') as typeof import('node:fs/promises');
-  const { tmpdir } = require('node:os') as typeof import('node:os');
   const { join } = require('node:path') as typeof import('node:path');
   const started = Date.now();
   const fetchedAt = new Date(started).toISOString();
   const { state, reason } = await crawlMode(deps, context, spec, fetchedAt);
-  const dir = await mkdtemp(join(tmpdir(), 'wordpress-raw-'));
-  try {
+  return inTempDir('wordpress-raw-', async (dir) => {
     const itemsPath = join(dir, `${spec.name}.json`);
     let crawl: CrawlResult;
     let incremental: { modifiedAfter: string; ids: CrawlResult; unseen: number } | undefined;
@@ -64,8 +62,7 @@ export async function extractEndpoint(deps: HandlerDeps, context: ExtractContext
     }
 
     const meta = {
-      'source-url': metadataUrl(spec.url),
-      'fetched-at': fetchedAt,
+      ...runMetadata(context.runId, fetchedAt, spec.url),
       items: String(crawl.items),
       pages: String(crawl.pages),
       ...(crawl.total !== undefined && { 'x-wp-total': String(crawl.total) }),
@@ -73,7 +70,6 @@ export async function extractEndpoint(deps: HandlerDeps, context: ExtractContext
       mode: incremental ? 'incremental' : 'full',
       ...(state?.mark && { mark: state.mark }),
       ...(incremental && { 'modified-after': incremental.modifiedAfter }),
-      'run-id': metadataText(context.runId).slice(0, 256),
     };
     let idsKey: string | undefined;
     if (incremental) {
@@ -116,9 +112,7 @@ export async function extractEndpoint(deps: HandlerDeps, context: ExtractContext
       ...(incremental && { modifiedAfter: incremental.modifiedAfter, listed: incremental.ids.items, idPages: incremental.ids.pages, unseen: incremental.unseen }),
     });
     return object;
-  } finally {
-    await rm(dir, { recursive: true, force: true });
-  }
+  });
 }
 
 /** Whether this run's crawl of the endpoint is full (and why) or incremental, from the stored state. */
@@ -140,6 +134,11 @@ export async function fetchIncluded(spec: EndpointSpec, ids: readonly unknown[],
     crawlEndpoint({ ...spec, url: withQuery(spec.url, { include: ids.slice(i, i + INCLUDE_CHUNK).join(',') }) }, join(dir, `include-${i}.json`), options),
   );
   return { paths: parts.map((part) => part.path), pages: parts.reduce((sum, part) => sum + part.pages, 0) };
+}
+
+/** The metadata every raw object of a run carries: which run, when it fetched, and from where. */
+export function runMetadata(runId: string, fetchedAt: string, sourceUrl?: string): Record<string, string> {
+  return { ...(sourceUrl !== undefined && { 'source-url': metadataUrl(sourceUrl) }), 'fetched-at': fetchedAt, 'run-id': metadataText(runId).slice(0, 256) };
 }
 
 /**

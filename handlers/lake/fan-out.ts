@@ -1,15 +1,16 @@
 import type { EndpointSpec, FanOutPlan, PartResult, PartTask, RawObject, RawPlan } from '../contracts';
 import type { HandlerDeps } from '../aws/ports';
-import { getStream, metadataText, metadataUrl } from '../aws/s3';
+import { getStream } from '../aws/s3';
 import type { CrawlOptions } from '../wordpress/crawl';
 import { crawlEndpoint } from '../wordpress/crawl';
 import { openJsonArrayFile } from '../wordpress/json-array-file';
 import { getJson } from '../wordpress/transport';
 import { readJsonFileItems, readJsonItems } from '../parquet/json-items';
 import type { ExtractContext } from './extract';
-import { concatenate, crawlMode, fetchIncluded, putNew, withQuery } from './extract';
+import { concatenate, crawlMode, fetchIncluded, putNew, runMetadata, withQuery } from './extract';
 import { rawIdsKey, rawPartKey, rawPartsKey } from './layout';
 import { idOf } from './merge';
+import { inTempDir } from './temp-dir';
 
 /**
  * A full crawl too big for one invocation, split into parts the state machine runs as tasks of
@@ -58,8 +59,6 @@ function isId(value: unknown): value is number {
  * ids are listed, stored in raw in ascending order, and cut into parts.
  */
 export async function planEndpoint(deps: HandlerDeps, context: FanOutContext, spec: EndpointSpec, options: CrawlOptions): Promise<RawPlan> {
-  const { mkdtemp, rm } = require('node:fs/promises') as typeof import('node:fs/promises');
-  const { tmpdir } = require('node:os') as typeof import('node:os');
   const { join } = require('node:path') as typeof import('node:path');
   const fetchedAt = new Date().toISOString();
   const single = (why: string): RawPlan => {
@@ -80,8 +79,7 @@ export async function planEndpoint(deps: HandlerDeps, context: FanOutContext, sp
   if (header === null || !Number.isSafeInteger(totalPages)) return single(`X-WP-TotalPages is ${header === null ? 'not sent' : JSON.stringify(header)}`);
   if (totalPages <= context.pagesPerTask) return single(`${totalPages} page(s), at most pagesPerTask (${context.pagesPerTask})`);
 
-  const dir = await mkdtemp(join(tmpdir(), 'wordpress-plan-'));
-  try {
+  return inTempDir('wordpress-plan-', async (dir) => {
     // The probe told the listing's size: its pages need not wait for page 1 again.
     const listing = await crawlEndpoint({ ...spec, url: withQuery(spec.url, { _fields: 'id' }) }, join(dir, 'ids.json'), { ...options, expectedPages: totalPages });
     const ids: number[] = [];
@@ -99,14 +97,13 @@ export async function planEndpoint(deps: HandlerDeps, context: FanOutContext, sp
       return { endpoint: spec.name, failed: [{ endpoint: spec.name, error }] };
     }
     const file = await writeIds(join(dir, 'sorted.json'), ids);
-    const idsKey = await putNew(deps, context.rawBucket, (attempt) => rawIdsKey(context.dataSource, spec.name, fetchedAt, context.runId, attempt), join(dir, 'sorted.json'), {
+    const idsKey = await putNew(deps, context.rawBucket, (attempt) => rawIdsKey(context.dataSource, spec.name, fetchedAt, context.runId, attempt), file.path, {
       contentType: 'application/json; charset=utf-8',
-      metadata: { 'source-url': metadataUrl(spec.url), 'fetched-at': fetchedAt, items: String(ids.length), pages: String(listing.pages), sha256: file.sha256, mode: 'full', 'run-id': metadataText(context.runId).slice(0, 256) },
+      metadata: { ...runMetadata(context.runId, fetchedAt, spec.url), items: String(ids.length), pages: String(listing.pages), sha256: file.sha256, mode: 'full' },
     });
     const parts = Array.from({ length: count }, (_, index) => ({ index, offset: index * perTask, count: Math.min(perTask, ids.length - index * perTask) }));
     const plan: FanOutPlan = {
       endpoint: spec.name,
-      runId: context.runId,
       fetchedAt,
       reason,
       ...(state?.mark && { markBefore: state.mark }),
@@ -118,9 +115,7 @@ export async function planEndpoint(deps: HandlerDeps, context: FanOutContext, sp
     };
     deps.log.info('endpoint split into parts', { endpoint: spec.name, reason, totalPages, listed: ids.length, idPages: plan.idPages, parts: count, pagesPerTask: context.pagesPerTask, idsKey });
     return { endpoint: spec.name, fanOut: plan, failed: [] };
-  } finally {
-    await rm(dir, { recursive: true, force: true });
-  }
+  });
 }
 
 /** The listing as stored: `[{ "id": 1 }, ...]`, the shape of a `_fields=id` answer. */
@@ -152,34 +147,20 @@ async function partIds(deps: HandlerDeps, bucket: string, task: PartTask): Promi
 
 /** Fetches one part into its own immutable raw object; throws on any failure (the endpoint then fails whole). */
 export async function fetchPart(deps: HandlerDeps, context: FanOutContext, spec: EndpointSpec, task: PartTask, options: CrawlOptions): Promise<PartResult> {
-  const { mkdtemp, rm } = require('node:fs/promises') as typeof import('node:fs/promises');
-  const { tmpdir } = require('node:os') as typeof import('node:os');
   const { join } = require('node:path') as typeof import('node:path');
   const started = Date.now();
   const ids = await partIds(deps, context.rawBucket, task);
-  const dir = await mkdtemp(join(tmpdir(), `wordpress-part-${task.index}-`));
-  try {
+  return inTempDir(`wordpress-part-${task.index}-`, async (dir) => {
     const included = await fetchIncluded(spec, ids, dir, options);
     const file = await concatenate(included.paths, join(dir, 'part.json'));
     const key = await putNew(deps, context.rawBucket, (attempt) => rawPartKey(context.dataSource, spec.name, task.fetchedAt, context.runId, task.index, attempt), file.path, {
       contentType: 'application/json; charset=utf-8',
-      metadata: {
-        'source-url': metadataUrl(spec.url),
-        'fetched-at': task.fetchedAt,
-        items: String(file.items),
-        pages: String(included.pages),
-        sha256: file.sha256,
-        mode: 'full',
-        part: String(task.index),
-        'run-id': metadataText(context.runId).slice(0, 256),
-      },
+      metadata: { ...runMetadata(context.runId, task.fetchedAt, spec.url), items: String(file.items), pages: String(included.pages), sha256: file.sha256, mode: 'full', part: String(task.index) },
     });
     const result: PartResult = { index: task.index, key, items: file.items, pages: included.pages, bytes: file.bytes, sha256: file.sha256 };
     deps.log.info('part extracted', { endpoint: spec.name, ...result, asked: ids.length, missing: ids.length - file.items, ms: Date.now() - started });
     return result;
-  } finally {
-    await rm(dir, { recursive: true, force: true });
-  }
+  });
 }
 
 /**
@@ -188,8 +169,7 @@ export async function fetchPart(deps: HandlerDeps, context: FanOutContext, spec:
  */
 export async function joinParts(deps: HandlerDeps, context: FanOutContext, spec: EndpointSpec, plan: FanOutPlan, results: PartResult[]): Promise<RawObject> {
   const { createHash } = require('node:crypto') as typeof import('node:crypto');
-  const { mkdtemp, rm, writeFile } = require('node:fs/promises') as typeof import('node:fs/promises');
-  const { tmpdir } = require('node:os') as typeof import('node:os');
+  const { writeFile } = require('node:fs/promises') as typeof import('node:fs/promises');
   const { join } = require('node:path') as typeof import('node:path');
   const parts = [...results].sort((a, b) => a.index - b.index);
   const missing = plan.parts.filter((task) => parts[task.index]?.index !== task.index).map((task) => task.index);
@@ -199,13 +179,12 @@ export async function joinParts(deps: HandlerDeps, context: FanOutContext, spec:
   const items = parts.reduce((sum, part) => sum + part.items, 0);
   // One digest for the crawl, over the parts' digests in order: it changes when any part does.
   const sha256 = createHash('sha256').update(parts.map((part) => part.sha256).join('\n')).digest('hex');
-  const dir = await mkdtemp(join(tmpdir(), 'wordpress-join-'));
-  try {
+  return inTempDir('wordpress-join-', async (dir) => {
     const path = join(dir, 'parts.json');
     await writeFile(path, `${JSON.stringify(parts)}\n`);
     const partsKey = await putNew(deps, context.rawBucket, (attempt) => rawPartsKey(context.dataSource, spec.name, plan.fetchedAt, context.runId, attempt), path, {
       contentType: 'application/json; charset=utf-8',
-      metadata: { 'fetched-at': plan.fetchedAt, items: String(items), parts: String(parts.length), sha256, 'run-id': metadataText(context.runId).slice(0, 256) },
+      metadata: { ...runMetadata(context.runId, plan.fetchedAt), items: String(items), parts: String(parts.length), sha256 },
     });
     const object: RawObject = {
       endpoint: spec.name,
@@ -228,7 +207,5 @@ export async function joinParts(deps: HandlerDeps, context: FanOutContext, spec:
     };
     deps.log.info('endpoint extracted', { endpoint: spec.name, key: partsKey, mode: 'full', parts: parts.length, items, listed: plan.listed, missing: plan.listed - items, pages: object.pages, idPages: plan.idPages, bytes: object.bytes, ms: object.ms });
     return object;
-  } finally {
-    await rm(dir, { recursive: true, force: true });
-  }
+  });
 }

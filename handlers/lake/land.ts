@@ -13,6 +13,7 @@ import { laterMark, modifiedInstant, toRanges } from './state';
 import { loadState } from './state-store';
 import type { StoredTable } from './table';
 import { openTable } from './table';
+import { inTempDir } from './temp-dir';
 
 export interface LandContext {
   rawBucket: string;
@@ -46,10 +47,9 @@ const DELETION_COLUMNS: ColumnSpec[] = [
  * leaves the previous table and state in place (every object is replaced whole or not at all).
  */
 export async function landEndpoint(deps: HandlerDeps, context: LandContext, object: RawObject): Promise<Landed> {
-  const { mkdtemp, rm } = require('node:fs/promises') as typeof import('node:fs/promises');
+  const { rm } = require('node:fs/promises') as typeof import('node:fs/promises');
   const { createWriteStream } = require('node:fs') as typeof import('node:fs');
   const { pipeline } = require('node:stream/promises') as typeof import('node:stream/promises');
-  const { tmpdir } = require('node:os') as typeof import('node:os');
   const { join } = require('node:path') as typeof import('node:path');
   const started = performance.now();
   const endpoint = object.endpoint;
@@ -61,8 +61,7 @@ export async function landEndpoint(deps: HandlerDeps, context: LandContext, obje
   if (mode === 'incremental' && !object.idsKey) throw new Error(`the incremental raw object ${object.key} names no id listing (idsKey)`);
   const key = tableKey(context.dataSource, endpoint);
   // /tmp is the only writable place on Lambda (512 MB by default, more with ephemeral storage).
-  const dir = await mkdtemp(join(tmpdir(), `bronze-${endpoint}-`));
-  try {
+  return inTempDir(`bronze-${endpoint}-`, async (dir) => {
     const download = async (bucket: string, from: string, to: string) => pipeline(await getStream(deps.s3, bucket, from), createWriteStream(to));
     // A fanned-out crawl lands as several raw parts: each is downloaded when the merge reaches
     // it and removed after, so /tmp holds one part at a time whatever the endpoint's size.
@@ -223,9 +222,7 @@ export async function landEndpoint(deps: HandlerDeps, context: LandContext, obje
       markBefore: state?.mark, markAfter,
     });
     return { object: result, columns: report.schema, ...(recorded && { deletionColumns }) };
-  } finally {
-    await rm(dir, { recursive: true, force: true });
-  }
+  });
 }
 
 /** The raw keys of a fanned-out crawl's parts, in id order, from the list its join step stored. */
