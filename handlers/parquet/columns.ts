@@ -1,4 +1,5 @@
 import type { SchemaElement } from 'hyparquet-writer';
+import { fromBinary } from './binary';
 import type { ColumnKind, ColumnSpec, ListElementKind } from './infer';
 import { isPlainObject } from './infer';
 import { parseTimestamp } from './timestamps';
@@ -70,32 +71,44 @@ function at(row: Record<string, unknown>, path: readonly string[]): unknown {
 /** Size of the buffers strings are encoded into. */
 const SLAB = 1 << 20;
 
+/** Writes a string's UTF-8 bytes and answers a view of them. */
+export interface Utf8Encoder {
+  (text: string): Uint8Array;
+  /** Strings arrive in binary form (binary.ts): their bytes are copied, not encoded. */
+  binary: boolean;
+}
+
 /**
  * Encodes strings as UTF-8 into shared 1 MiB buffers and answers a view of each: one copy per
  * value, no allocation per value, and the JS strings (UTF-16 for most non-English text) die young
  * instead of living until their row group is written.
+ *
+ * @param binary - The strings are in binary form: each character is one byte already.
  */
-export function utf8Encoder(): (text: string) => Uint8Array {
+export function utf8Encoder(binary = false): Utf8Encoder {
+  const encoding = binary ? 'latin1' : 'utf8';
+  // A UTF-16 code unit takes at most 3 UTF-8 bytes; a binary character is one byte.
+  const most = binary ? 1 : 3;
   let slab = Buffer.allocUnsafeSlow(SLAB);
   let used = 0;
-  return (text) => {
-    // A UTF-16 code unit takes at most 3 UTF-8 bytes.
-    if (used + text.length * 3 > slab.length) {
-      slab = Buffer.allocUnsafeSlow(Math.max(SLAB, text.length * 3));
+  const encode = (text: string) => {
+    if (used + text.length * most > slab.length) {
+      slab = Buffer.allocUnsafeSlow(Math.max(SLAB, text.length * most));
       used = 0;
     }
-    const written = slab.write(text, used, 'utf8');
+    const written = slab.write(text, used, encoding);
     const bytes = new Uint8Array(slab.buffer, slab.byteOffset + used, written);
     used += written;
     return bytes;
   };
+  return Object.assign(encode, { binary });
 }
 
 /**
  * The value in the form hyparquet-writer stores as it is: strings and JSON as UTF-8 bytes, INT64
  * and timestamps as the bigint it would derive (from a Date, for timestamps), so no Date is made.
  */
-function convert(value: unknown, kind: ColumnKind | ListElementKind, name: string, utf8: (text: string) => Uint8Array): unknown {
+function convert(value: unknown, kind: ColumnKind | ListElementKind, name: string, utf8: Utf8Encoder): unknown {
   if (value === null || value === undefined) return null;
   switch (kind) {
     case 'json':
@@ -120,11 +133,11 @@ function convert(value: unknown, kind: ColumnKind | ListElementKind, name: strin
     case 'list':
       break;
   }
-  throw new Error(`column ${name} (${kind}) cannot hold ${JSON.stringify(value)}: it does not fit the inferred schema`);
+  throw new Error(`column ${name} (${kind}) cannot hold ${JSON.stringify(utf8.binary ? fromBinary(value) : value)}: it does not fit the inferred schema`);
 }
 
 /** Appends the values of one column for `rows` to `out`: filled column by column, no per-row arrays. */
-export function appendColumn(out: unknown[], rows: readonly Record<string, unknown>[], column: ColumnSpec, utf8: (text: string) => Uint8Array): void {
+export function appendColumn(out: unknown[], rows: readonly Record<string, unknown>[], column: ColumnSpec, utf8: Utf8Encoder): void {
   const { path, kind, name } = column;
   const element = column.element ?? 'string';
   for (let r = 0; r < rows.length; r++) {

@@ -1,3 +1,4 @@
+import { binaryString, fromBinary } from './binary';
 import type { Codec } from './codecs';
 import { compressors, parquetCodec } from './codecs';
 import { appendColumn, parquetSchema, utf8Encoder } from './columns';
@@ -78,13 +79,13 @@ export interface ConversionReport {
  */
 const HOLD_CHARS = 16 << 20;
 
-/** Every item of the JSON file, checked to be an object (a row), in batches. */
+/** Every item of the JSON file, checked to be an object (a row), in batches; strings in binary form (binary.ts). */
 async function* rowBatches(path: string): AsyncGenerator<{ rows: Record<string, unknown>[]; chars: number }> {
   let index = 0;
-  for await (const { items, chars } of readJsonFileBatches(path)) {
+  for await (const { items, chars } of readJsonFileBatches(path, { binary: true })) {
     for (const item of items) {
       if (!isPlainObject(item)) {
-        throw new Error(`item ${index} of ${path} is ${Array.isArray(item) ? 'an array' : JSON.stringify(item)}, not an object`);
+        throw new Error(`item ${index} of ${path} is ${Array.isArray(item) ? 'an array' : JSON.stringify(fromBinary(item))}, not an object`);
       }
       index++;
     }
@@ -98,14 +99,16 @@ function sameSchema(a: readonly ColumnSpec[], b: readonly ColumnSpec[]): boolean
 
 /** Column values of the row group being filled, written when it holds `size` rows. */
 function groupBuilder(file: ParquetFile, size: number) {
-  const utf8 = utf8Encoder();
+  const utf8 = utf8Encoder(true);
+  // The rows' keys are in binary form too.
+  const lookups = file.schema.map((column) => ({ ...column, path: column.path.map(binaryString) }));
   let columns: unknown[][] = file.schema.map(() => []);
   let rows = 0;
   return {
     /** Room left in the group. */
     room: () => size - rows,
     add(batch: readonly Record<string, unknown>[]) {
-      file.schema.forEach((column, i) => appendColumn(columns[i], batch, column, utf8));
+      lookups.forEach((column, i) => appendColumn(columns[i], batch, column, utf8));
       rows += batch.length;
     },
     async flush() {
@@ -139,7 +142,7 @@ export async function convertJsonFile(input: string, output: string, options: Co
   const rowGroupSize = options.rowGroupSize ?? 10_000;
   if (!Number.isSafeInteger(rowGroupSize) || rowGroupSize < 1) throw new Error(`rowGroupSize must be a positive integer, got ${rowGroupSize}`);
 
-  const inference = createSchemaInference({ maxDepth: options.maxDepth });
+  const inference = createSchemaInference({ maxDepth: options.maxDepth, binary: true });
   if (options.seed) inference.seed(options.seed);
   /** Rows observed by the inference, over every read of the file. */
   let observed = 0;

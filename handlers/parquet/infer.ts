@@ -1,3 +1,4 @@
+import { binaryString, realString } from './binary';
 import { sanitizeColumnName, uniqueNames } from './names';
 import { parseTimestamp } from './timestamps';
 
@@ -28,6 +29,12 @@ export interface InferOptions {
    * @default 3
    */
   maxDepth?: number;
+  /**
+   * Rows hold keys and strings in binary form (binary.ts). Paths given to `seed` and answered by
+   * `columns` are real text either way.
+   * @default false
+   */
+  binary?: boolean;
 }
 
 interface Seen {
@@ -214,12 +221,14 @@ export interface SchemaInference {
 
 export function createSchemaInference(options: InferOptions = {}): SchemaInference {
   const maxDepth = options.maxDepth ?? 3;
+  const toRows = options.binary ? binaryString : (key: string) => key;
+  const fromRows = options.binary ? realString : (key: string) => key;
   const root = seen();
   return {
     seed(columns) {
       for (const column of columns) {
         let node = root;
-        for (const key of column.path) {
+        for (const key of column.path.map(toRows)) {
           node.object = true;
           let next = node.children.get(key);
           if (!next) node.children.set(key, (next = seen()));
@@ -234,6 +243,7 @@ export function createSchemaInference(options: InferOptions = {}): SchemaInferen
     columns() {
       const drafts: Draft[] = [];
       for (const [key, child] of root.children) resolve(child, [key], 1, maxDepth, drafts);
+      for (const draft of drafts) draft.path = draft.path.map(fromRows);
       const names = uniqueNames(drafts.map((d) => sanitizeColumnName(d.path)));
       return drafts.map((d, i) => ({ name: names[i], ...d }));
     },

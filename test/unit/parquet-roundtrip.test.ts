@@ -224,3 +224,46 @@ test('a seeded conversion keeps the seed\'s columns first and widens them when a
   t.deepEqual(back.map((r) => r.id), data.map((r) => String(r.id)));
   t.true(back.every((r) => r.old === null));
 });
+
+/** Every non-ASCII UTF-16 unit as a `\uXXXX` escape, as PHP's json_encode writes WordPress's answers. */
+function escapeNonAscii(json: string): string {
+  return json.replace(/[\u0080-\uffff]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+}
+
+test('literal UTF-8, \\u escapes (in some lines only) and a pretty-printed file with a byte-order mark give the same file, non-ASCII keys kept as their paths', async (t) => {
+  const data = rows(1500).map((row, i) => ({ ...row, 'título': `Größe ${i} \u00e9\u4e2d`, 'ñ': { 'ü': i % 2 === 0 ? 'ja' : 'nein' } }));
+  const { dir, input } = await fixture(t, []);
+  await writeRawLayout(input, data);
+  const escaped = join(dir, 'escaped.json');
+  const lines = (await readFile(input, 'utf8')).split('\n');
+  await writeFile(escaped, lines.map((line, i) => (i % 3 === 0 ? escapeNonAscii(line) : line)).join('\n'));
+  const pretty = join(dir, 'pretty.json');
+  await writeFile(pretty, `\ufeff${JSON.stringify(data, null, 2)}`);
+
+  const outputs: Buffer[] = [];
+  for (const file of [input, escaped, pretty]) {
+    const output = `${file}.parquet`;
+    const report = await convertJsonFile(file, output, { rowGroupSize: 1000 });
+    t.deepEqual(report.schema, inferColumns(data), `${file}: the schema a full inference pass gives`);
+    t.true(report.schema.some((c) => c.path.join('.') === 'título' && c.name === 't_tulo' && c.kind === 'string'), 'a non-ASCII key keeps its path');
+    t.true(report.schema.some((c) => c.path.join('.') === 'ñ.ü' && c.kind === 'string'), 'a non-ASCII nested key flattens');
+    outputs.push(await readFile(output));
+  }
+  t.true(outputs[0].equals(outputs[1]), 'escaped lines write the same bytes');
+  t.true(outputs[0].equals(outputs[2]), 'the pretty-printed file writes the same bytes');
+  const back = await readDuckdb(`${input}.parquet`);
+  for (const column of inferColumns(data)) {
+    t.deepEqual(back.map((r) => normalize(r[column.name], column)), data.map((r) => expected(r, column)), `column ${column.name} (${column.kind})`);
+  }
+});
+
+test('a lone surrogate escape is stored as U+FFFD, in string and in JSON columns alike', async (t) => {
+  const { input, output } = await fixture(t, []);
+  await writeFile(input, '[{"id":1,"s":"a\\ud800b","j":{"x":["c\\udc00"]}},\n{"id":2,"s":"ok","j":"text"}]');
+  const report = await convertJsonFile(input, output);
+  t.deepEqual(report.schema.map((c) => [c.name, c.kind]), [['id', 'int64'], ['s', 'string'], ['j', 'json']]);
+  const back = await readHyparquet(output);
+  t.is(back[0].s, 'a\ufffdb');
+  t.deepEqual(back[0].j, { x: ['c\ufffd'] });
+  t.is(back[1].j, 'text');
+});
