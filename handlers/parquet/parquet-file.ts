@@ -1,0 +1,222 @@
+import type { Codec } from './codecs';
+import { parquetCodec } from './codecs';
+import type { Compress } from './column-writer';
+import { columnWriter } from './column-writer';
+import { parquetSchema } from './columns';
+import { fdWriter } from './file-writer';
+import type { ColumnSpec } from './infer';
+
+/**
+ * A Parquet file written row group by row group from rows in binary form (binary.ts): one
+ * ColumnWriter per column fills its chunk as rows arrive, and a finished row group is written
+ * column after column. The footer, page headers and RLE come from hyparquet-writer.
+ */
+export interface ParquetFile {
+  /** The columns being written, in file order. */
+  readonly schema: ColumnSpec[];
+  /** Row groups on disk. */
+  readonly rowGroups: number;
+  /**
+   * Follows a schema that only adds columns to this one (every current column unchanged, in the
+   * same order): the new columns hold null for the rows so far. Answers false, changing nothing,
+   * for any other schema, or once a row group is on disk (it would lack the new columns).
+   */
+  extend(schema: ColumnSpec[], binaryPaths: string[][]): boolean;
+  /** Adds rows to the current row group. */
+  add(rows: readonly Record<string, unknown>[]): void;
+  /** Resolves once pages waiting for the compressor are few enough to read on. */
+  drain(): Promise<void>;
+  /** Ends the current row group and writes it. */
+  endGroup(): Promise<void>;
+  /** Completes the file and renames it into place. */
+  finish(): Promise<{ bytes: number; rowGroups: number }>;
+  /** Closes and deletes the partial file. */
+  abort(): void;
+}
+
+/** Uncompressed page bytes handed to the compressor and not yet back before reading waits. */
+const IN_FLIGHT = 8 << 20;
+
+/**
+ * The compressor: zstd runs on libuv's thread pool (node:zlib's asynchronous API, the same
+ * codec and level as zstdCompressSync), so the main thread parses while pages compress; snappy is
+ * hyparquet-writer's, in line.
+ */
+function compressor(codec: Codec): Compress {
+  if (codec === 'snappy') {
+    const { snappyCompress } = require('hyparquet-writer/src/snappy.js') as { snappyCompress(input: Uint8Array): Uint8Array };
+    return async (bytes) => snappyCompress(bytes);
+  }
+  const zlib = require('node:zlib') as typeof import('node:zlib');
+  if (typeof zlib.zstdCompress !== 'function') {
+    throw new Error(`codec zstd needs Node >= 22.15 (this is ${process.version}); use codec snappy`);
+  }
+  return (bytes) =>
+    new Promise((resolve, reject) => {
+      // One output chunk for the page: at the default 16 KiB, each chunk is a round trip to the main thread.
+      zlib.zstdCompress(bytes, { chunkSize: Math.max(16 << 10, bytes.length + 1024) }, (error, result) => (error ? reject(error) : resolve(new Uint8Array(result.buffer, result.byteOffset, result.length))));
+    });
+}
+
+/**
+ * @param binaryPaths - Each column's path as the rows spell it (binary form).
+ * @param kvMetadata - The footer's key-value metadata, for the schema the file ends with.
+ */
+export function openParquet(
+  output: string,
+  schema: ColumnSpec[],
+  binaryPaths: string[][],
+  codec: Codec,
+  kvMetadata: (schema: ColumnSpec[]) => { key: string; value: string }[],
+): ParquetFile {
+  const { writeMetadata } = require('hyparquet-writer/src/metadata.js') as { writeMetadata(writer: unknown, metadata: unknown): void };
+  const { writeIndexes } = require('hyparquet-writer/src/indexes.js') as { writeIndexes(writer: unknown, indexes: unknown[]): void };
+  const fs = require('node:fs') as typeof import('node:fs');
+
+  // Its own name per open: a conversion that starts over never shares a path with the file it drops.
+  const partial = `${output}.${require('node:crypto').randomUUID().slice(0, 8)}.partial`;
+  const fd = fs.openSync(partial, 'w');
+  let closed = false;
+  const close = () => {
+    if (!closed) fs.closeSync(fd);
+    closed = true;
+  };
+  const abort = () => {
+    close();
+    fs.rmSync(partial, { force: true });
+  };
+  const writer = fdWriter(fd);
+
+  let inFlight = 0;
+  let waiting: (() => void) | undefined;
+  let failure: unknown;
+  const compressPage = compressor(codec);
+  const compress: Compress = (bytes) => {
+    inFlight += bytes.length;
+    const done = compressPage(bytes);
+    // A failure is kept for drain() and rethrown by the chunk that awaits this page.
+    done.then(
+      () => {
+        inFlight -= bytes.length;
+        if (waiting && inFlight < IN_FLIGHT) waiting();
+      },
+      (error: unknown) => {
+        failure ??= error;
+        waiting?.();
+      },
+    );
+    return done;
+  };
+
+  const codecName = parquetCodec(codec);
+  let columns = schema.map((column, i) => columnWriter(column, binaryPaths[i], compress));
+  const pathInSchema = (column: ColumnSpec) => (column.kind === 'list' ? [column.name, 'list', 'element'] : [column.name]);
+  const rowGroups: unknown[] = [];
+  const indexes: unknown[] = [];
+  let rows = 0;
+  let totalRows = 0;
+  writer.appendUint32(0x31524150);
+
+  const guarded = async <T>(work: () => Promise<T>): Promise<T> => {
+    try {
+      return await work();
+    } catch (error) {
+      abort();
+      throw error;
+    }
+  };
+
+  return {
+    get schema() {
+      return columns.map((column) => column.spec);
+    },
+    get rowGroups() {
+      return rowGroups.length;
+    },
+    extend(next, paths) {
+      if (rowGroups.length > 0) return false;
+      const same = (a: ColumnSpec, b: ColumnSpec) => JSON.stringify(a) === JSON.stringify(b);
+      let kept = 0;
+      const extended = next.map((spec, i) => {
+        if (kept < columns.length && same(columns[kept].spec, spec)) return columns[kept++];
+        const added = columnWriter(spec, paths[i], compress);
+        added.addNulls(rows);
+        return added;
+      });
+      if (kept < columns.length) return false;
+      columns = extended;
+      return true;
+    },
+    add(batch) {
+      try {
+        for (const column of columns) column.addRows(batch);
+      } catch (error) {
+        abort();
+        throw error;
+      }
+      rows += batch.length;
+    },
+    drain: () =>
+      guarded(async () => {
+        while (inFlight >= IN_FLIGHT && failure === undefined) await new Promise<void>((resolve) => (waiting = resolve));
+        waiting = undefined;
+        if (failure !== undefined) throw failure;
+      }),
+    endGroup: () =>
+      guarded(async () => {
+        if (rows === 0) return;
+        const groupStart = writer.offset;
+        const chunks = [];
+        let uncompressed = 0n;
+        for (let c = 0; c < columns.length; c++) {
+          const finished = await columns[c].finish();
+          const start = writer.offset;
+          for (const part of finished.bytes) writer.appendBytes(part);
+          const chunk = {
+            meta_data: {
+              type: columns[c].physical,
+              encodings: finished.encodings,
+              path_in_schema: pathInSchema(columns[c].spec),
+              codec: codecName,
+              num_values: BigInt(finished.values),
+              total_compressed_size: BigInt(finished.size),
+              total_uncompressed_size: BigInt(finished.uncompressed),
+              data_page_offset: BigInt(start + finished.dataOffset),
+              dictionary_page_offset: finished.dictionaryOffset === undefined ? undefined : BigInt(start + finished.dictionaryOffset),
+              statistics: finished.statistics,
+              encoding_stats: finished.encodingStats,
+            },
+            file_offset: BigInt(start),
+          };
+          uncompressed += BigInt(finished.uncompressed);
+          chunks.push(chunk);
+          const offsetIndex = finished.pages.length > 1
+            ? { page_locations: finished.pages.map((p) => ({ offset: BigInt(start + p.offset), compressed_page_size: p.size, first_row_index: BigInt(p.firstRow) })) }
+            : undefined;
+          indexes.push({ chunk, offsetIndex });
+        }
+        rowGroups.push({ columns: chunks, total_byte_size: uncompressed, num_rows: BigInt(rows), total_compressed_size: BigInt(writer.offset - groupStart) });
+        totalRows += rows;
+        rows = 0;
+        writer.flush?.();
+      }),
+    finish: () =>
+      guarded(async () => {
+        writeIndexes(writer, indexes);
+        writeMetadata(writer, {
+          version: 2,
+          created_by: 'wordpress-lakehouse bronze (hyparquet-writer)',
+          schema: parquetSchema(columns.map((column) => column.spec)),
+          num_rows: BigInt(totalRows),
+          row_groups: rowGroups,
+          key_value_metadata: kvMetadata(columns.map((column) => column.spec)),
+        });
+        writer.appendUint32(0x31524150);
+        writer.finish?.();
+        close();
+        fs.renameSync(partial, output);
+        return { bytes: fs.statSync(output).size, rowGroups: rowGroups.length };
+      }),
+    abort,
+  };
+}
