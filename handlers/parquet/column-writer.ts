@@ -27,8 +27,11 @@ const FIRST_LOOK = 1000;
 
 export type Physical = 'BOOLEAN' | 'INT64' | 'DOUBLE' | 'BYTE_ARRAY';
 
-/** A page's compressed bytes, when the compressor is done with them. */
+/** A page's compressed bytes, when the compressor is done with them; `bytes` is the compressor's until then. */
 export type Compress = (bytes: Uint8Array) => Promise<Uint8Array>;
+
+/** A buffer of `size` bytes, possibly one the compressor is done with. */
+export type Allocate = (size: number) => Buffer;
 
 interface Page {
   levels: Uint8Array;
@@ -65,17 +68,21 @@ interface Bytes {
   length: number;
   ensure(more: number): void;
   byte(value: number): void;
-  /** A copy of the bytes so far, which the caller owns. */
+  /** The bytes so far, handed over: the buffer starts again empty, at the same capacity. */
   take(): Uint8Array;
 }
 
-function growable(size: number): Bytes {
+/**
+ * @param most - Capacity that doubling stops at (a page); a larger need still grows it.
+ * @param allocate - Where `take` gets the next buffer from.
+ */
+function growable(size: number, most = Infinity, allocate: Allocate = (n) => Buffer.allocUnsafe(n)): Bytes {
   const self: Bytes = {
     buffer: Buffer.allocUnsafe(size),
     length: 0,
     ensure(more) {
       if (self.length + more <= self.buffer.length) return;
-      const next = Buffer.allocUnsafe(Math.max(self.buffer.length * 2, self.length + more));
+      const next = Buffer.allocUnsafe(Math.max(self.length + more, Math.min(self.buffer.length * 2, most)));
       self.buffer.copy(next, 0, 0, self.length);
       self.buffer = next;
     },
@@ -83,7 +90,12 @@ function growable(size: number): Bytes {
       if (self.length === self.buffer.length) self.ensure(1);
       self.buffer[self.length++] = value;
     },
-    take: () => new Uint8Array(self.buffer.buffer, self.buffer.byteOffset, self.length).slice(),
+    take() {
+      const taken = self.buffer.subarray(0, self.length);
+      self.buffer = allocate(self.buffer.length);
+      self.length = 0;
+      return taken;
+    },
   };
   return self;
 }
@@ -149,7 +161,7 @@ export interface ColumnWriter {
 /**
  * @param path - The column's path in the rows' (binary) form.
  */
-export function columnWriter(spec: ColumnSpec, path: readonly string[], compress: Compress): ColumnWriter {
+export function columnWriter(spec: ColumnSpec, path: readonly string[], compress: Compress, allocate: Allocate): ColumnWriter {
   const list = spec.kind === 'list';
   const kind: ColumnKind | ListElementKind = list ? spec.element ?? 'string' : spec.kind;
   const physical = physicalOf(kind);
@@ -167,7 +179,8 @@ export function columnWriter(spec: ColumnSpec, path: readonly string[], compress
   // The page being filled (plain), from this slot and row.
   let pageSlot = 0;
   let pageRow = 0;
-  const plain = growable(4096);
+  // A page is cut once it holds PAGE_BYTES, so it rarely needs more than that and one value.
+  const plain = growable(4096, PAGE_BYTES + (64 << 10), allocate);
   let booleans: number[] = [];
 
   // The dictionary while it is tried: distinct values, and each non-null slot's index.
@@ -342,11 +355,16 @@ export function columnWriter(spec: ColumnSpec, path: readonly string[], compress
         plain.length += 4 + plain.buffer.write(text, plain.length + 4, 'latin1');
         return;
       }
-      case 'INT64':
+      case 'INT64': {
+        // A safe integer as two 32-bit words, without a BigInt per value: `>>> 0` is its low word
+        // modulo 2^32, the floored quotient its high word, both in two's complement.
+        const number = value as number;
         plain.ensure(8);
-        plain.buffer.writeBigInt64LE(BigInt(value as number), plain.length);
+        plain.buffer.writeUInt32LE(number >>> 0, plain.length);
+        plain.buffer.writeInt32LE(Math.floor(number / 4294967296), plain.length + 4);
         plain.length += 8;
         return;
+      }
       case 'DOUBLE':
         plain.ensure(8);
         plain.buffer.writeDoubleLE(value as number, plain.length);
@@ -390,7 +408,6 @@ export function columnWriter(spec: ColumnSpec, path: readonly string[], compress
       addPage(pageSlot, to, 'RLE', data);
     } else {
       const data = plain.take();
-      plain.length = 0;
       addPage(pageSlot, to, 'PLAIN', data);
     }
     pageSlot = to;
@@ -448,7 +465,6 @@ export function columnWriter(spec: ColumnSpec, path: readonly string[], compress
     if (dictionary) {
       for (const value of distinct) write(value);
       const values = plain.take();
-      plain.length = 0;
       const compressed = await compress(values);
       const header = pageHeader({
         type: 'DICTIONARY_PAGE', uncompressed_page_size: values.length, compressed_page_size: compressed.length,

@@ -132,6 +132,8 @@ export async function convertJsonFile(input: string, output: string, options: Co
   /** The schema changed in a way the open file cannot follow: inference only, then a pass that writes. */
   let unsettled = false;
   const room = () => (group ? group.room() : rowGroupSize);
+  /** The inference's version the open file's schema was last compared with. */
+  let checked = -1;
 
   try {
     for await (const { rows } of rowBatches(input)) {
@@ -140,9 +142,11 @@ export async function convertJsonFile(input: string, output: string, options: Co
         observed += piece.length;
         if (unsettled) continue;
         if (!file) {
+          checked = inference.version();
           file = open(output, inference.columns(), codec);
           group = groupBuilder(file, rowGroupSize);
-        } else {
+        } else if (inference.version() !== checked) {
+          checked = inference.version();
           const columns = inference.columns();
           if (!sameSchema(columns, file.schema) && !(file.rowGroups === 0 && file.extend(columns, binaryPaths(columns)))) {
             file.abort();

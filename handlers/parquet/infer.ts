@@ -68,54 +68,82 @@ export function isPlainObject(value: unknown): value is Record<string, unknown> 
   return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
-function observeScalar(node: Seen, value: unknown): void {
+/** Counts what observing changed, so that the schema is computed again only when it can differ. */
+interface Tracker {
+  changes: number;
+}
+
+type Flag = 'boolean' | 'int' | 'double' | 'string' | 'object' | 'emptyArray' | 'array' | 'nestedArray';
+
+function set(node: Seen, flag: Flag, tracker: Tracker): void {
+  if (node[flag]) return;
+  node[flag] = true;
+  tracker.changes++;
+}
+
+function observeScalar(node: Seen, value: unknown, tracker: Tracker): void {
   switch (typeof value) {
     case 'boolean':
-      node.boolean = true;
+      set(node, 'boolean', tracker);
       return;
     case 'number':
       // Beyond 2^53 JSON.parse has already rounded the integer; DOUBLE says so honestly.
-      if (Number.isSafeInteger(value)) node.int = true;
-      else node.double = true;
+      set(node, Number.isSafeInteger(value) ? 'int' : 'double', tracker);
       return;
     case 'string': {
-      node.string = true;
+      set(node, 'string', tracker);
       // Once a path has held a string that is no timestamp, no later string can make it one:
       // skipping the parse keeps HTML bodies from going through the date-time check.
       if (!node.naive && !node.instant) return;
       const ts = parseTimestamp(value);
-      if (!ts || ts.instant) node.naive = false;
-      if (!ts || !ts.instant) node.instant = false;
+      if (node.naive && (!ts || ts.instant)) {
+        node.naive = false;
+        tracker.changes++;
+      }
+      if (node.instant && (!ts || !ts.instant)) {
+        node.instant = false;
+        tracker.changes++;
+      }
       return;
     }
   }
 }
 
-function observe(node: Seen, value: unknown, depth: number, maxDepth: number): void {
+function observe(node: Seen, value: unknown, depth: number, maxDepth: number, tracker: Tracker): void {
   if (value === null || value === undefined) return;
   if (Array.isArray(value)) {
     if (value.length === 0) {
-      node.emptyArray = true;
+      set(node, 'emptyArray', tracker);
       return;
     }
-    node.array = true;
+    set(node, 'array', tracker);
     for (const item of value) {
-      if (typeof item === 'object' && item !== null) node.nestedArray = true;
-      else if (item !== null) observeScalar((node.element ??= seen()), item);
+      if (typeof item === 'object' && item !== null) {
+        set(node, 'nestedArray', tracker);
+      } else if (item !== null) {
+        if (!node.element) {
+          node.element = seen();
+          tracker.changes++;
+        }
+        observeScalar(node.element, item, tracker);
+      }
     }
     return;
   }
   if (isPlainObject(value)) {
-    node.object = true;
+    set(node, 'object', tracker);
     if (depth > maxDepth) return;
     for (const [key, child] of Object.entries(value)) {
       let next = node.children.get(key);
-      if (!next) node.children.set(key, (next = seen()));
-      observe(next, child, depth + 1, maxDepth);
+      if (!next) {
+        node.children.set(key, (next = seen()));
+        tracker.changes++;
+      }
+      observe(next, child, depth + 1, maxDepth, tracker);
     }
     return;
   }
-  observeScalar(node, value);
+  observeScalar(node, value, tracker);
 }
 
 function hasScalar(node: Seen): boolean {
@@ -217,6 +245,8 @@ export interface SchemaInference {
   observe(row: Record<string, unknown>): void;
   /** Columns in first-seen order, with unique sanitized names. */
   columns(): ColumnSpec[];
+  /** Grows whenever observing or seeding changes what was seen: the same count, the same columns. */
+  version(): number;
 }
 
 export function createSchemaInference(options: InferOptions = {}): SchemaInference {
@@ -224,6 +254,7 @@ export function createSchemaInference(options: InferOptions = {}): SchemaInferen
   const toRows = options.binary ? binaryString : (key: string) => key;
   const fromRows = options.binary ? realString : (key: string) => key;
   const root = seen();
+  const tracker: Tracker = { changes: 0 };
   return {
     seed(columns) {
       for (const column of columns) {
@@ -236,10 +267,12 @@ export function createSchemaInference(options: InferOptions = {}): SchemaInferen
         }
         seedNode(node, column.kind, column.element);
       }
+      tracker.changes++;
     },
     observe(row) {
-      observe(root, row, 0, maxDepth);
+      observe(root, row, 0, maxDepth, tracker);
     },
+    version: () => tracker.changes,
     columns() {
       const drafts: Draft[] = [];
       for (const [key, child] of root.children) resolve(child, [key], 1, maxDepth, drafts);

@@ -44,19 +44,62 @@ export interface BatchOptions {
   binary?: boolean;
 }
 
+/** Bytes asked of the file per read. */
+const READ_BYTES = 1 << 20;
+
+/**
+ * The file's bytes, read into one buffer that every chunk reuses: a chunk is only valid until the
+ * next is asked for, which is how readJsonBatches and readJsonItems use them (both copy or decode
+ * a chunk first). A read stream would allocate a buffer per read, garbage the size of the file.
+ */
+async function* fileChunks(path: string): AsyncGenerator<Uint8Array, void, undefined> {
+  const { open } = require('node:fs/promises') as typeof import('node:fs/promises');
+  const handle = await open(path, 'r');
+  try {
+    const buffer = Buffer.allocUnsafe(READ_BYTES);
+    for (;;) {
+      const { bytesRead } = await handle.read(buffer, 0, buffer.length, null);
+      if (bytesRead === 0) return;
+      yield buffer.subarray(0, bytesRead);
+    }
+  } finally {
+    await handle.close();
+  }
+}
+
 /** The items of the JSON array file at `path`, a few hundred at a time (fewer promise hops than one by one). */
 export function readJsonFileBatches(path: string, options: BatchOptions = {}): AsyncGenerator<JsonBatch, void, undefined> {
-  const { createReadStream } = require('node:fs') as typeof import('node:fs');
-  return readJsonBatches(createReadStream(path, { highWaterMark: 1 << 20 }), options);
+  return readJsonBatches(fileChunks(path), options);
 }
 
 /**
- * The items of a top-level JSON array, in order, in batches. The raw layer writes one item per
- * line (`[`, items separated by `,\n`, `]`); a raw newline cannot occur inside a JSON string, so a
- * `,\n` is either an item boundary or (pretty-printed input) a boundary inside an item. Text up to
- * the last `,\n` of what has been read is parsed with one JSON.parse as `[...]`: that succeeds
- * only when every cut is an item boundary. When it fails, or the input has another layout, the
- * rest is read by the character scanner of `readJsonItems`, which also words every error.
+ * Text parsed by one JSON.parse: about this many bytes, cut at the next item boundary. Strings of
+ * this size live and die in V8's young generation; a JSON.parse per 1 MiB read made strings of a
+ * megabyte (large-object space, or external strings), which stay until a full collection and
+ * doubled the converter's peak memory.
+ */
+const PIECE_BYTES = 48 << 10;
+
+/** Bytes a read ends at when it is not a JSON array's start: space, tab, newlines, a UTF-8 byte-order mark. */
+function skipSpace(bytes: Buffer, from: number, to: number): number {
+  let at = from;
+  while (at < to) {
+    const c = bytes[at];
+    if (c === 0x20 || c === 0x0a || c === 0x0d || c === 0x09) at++;
+    else if (c === 0xef && bytes[at + 1] === 0xbb && bytes[at + 2] === 0xbf) at += 3;
+    else break;
+  }
+  return at;
+}
+
+/**
+ * The items of a top-level JSON array, in order, in batches (one per read). The raw layer writes
+ * one item per line (`[`, items separated by `,\n`, `]`); a raw newline cannot occur inside a
+ * JSON string, so a `,\n` is either an item boundary or (pretty-printed input) a boundary inside
+ * an item. Each read is cut at `,\n`s into pieces of about PIECE_BYTES, each parsed with one
+ * JSON.parse as `[...]`: that succeeds only when its cuts are item boundaries. When one fails, or
+ * the input has another layout, the rest is read by the character scanner of `readJsonItems`,
+ * which also words every error.
  *
  * @param source - UTF-8 bytes, e.g. `fs.createReadStream(path)` or an S3 body.
  */
@@ -64,31 +107,31 @@ export async function* readJsonBatches(source: AsyncIterable<Uint8Array>, option
   const { isUtf8 } = require('node:buffer') as typeof import('node:buffer');
   const binary = options.binary ?? false;
   const decoding = binary ? 'latin1' : 'utf8';
-  /** A JSON array parsed; in binary form, text with an escape latin1 would misread goes through UTF-8. */
-  const parseArray = (array: string, wide: boolean): unknown[] => {
-    if (!wide) return JSON.parse(array) as unknown[];
-    return (JSON.parse(realString(array)) as unknown[]).map(toBinary);
+  /** `[` + bytes `from`..`to` + `]` parsed; in binary form, text with an escape latin1 would misread goes through UTF-8. */
+  const parseArray = (bytes: Buffer, from: number, to: number, close: string): unknown[] => {
+    const text = `[${bytes.toString(decoding, from, to)}${close}`;
+    if (!binary || !hasWideEscape(bytes.subarray(from, to))) return JSON.parse(text) as unknown[];
+    return (JSON.parse(realString(text)) as unknown[]).map(toBinary);
   };
   const iterator = source[Symbol.asyncIterator]();
-  /** Decoded text not yet parsed; it starts at an item boundary once `opened`. */
-  let text = '';
-  /** Bytes after the last newline read: they may end inside a UTF-8 sequence. */
-  let tail: Buffer = Buffer.alloc(0);
+  /** Bytes read and not parsed yet, at the start of one working buffer; they start at an item boundary once `opened`. */
+  let work = Buffer.allocUnsafe(2 * READ_BYTES);
+  let length = 0;
   let opened = false;
   let index = 0;
-  /** In binary form: `text` may hold an escape latin1 would misread before this character. */
-  let wideUntil = 0;
-  const consume = (chars: number) => {
-    text = text.slice(chars);
-    wideUntil = Math.max(0, wideUntil - chars);
+  const pending = () => work.subarray(0, length);
+  /** Drops the bytes before `from`: they are parsed. */
+  const keepFrom = (from: number) => {
+    work.copyWithin(0, from, length);
+    length -= from;
   };
 
   const scanRest = async function* (): AsyncGenerator<JsonBatch, void, undefined> {
     let consumed = 0;
     async function* rest(): AsyncGenerator<string | Uint8Array> {
-      consumed += text.length + tail.length;
-      yield opened ? `[${text}` : text;
-      yield tail;
+      consumed += length;
+      if (opened) yield '[';
+      yield pending();
       for (let next = await iterator.next(); !next.done; next = await iterator.next()) {
         consumed += (next.value as Uint8Array).length;
         yield next.value;
@@ -110,67 +153,79 @@ export async function* readJsonBatches(source: AsyncIterable<Uint8Array>, option
     if (items.length > 0) yield batch();
   };
 
-  for (;;) {
-    const next = await iterator.next();
-    if (next.done) break;
-    const chunk = Buffer.concat([tail, next.value]);
-    const newline = chunk.lastIndexOf(0x0a);
-    if (newline < 0) {
-      tail = chunk;
-      if (tail.length <= MAX_BATCH_CHARS) continue;
-      yield* scanRest();
-      return;
-    }
-    const complete = chunk.subarray(0, newline + 1);
-    if (!isUtf8(complete)) throw new Error(`the JSON text is not valid UTF-8 (before byte ${newline + 1} of this read)`);
-    text += complete.toString(decoding);
-    // An escape holds no newline, so it never straddles two of these reads.
-    if (binary && hasWideEscape(complete)) wideUntil = text.length;
-    tail = chunk.subarray(newline + 1);
-    if (!opened) {
-      // A byte-order mark is three latin1 characters in binary form.
-      if (binary && text.startsWith('\xef\xbb\xbf')) consume(3);
-      const start = text.search(/[^ \t\r\n\ufeff]/);
-      if (start < 0) continue;
-      if (text[start] !== '[') {
+  try {
+    for (;;) {
+      const next = await iterator.next();
+      if (next.done) break;
+      const chunk = next.value;
+      if (length + chunk.length > work.length) {
+        const grown = Buffer.allocUnsafe(Math.max(work.length * 2, length + chunk.length));
+        work.copy(grown, 0, 0, length);
+        work = grown;
+      }
+      work.set(chunk, length);
+      length += chunk.length;
+      const bytes = pending();
+      const newline = bytes.lastIndexOf(0x0a);
+      if (newline < 0) {
+        if (length <= MAX_BATCH_CHARS) continue;
         yield* scanRest();
         return;
       }
-      consume(start + 1);
-      opened = true;
+      if (!isUtf8(bytes.subarray(0, newline + 1))) throw new Error(`the JSON text is not valid UTF-8 (before byte ${newline + 1} of this read)`);
+      let from = 0;
+      if (!opened) {
+        // The scanner reads from the first byte, so its offsets count the leading space too.
+        from = skipSpace(bytes, 0, newline + 1);
+        if (from > newline) continue;
+        if (bytes[from] !== 0x5b) {
+          yield* scanRest();
+          return;
+        }
+        from++;
+        opened = true;
+      }
+      const end = bytes.lastIndexOf(',\n', newline - 1);
+      if (end < from) {
+        keepFrom(from);
+        if (length <= MAX_BATCH_CHARS) continue;
+        yield* scanRest();
+        return;
+      }
+      while (from < end) {
+        let cut = from + PIECE_BYTES < end ? bytes.indexOf(',\n', from + PIECE_BYTES) : end;
+        if (cut < 0 || cut > end) cut = end;
+        let parsed: unknown[];
+        try {
+          parsed = parseArray(bytes, from, cut, ']');
+        } catch {
+          keepFrom(from);
+          yield* scanRest();
+          return;
+        }
+        index += parsed.length;
+        yield { items: parsed, chars: cut + 2 - from };
+        from = cut + 2;
+      }
+      keepFrom(end + 2);
     }
-    const cut = text.lastIndexOf(',\n');
-    if (cut < 0) {
-      if (text.length <= MAX_BATCH_CHARS) continue;
-      yield* scanRest();
-      return;
+    // The end: what is left must be the last items and the closing bracket.
+    const last = pending();
+    if (!isUtf8(last)) throw new Error('the JSON text is not valid UTF-8 (in its last bytes)');
+    if (opened) {
+      try {
+        const items = parseArray(last, 0, last.length, '');
+        if (items.length > 0) yield { items, chars: last.length };
+        return;
+      } catch {
+        // Worded by the scanner below.
+      }
     }
-    let items: unknown[];
-    try {
-      items = parseArray(`[${text.slice(0, cut)}]`, wideUntil > 0);
-    } catch {
-      yield* scanRest();
-      return;
-    }
-    consume(cut + 2);
-    index += items.length;
-    yield { items, chars: cut + 2 };
+    yield* scanRest();
+  } finally {
+    // A file source closes its file even when a bad item ends the reading early.
+    await iterator.return?.();
   }
-  // The end: what is left must be the last items and the closing bracket.
-  if (!isUtf8(tail)) throw new Error('the JSON text is not valid UTF-8 (in its last bytes)');
-  const last = text + tail.toString(decoding);
-  if (opened) {
-    try {
-      const items = parseArray(`[${last}`, wideUntil > 0 || (binary && hasWideEscape(tail)));
-      if (items.length > 0) yield { items, chars: last.length };
-      return;
-    } catch {
-      // Worded by the scanner below.
-    }
-  }
-  text = last;
-  tail = Buffer.alloc(0);
-  yield* scanRest();
 }
 
 /**

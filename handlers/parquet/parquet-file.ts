@@ -1,6 +1,6 @@
 import type { Codec } from './codecs';
 import { parquetCodec } from './codecs';
-import type { Compress } from './column-writer';
+import type { Allocate, Compress } from './column-writer';
 import { columnWriter } from './column-writer';
 import { parquetSchema } from './columns';
 import { fdWriter } from './file-writer';
@@ -35,7 +35,10 @@ export interface ParquetFile {
 }
 
 /** Uncompressed page bytes handed to the compressor and not yet back before reading waits. */
-const IN_FLIGHT = 8 << 20;
+const IN_FLIGHT = 4 << 20;
+/** Page buffers at least this large are kept for reuse, at most SPARE_MOST of a size. */
+const SPARE_FROM = 64 << 10;
+const SPARE_MOST = 8;
 
 /**
  * The compressor: zstd runs on libuv's thread pool (node:zlib's asynchronous API, the same
@@ -53,8 +56,10 @@ function compressor(codec: Codec): Compress {
   }
   return (bytes) =>
     new Promise((resolve, reject) => {
-      // One output chunk for the page: at the default 16 KiB, each chunk is a round trip to the main thread.
-      zlib.zstdCompress(bytes, { chunkSize: Math.max(16 << 10, bytes.length + 1024) }, (error, result) => (error ? reject(error) : resolve(new Uint8Array(result.buffer, result.byteOffset, result.length))));
+      // One output chunk for the page: at the default 16 KiB, each chunk is a round trip to the main
+      // thread. That chunk is a view of an output buffer of the page's size, so the few bytes it
+      // holds are copied out rather than keeping the buffer alive until the row group is written.
+      zlib.zstdCompress(bytes, { chunkSize: Math.max(16 << 10, bytes.length + 1024) }, (error, result) => (error ? reject(error) : resolve(new Uint8Array(result))));
     });
 }
 
@@ -91,12 +96,28 @@ export function openParquet(
   let waiting: (() => void) | undefined;
   let failure: unknown;
   const compressPage = compressor(codec);
+  // Page buffers the compressor is done with, by size, for the next pages: a megabyte allocated
+  // per page and freed later makes glibc's malloc raise its mmap threshold and keep the freed
+  // memory, which grew the process by tens of megabytes.
+  const spare = new Map<number, ArrayBuffer[]>();
+  const allocate: Allocate = (size) => {
+    const reused = spare.get(size)?.pop();
+    return reused ? Buffer.from(reused) : Buffer.allocUnsafe(size);
+  };
+  const recycle = (bytes: Uint8Array) => {
+    const buffer = bytes.buffer;
+    if (bytes.byteOffset !== 0 || !(buffer instanceof ArrayBuffer) || buffer.byteLength < SPARE_FROM) return;
+    const list = spare.get(buffer.byteLength) ?? [];
+    if (list.length < SPARE_MOST) list.push(buffer);
+    spare.set(buffer.byteLength, list);
+  };
   const compress: Compress = (bytes) => {
     inFlight += bytes.length;
     const done = compressPage(bytes);
     // A failure is kept for drain() and rethrown by the chunk that awaits this page.
     done.then(
       () => {
+        recycle(bytes);
         inFlight -= bytes.length;
         if (waiting && inFlight < IN_FLIGHT) waiting();
       },
@@ -109,7 +130,7 @@ export function openParquet(
   };
 
   const codecName = parquetCodec(codec);
-  let columns = schema.map((column, i) => columnWriter(column, binaryPaths[i], compress));
+  let columns = schema.map((column, i) => columnWriter(column, binaryPaths[i], compress, allocate));
   const pathInSchema = (column: ColumnSpec) => (column.kind === 'list' ? [column.name, 'list', 'element'] : [column.name]);
   const rowGroups: unknown[] = [];
   const indexes: unknown[] = [];
@@ -139,7 +160,7 @@ export function openParquet(
       let kept = 0;
       const extended = next.map((spec, i) => {
         if (kept < columns.length && same(columns[kept].spec, spec)) return columns[kept++];
-        const added = columnWriter(spec, paths[i], compress);
+        const added = columnWriter(spec, paths[i], compress, allocate);
         added.addNulls(rows);
         return added;
       });
