@@ -1,11 +1,11 @@
-import { rmSync, statSync, writeFileSync } from 'node:fs';
+import { readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { writePostsFile } from './posts';
 import { median, runNode } from './proc';
 
 /**
- * Bronze conversion: our converter as `npm run convert` runs it (`node scripts/convert.cjs`, which
- * runs the esbuild bundle of handlers/parquet/cli.ts, built once into dist/) against DuckDB, each
+ * Bronze conversion: our converter as `npm run convert` runs it (`node <its flags> scripts/convert.cjs`,
+ * which runs the esbuild bundle of handlers/parquet/cli.ts, built once into dist/) against DuckDB, each
  * in its own Node process, alternating A/B on the same input file, same codec. Startup (a whole
  * 1-row conversion) is measured separately for each, and for the TypeScript loader the command
  * used before (`node --require tsx/cjs handlers/parquet/cli.ts`). Throughput is computed from
@@ -15,6 +15,15 @@ import { median, runNode } from './proc';
  */
 
 const ROOT = resolve(__dirname, '..');
+
+/** The Node flags of package.json's `convert` script (`node <flags> scripts/convert.cjs`), so ours runs as `npm run convert` does. */
+export function convertNodeFlags(): string[] {
+  const script = (JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { scripts: Record<string, string> }).scripts.convert;
+  const words = script.trim().split(/\s+/);
+  const at = words.indexOf('scripts/convert.cjs');
+  if (words[0] !== 'node' || at < 0) throw new Error(`package.json's convert script is not "node [flags] scripts/convert.cjs": ${script}`);
+  return words.slice(1, at);
+}
 
 export interface ConvertCase {
   variant: 'wordpress' | 'drift';
@@ -51,7 +60,7 @@ export async function benchConvert(options: { rows: number[]; runs: number; code
   (require('../scripts/convert.cjs') as { buildConverter: () => string }).buildConverter();
   const ours = join(ROOT, 'scripts/convert.cjs');
   const duck = join(ROOT, 'bench/duckdb-convert.cjs');
-  const oursArgs = (input: string, output: string) => [ours, input, output, '--codec', codec, '--json'];
+  const oursArgs = (input: string, output: string) => [...convertNodeFlags(), ours, input, output, '--codec', codec, '--json'];
   const duckArgs = (input: string, output: string) => [duck, input, output, codec];
   const run = (args: string[]) => runNode(args, { tmp, cwd: ROOT, selfReportedRssKb: (out) => JSON.parse(out.trim().split('\n').pop() ?? '{}').maxRssKb });
 

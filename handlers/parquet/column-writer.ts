@@ -18,8 +18,12 @@ import { parseTimestamp } from './timestamps';
  * RLE levels, as hyparquet-writer writes them; the footer is hyparquet-writer's own.
  */
 
-/** Value bytes of a data page before it is cut (at a row boundary); hyparquet-writer's default. */
-const PAGE_BYTES = 1 << 20;
+/**
+ * Value bytes of a data page before it is cut (at a row boundary): zstd's window at the default
+ * level, so a page is compressed with all of itself as context. hyparquet-writer's 1 MiB pages made
+ * files 0.2% larger than DuckDB's at 50k posts; 2 MiB ones 0.05% smaller, 4 MiB ones larger again.
+ */
+const PAGE_BYTES = 2 << 20;
 /** A dictionary with more distinct bytes is dropped for plain pages. */
 const DICTIONARY_LIMIT = 4 << 20;
 /** Values seen before the first look at whether a dictionary can pay. */
@@ -110,7 +114,7 @@ function written(writer: { buffer: ArrayBuffer; offset: number }): Uint8Array {
 
 /** The RLE/bit-packed hybrid encoding of `values` (no length prefix). */
 function rle(values: ArrayLike<number>, width: number): Uint8Array {
-  const { ByteWriter } = require('hyparquet-writer') as typeof import('hyparquet-writer');
+  const { ByteWriter } = require('hyparquet-writer/src/bytewriter.js') as { ByteWriter: typeof import('hyparquet-writer').ByteWriter };
   const { writeRleBitPackedHybrid } = require('hyparquet-writer/src/encoding.js') as {
     writeRleBitPackedHybrid(writer: InstanceType<typeof ByteWriter>, values: ArrayLike<number>, bitWidth: number): number;
   };
@@ -120,7 +124,7 @@ function rle(values: ArrayLike<number>, width: number): Uint8Array {
 }
 
 function pageHeader(header: Record<string, unknown>): Uint8Array {
-  const { ByteWriter } = require('hyparquet-writer') as typeof import('hyparquet-writer');
+  const { ByteWriter } = require('hyparquet-writer/src/bytewriter.js') as { ByteWriter: typeof import('hyparquet-writer').ByteWriter };
   const { writePageHeader } = require('hyparquet-writer/src/datapage.js') as {
     writePageHeader(writer: InstanceType<typeof ByteWriter>, header: Record<string, unknown>): void;
   };

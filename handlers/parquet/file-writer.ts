@@ -10,7 +10,7 @@ const CHUNK = 1 << 20;
  * descriptor. ParquetWriter calls `flush` after each row group.
  */
 export function fdWriter(fd: number): Writer {
-  const { ByteWriter } = require('hyparquet-writer') as typeof import('hyparquet-writer');
+  const { ByteWriter } = require('hyparquet-writer/src/bytewriter.js') as { ByteWriter: typeof import('hyparquet-writer').ByteWriter };
   const { writeSync } = require('node:fs') as typeof import('node:fs');
   const writer = new ByteWriter(CHUNK * 2);
   const grow = writer.ensure.bind(writer);

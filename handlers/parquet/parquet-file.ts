@@ -35,7 +35,7 @@ export interface ParquetFile {
 }
 
 /** Uncompressed page bytes handed to the compressor and not yet back before reading waits. */
-const IN_FLIGHT = 4 << 20;
+const IN_FLIGHT = 8 << 20;
 /** Page buffers at least this large are kept for reuse, at most SPARE_MOST of a size. */
 const SPARE_FROM = 64 << 10;
 const SPARE_MOST = 8;
