@@ -16,8 +16,9 @@ import { openParquet } from './parquet-file';
  *   rows null (what the final schema gives a row without the key), and the columns take the
  *   schema's order when the group is written;
  * - anything else (a widened type, a column renamed by a newcomer, a new column after a row group
- *   is on disk): the partial file is dropped, inference finishes alone, and a second pass writes
- *   with the final schema: the two-pass cost, only then.
+ *   is on disk): the partial file is dropped and writing starts again from the first row, with
+ *   the schema of every row read so far. After MAX_RESTARTS such changes, inference finishes
+ *   alone and a last read writes with the final schema: the two-pass cost, only then.
  * Either way the file is the one a full inference pass then a write would give (a group's values
  * depend only on its rows and the schema). A row group is held as its compressed pages and the
  * page being filled per column (see column-writer.ts), so memory does not grow with rows.
@@ -84,6 +85,9 @@ function sameSchema(a: readonly ColumnSpec[], b: readonly ColumnSpec[]): boolean
   return JSON.stringify(a) === JSON.stringify(b);
 }
 
+/** Reads that start again at once when the schema changes in a way the open file cannot follow. */
+const MAX_RESTARTS = 3;
+
 /** The row group being filled, written when it holds `size` rows. */
 function groupBuilder(file: ParquetFile, size: number) {
   let rows = 0;
@@ -129,17 +133,29 @@ export async function convertJsonFile(input: string, output: string, options: Co
   let observed = 0;
   let file: ParquetFile | undefined;
   let group: ReturnType<typeof groupBuilder> | undefined;
-  /** The schema changed in a way the open file cannot follow: inference only, then a pass that writes. */
+  /** The schema changed again in a way the open file cannot follow: inference only, then a pass that writes. */
   let unsettled = false;
+  let restarts = 0;
   const room = () => (group ? group.room() : rowGroupSize);
   /** The inference's version the open file's schema was last compared with. */
   let checked = -1;
 
-  try {
+  /**
+   * One read of the file that writes as it goes; answers 'restart' when a change made it drop the
+   * file to start again. Rows are observed once, on the read that reaches them first: pieces are
+   * cut at the same rows on every read (batches and row groups are), so a piece is either fresh or
+   * already observed.
+   */
+  const attempt = async (): Promise<'done' | 'restart'> => {
+    let position = 0;
     for await (const { rows } of rowBatches(input)) {
       for (const piece of pieces(rows, room)) {
-        for (const row of piece) inference.observe(row);
-        observed += piece.length;
+        const fresh = position >= observed;
+        position += piece.length;
+        if (fresh) {
+          for (const row of piece) inference.observe(row);
+          observed += piece.length;
+        }
         if (unsettled) continue;
         if (!file) {
           checked = inference.version();
@@ -151,6 +167,13 @@ export async function convertJsonFile(input: string, output: string, options: Co
           if (!sameSchema(columns, file.schema) && !(file.rowGroups === 0 && file.extend(columns, binaryPaths(columns)))) {
             file.abort();
             file = group = undefined;
+            // Drift shows early in most files (the first pages hold every shape): starting again
+            // at once costs the rows read so far, where finishing the inference first costs a
+            // whole extra read. Past a few changes, the whole inference comes first.
+            if (restarts < MAX_RESTARTS) {
+              restarts++;
+              return 'restart';
+            }
             unsettled = true;
             continue;
           }
@@ -159,6 +182,11 @@ export async function convertJsonFile(input: string, output: string, options: Co
         if (group!.room() === 0) await group!.flush();
       }
     }
+    return 'done';
+  };
+
+  try {
+    while ((await attempt()) === 'restart');
     const schema = inference.columns();
     const report = { rows: observed, columns: schema.length, codec, schema };
     // A merged table whose every row was deleted is still a table: an empty file with its schema.

@@ -197,6 +197,18 @@ function earlyDrift(count: number, widen: boolean): Record<string, unknown>[] {
   }));
 }
 
+/** Rows whose types widen after the first row group more often than the converter starts again for. */
+function manyChanges(count: number): Record<string, unknown>[] {
+  return rows(count).map((row, i) => ({
+    ...row,
+    id: i === 1100 ? `id-${i}` : row.id,
+    huge: i === 1300 ? 'big' : row.huge,
+    date: i === 1500 ? 'not a date' : row.date,
+    score: i === 1700 ? true : row.score,
+    ...(i === 1900 && { categories: 'none' }),
+  }));
+}
+
 const layouts = [
   ['one line (the character scanner)', async (path: string, data: readonly unknown[]) => writeFile(path, JSON.stringify(data))],
   ['one item per line (batched JSON.parse)', writeRawLayout],
@@ -207,6 +219,7 @@ const shapes = [
   ['a schema that changes after the first row group', drifting(2500)],
   ['columns that appear inside the first row group', earlyDrift(2500, false)],
   ['columns that appear and types that widen inside the first row group', earlyDrift(2500, true)],
+  ['five widenings after the first row group (inference first, then a last read)', manyChanges(2500)],
 ] as const;
 
 for (const [layout, write] of layouts) {
