@@ -36,9 +36,10 @@ export interface ParquetFile {
 
 /** Uncompressed page bytes handed to the compressor and not yet back before reading waits. */
 const IN_FLIGHT = 8 << 20;
-/** Page buffers at least this large are kept for reuse, at most SPARE_MOST of a size. */
+/** Page buffers at least this large are kept for reuse, at most SPARE_BYTES in all. */
 const SPARE_FROM = 64 << 10;
-const SPARE_MOST = 8;
+const SPARE_BYTES = 8 << 20;
+
 
 /**
  * The compressor: zstd runs on libuv's thread pool (node:zlib's asynchronous API, the same
@@ -56,9 +57,9 @@ function compressor(codec: Codec): Compress {
   }
   return (bytes) =>
     new Promise((resolve, reject) => {
-      // One output chunk for the page: at the default 16 KiB, each chunk is a round trip to the main
-      // thread. That chunk is a view of an output buffer of the page's size, so the few bytes it
-      // holds are copied out rather than keeping the buffer alive until the row group is written.
+      // One output chunk for a page: at the default 16 KiB, each chunk is a round trip to the main
+      // thread. It is a view of zlib's output buffer, so its bytes are copied out rather than
+      // keeping that buffer alive until the row group is written.
       zlib.zstdCompress(bytes, { chunkSize: Math.max(16 << 10, bytes.length + 1024) }, (error, result) => (error ? reject(error) : resolve(new Uint8Array(result))));
     });
 }
@@ -100,15 +101,20 @@ export function openParquet(
   // per page and freed later makes glibc's malloc raise its mmap threshold and keep the freed
   // memory, which grew the process by tens of megabytes.
   const spare = new Map<number, ArrayBuffer[]>();
+  let spareBytes = 0;
   const allocate: Allocate = (size) => {
     const reused = spare.get(size)?.pop();
-    return reused ? Buffer.from(reused) : Buffer.allocUnsafe(size);
+    if (!reused) return Buffer.allocUnsafe(size);
+    spareBytes -= size;
+    return Buffer.from(reused);
   };
   const recycle = (bytes: Uint8Array) => {
     const buffer = bytes.buffer;
     if (bytes.byteOffset !== 0 || !(buffer instanceof ArrayBuffer) || buffer.byteLength < SPARE_FROM) return;
+    if (spareBytes + buffer.byteLength > SPARE_BYTES) return;
     const list = spare.get(buffer.byteLength) ?? [];
-    if (list.length < SPARE_MOST) list.push(buffer);
+    list.push(buffer);
+    spareBytes += buffer.byteLength;
     spare.set(buffer.byteLength, list);
   };
   const compress: Compress = (bytes) => {
