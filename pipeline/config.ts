@@ -36,12 +36,14 @@ export interface PipelineConfig {
   /** @default 300 */
   rawTimeoutSeconds: number;
   /**
-   * Measured (npm run bench, issue 13): the converter peaks at 355-376 MiB for one 10 000-row
-   * group of posts averaging 6.5 KB (bodies up to 20 KB), and the bronze handler adds ~90 MiB of
-   * Node + SDK (128 MiB with 100 posts); so 512 would leave no headroom for a full group of
-   * larger posts or the incremental merge's read-back, and 1024 keeps it. A site the size of the
-   * fixture (1171 posts) peaked at 161 MiB with a 128 MB function's heap limits: more than 128.
-   * Lambda's CPU grows with memory, so for this CPU-bound work GB-seconds barely change with it.
+   * Measured (npm run bench, issue 13): the converter's whole process peaks at 148-172 MiB for
+   * 10k-50k posts averaging 6.5 KB (bodies up to 20 KB), flat in the row count, and importing the
+   * bronze archive (four SDK clients, hyparquet) is 92-94 MiB before any work. A site the size of
+   * the fixture (1171 posts) peaked at 170-187 MiB with a 128 MB function's heap limits, so 128 is
+   * not enough; 512 would be for the conversion, but an incremental run also reads the current
+   * table back (day 2 bench: 1.15x a full refresh's peak). Lambda's CPU grows with memory and this
+   * work is CPU-bound (zstd runs on the thread pool, so it gains from a second vCPU past 1769 MB):
+   * GB-seconds barely change with memory, and 1024 keeps the headroom.
    * @default 1024
    */
   bronzeMemoryMb: number;
