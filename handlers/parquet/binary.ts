@@ -34,27 +34,25 @@ export function realString(binary: string): string {
   return /^[\x00-\x7f]*$/.test(binary) ? binary : Buffer.from(binary, 'latin1').toString('utf8');
 }
 
-/** A parsed JSON value with every string and key in binary form; object key order is kept. */
-export function toBinary(value: unknown): unknown {
-  if (typeof value === 'string') return binaryString(value);
+/** A parsed JSON value with `map` applied to every string and key; object key order is kept. */
+function mapStrings(value: unknown, map: (text: string) => string): unknown {
+  if (typeof value === 'string') return map(value);
   if (typeof value !== 'object' || value === null) return value;
-  if (Array.isArray(value)) return value.map(toBinary);
+  if (Array.isArray(value)) return value.map((item) => mapStrings(item, map));
   const out: Record<string, unknown> = {};
   for (const [key, child] of Object.entries(value)) {
     // JSON.parse makes `__proto__` an own property; an assignment would set the prototype.
-    Object.defineProperty(out, binaryString(key), { value: toBinary(child), enumerable: true, writable: true, configurable: true });
+    Object.defineProperty(out, map(key), { value: mapStrings(child, map), enumerable: true, writable: true, configurable: true });
   }
   return out;
 }
 
+/** A parsed JSON value with every string and key in binary form. */
+export function toBinary(value: unknown): unknown {
+  return mapStrings(value, binaryString);
+}
+
 /** A binary-form value back to real strings, for messages that quote it. */
 export function fromBinary(value: unknown): unknown {
-  if (typeof value === 'string') return realString(value);
-  if (typeof value !== 'object' || value === null) return value;
-  if (Array.isArray(value)) return value.map(fromBinary);
-  const out: Record<string, unknown> = {};
-  for (const [key, child] of Object.entries(value)) {
-    Object.defineProperty(out, realString(key), { value: fromBinary(child), enumerable: true, writable: true, configurable: true });
-  }
-  return out;
+  return mapStrings(value, realString);
 }
