@@ -53,7 +53,7 @@ function expected(row: Record<string, unknown>, column: ColumnSpec): unknown {
     case 'string':
       return typeof value === 'string' ? value : JSON.stringify(value);
     case 'list':
-      return (value as unknown[]).map((v) => (column.element === 'string' && typeof v !== 'string' ? JSON.stringify(v) : v));
+      return (value as unknown[]).map((v) => (v !== null && column.element === 'string' && typeof v !== 'string' ? JSON.stringify(v) : v));
     default:
       return value;
   }
@@ -283,4 +283,50 @@ test('a lone surrogate escape is stored as U+FFFD, in string and in JSON columns
   t.is(back[0].s, 'a\ufffdb');
   t.deepEqual(back[0].j, { x: ['c\ufffd'] });
   t.is(back[1].j, 'text');
+});
+
+/**
+ * Rows that drive the column writer through its less common paths: a list column and a string
+ * column that fill several 2 MiB pages in one row group, a column whose dictionary pays, one whose
+ * dictionary is dropped at the first look after its values went into pages, one dropped past the
+ * dictionary's byte limit, booleans, a column that is always null and doubles.
+ */
+function writerPaths(count: number): Record<string, unknown>[] {
+  const block = (i: number, bytes: number) => `${i}:`.padEnd(bytes, String.fromCharCode(97 + (i % 26)));
+  return Array.from({ length: count }, (_, i) => ({
+    id: i + 1,
+    body: block(i, 3000 + (i % 7) * 100),
+    words: i % 9 === 0 ? null : i % 11 === 0 ? [] : Array.from({ length: 1 + (i % 5) }, (_, k) => (k === 2 && i % 3 === 0 ? null : block(i * 5 + k, 700))),
+    status: ['publish', 'draft', 'private'][i % 3],
+    // Distinct values of 5-6 KB, each twice: through the first look, then past the 4 MiB limit.
+    chunk: block(Math.floor(i / 2), 5000 + (Math.floor(i / 2) % 5) * 200),
+    flag: i % 4 === 0,
+    nothing: null,
+    ratio: i % 2 === 0 ? 0.5 : -1.25 * (1 + (i % 4)),
+  }));
+}
+
+test('the column writer round-trips multi-page columns, kept and dropped dictionaries, booleans, all-null and doubles', async (t) => {
+  const data = writerPaths(3000);
+  const { input, output } = await fixture(t, []);
+  await writeRawLayout(input, data);
+  const report = await convertJsonFile(input, output, { rowGroupSize: 2000 });
+  t.like(report, { rows: 3000, rowGroups: 2 });
+  const buffer = await readFile(output);
+  const metadata = parquetMetadata(buffer.buffer.slice(buffer.byteOffset, buffer.byteOffset + buffer.byteLength));
+  const chunk = (name: string) => metadata.row_groups[0].columns.find((c) => c.meta_data?.path_in_schema[0] === name)!;
+  t.true(chunk('status').meta_data!.encodings.includes('RLE_DICTIONARY'), 'a dictionary that pays is kept');
+  t.false(chunk('body').meta_data!.encodings.includes('RLE_DICTIONARY'), 'a dictionary of distinct values is dropped');
+  t.false(chunk('chunk').meta_data!.encodings.includes('RLE_DICTIONARY'), 'a dictionary past its byte limit is dropped');
+  for (const name of ['body', 'words', 'chunk']) {
+    t.true(Number(chunk(name).offset_index_length ?? 0) > 0, `${name} has several pages, so an offset index`);
+  }
+  t.like(chunk('ratio').meta_data!.statistics, { min_value: -5, max_value: 0.5, null_count: 0n });
+  t.like(chunk('nothing').meta_data!.statistics, { null_count: 2000n });
+  for (const [source, read] of [['hyparquet', readHyparquet], ['duckdb', readDuckdb]] as const) {
+    const back = await read(output);
+    for (const column of report.schema) {
+      t.deepEqual(back.map((r) => normalize(r[column.name], column)), data.map((r) => expected(r, column)), `${source}: column ${column.name} (${column.kind})`);
+    }
+  }
 });
