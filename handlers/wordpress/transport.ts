@@ -162,6 +162,9 @@ interface Received {
 async function attemptOnce(url: string, options: TransportOptions): Promise<JsonResponse> {
   try {
     const received = await (options.limiter ? options.limiter(() => receive(url, options), options.priority) : receive(url, options));
+    // The slot just went to the next request, whose sending is a chain of promise steps queued
+    // behind this one: without a turn of the event loop first, it would leave after this parse.
+    if (options.limiter) await new Promise<void>((resume) => setImmediate(resume));
     return interpret(received.url, received.response, received.body);
   } catch (error) {
     // Error texts quote what the server said, and a debug page may echo the request headers:
