@@ -289,7 +289,8 @@ test('a lone surrogate escape is stored as U+FFFD, in string and in JSON columns
  * Rows that drive the column writer through its less common paths: a list column and a string
  * column that fill several 2 MiB pages in one row group, a column whose dictionary pays, one whose
  * dictionary is dropped at the first look after its values went into pages, one dropped past the
- * dictionary's byte limit, booleans, a column that is always null and doubles.
+ * dictionary's byte limit, booleans, a column that is always null, doubles, lists of every
+ * element type with null elements, and one value larger than a page.
  */
 function writerPaths(count: number): Record<string, unknown>[] {
   const block = (i: number, bytes: number) => `${i}:`.padEnd(bytes, String.fromCharCode(97 + (i % 26)));
@@ -303,6 +304,12 @@ function writerPaths(count: number): Record<string, unknown>[] {
     flag: i % 4 === 0,
     nothing: null,
     ratio: i % 2 === 0 ? 0.5 : -1.25 * (1 + (i % 4)),
+    // Lists of each other element type, with null elements, empty and null lists.
+    votes: i % 13 === 0 ? null : i % 17 === 0 ? [] : [i % 2 === 0, null, i % 3 === 0],
+    scores: i % 7 === 0 ? [] : [i / 4, null, -i],
+    parents: i % 5 === 0 ? null : [i, null, 2 ** 40 + i],
+    // One value larger than a page.
+    ...(i === 1234 && { huge: 'x'.repeat(5 << 20) }),
   }));
 }
 
@@ -312,6 +319,8 @@ test('the column writer round-trips multi-page columns, kept and dropped diction
   await writeRawLayout(input, data);
   const report = await convertJsonFile(input, output, { rowGroupSize: 2000 });
   t.like(report, { rows: 3000, rowGroups: 2 });
+  const kinds = Object.fromEntries(report.schema.map((c) => [c.name, c.element ? `${c.kind}<${c.element}>` : c.kind]));
+  t.like(kinds, { words: 'list<string>', votes: 'list<boolean>', scores: 'list<double>', parents: 'list<int64>', flag: 'boolean', ratio: 'double', huge: 'string', nothing: 'string' });
   const buffer = await readFile(output);
   const metadata = parquetMetadata(buffer.buffer.slice(buffer.byteOffset, buffer.byteOffset + buffer.byteLength));
   const chunk = (name: string) => metadata.row_groups[0].columns.find((c) => c.meta_data?.path_in_schema[0] === name)!;
