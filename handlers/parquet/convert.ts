@@ -68,16 +68,16 @@ export interface ConversionReport {
 }
 
 /** Every item of the JSON file, checked to be an object (a row), in batches; strings in binary form (binary.ts). */
-async function* rowBatches(path: string): AsyncGenerator<{ rows: Record<string, unknown>[]; chars: number }> {
+async function* rowBatches(path: string): AsyncGenerator<Record<string, unknown>[]> {
   let index = 0;
-  for await (const { items, chars } of readJsonFileBatches(path, { binary: true })) {
+  for await (const { items } of readJsonFileBatches(path, { binary: true })) {
     for (const item of items) {
       if (!isPlainObject(item)) {
         throw new Error(`item ${index} of ${path} is ${Array.isArray(item) ? 'an array' : JSON.stringify(fromBinary(item))}, not an object`);
       }
       index++;
     }
-    yield { rows: items as Record<string, unknown>[], chars };
+    yield items as Record<string, unknown>[];
   }
 }
 
@@ -148,7 +148,7 @@ export async function convertJsonFile(input: string, output: string, options: Co
    */
   const attempt = async (): Promise<'done' | 'restart'> => {
     let position = 0;
-    for await (const { rows } of rowBatches(input)) {
+    for await (const rows of rowBatches(input)) {
       for (const piece of pieces(rows, room)) {
         const fresh = position >= observed;
         position += piece.length;
@@ -187,22 +187,19 @@ export async function convertJsonFile(input: string, output: string, options: Co
 
   try {
     while ((await attempt()) === 'restart');
+    if (unsettled) {
+      // Every row is observed now, so this read only writes, with the final schema.
+      unsettled = false;
+      await attempt();
+    }
     const schema = inference.columns();
     const report = { rows: observed, columns: schema.length, codec, schema };
     // A merged table whose every row was deleted is still a table: an empty file with its schema.
     if (observed === 0 && !(options.seed && options.seed.length > 0)) return { ...report, bytes: 0, rowGroups: 0, ms: performance.now() - started, empty: true };
     if (!file || !group) {
-      // No rows but a seed, or a schema that changed after the first group: the final schema writes.
+      // No rows but a seed.
       file = open(output, schema, codec);
       group = groupBuilder(file, rowGroupSize);
-      if (unsettled) {
-        for await (const { rows } of rowBatches(input)) {
-          for (const piece of pieces(rows, group.room)) {
-            await group.add(piece);
-            if (group.room() === 0) await group.flush();
-          }
-        }
-      }
     }
     await group.flush();
     const { bytes, rowGroups } = await file.finish();

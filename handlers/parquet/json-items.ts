@@ -28,11 +28,9 @@ export async function* readJsonFileItems(path: string): AsyncGenerator<unknown, 
   for await (const batch of readJsonFileBatches(path)) yield* batch.items;
 }
 
-/** Consecutive items, and about how much text they were read from. */
+/** Consecutive items. */
 export interface JsonBatch {
   items: unknown[];
-  /** Characters (or bytes) of input consumed for this batch: a measure of what it holds. */
-  chars: number;
 }
 
 export interface BatchOptions {
@@ -67,7 +65,7 @@ async function* fileChunks(path: string): AsyncGenerator<Uint8Array, void, undef
   }
 }
 
-/** The items of the JSON array file at `path`, a few hundred at a time (fewer promise hops than one by one). */
+/** The items of the JSON array file at `path`, a piece of text at a time (fewer promise hops than one by one). */
 export function readJsonFileBatches(path: string, options: BatchOptions = {}): AsyncGenerator<JsonBatch, void, undefined> {
   return readJsonBatches(fileChunks(path), options);
 }
@@ -80,12 +78,12 @@ export function readJsonFileBatches(path: string, options: BatchOptions = {}): A
  */
 const PIECE_BYTES = 48 << 10;
 
-/** Bytes a read ends at when it is not a JSON array's start: space, tab, newlines, a UTF-8 byte-order mark. */
+/** The first byte from `from` (before `to`) that is neither JSON whitespace nor part of a UTF-8 byte-order mark. */
 function skipSpace(bytes: Buffer, from: number, to: number): number {
   let at = from;
   while (at < to) {
     const c = bytes[at];
-    if (c === 0x20 || c === 0x0a || c === 0x0d || c === 0x09) at++;
+    if (isWhitespace(c)) at++;
     else if (c === 0xef && bytes[at + 1] === 0xbb && bytes[at + 2] === 0xbf) at += 3;
     else break;
   }
@@ -93,7 +91,7 @@ function skipSpace(bytes: Buffer, from: number, to: number): number {
 }
 
 /**
- * The items of a top-level JSON array, in order, in batches (one per read). The raw layer writes
+ * The items of a top-level JSON array, in order, in batches (one per piece). The raw layer writes
  * one item per line (`[`, items separated by `,\n`, `]`); a raw newline cannot occur inside a
  * JSON string, so a `,\n` is either an item boundary or (pretty-printed input) a boundary inside
  * an item. Each read is cut at `,\n`s into pieces of about PIECE_BYTES, each parsed with one
@@ -127,30 +125,20 @@ export async function* readJsonBatches(source: AsyncIterable<Uint8Array>, option
   };
 
   const scanRest = async function* (): AsyncGenerator<JsonBatch, void, undefined> {
-    let consumed = 0;
     async function* rest(): AsyncGenerator<string | Uint8Array> {
-      consumed += length;
       if (opened) yield '[';
       yield pending();
-      for (let next = await iterator.next(); !next.done; next = await iterator.next()) {
-        consumed += (next.value as Uint8Array).length;
-        yield next.value;
-      }
+      for (let next = await iterator.next(); !next.done; next = await iterator.next()) yield next.value;
     }
     let items: unknown[] = [];
-    let reported = 0;
-    const batch = (): JsonBatch => {
-      const chars = consumed - reported;
-      reported = consumed;
-      const done = { items, chars };
-      items = [];
-      return done;
-    };
     for await (const item of readJsonItems(rest(), index, binary)) {
       items.push(binary ? toBinary(item) : item);
-      if (items.length === 256) yield batch();
+      if (items.length === 256) {
+        yield { items };
+        items = [];
+      }
     }
-    if (items.length > 0) yield batch();
+    if (items.length > 0) yield { items };
   };
 
   try {
@@ -204,7 +192,7 @@ export async function* readJsonBatches(source: AsyncIterable<Uint8Array>, option
           return;
         }
         index += parsed.length;
-        yield { items: parsed, chars: cut + 2 - from };
+        yield { items: parsed };
         from = cut + 2;
       }
       keepFrom(end + 2);
@@ -215,7 +203,7 @@ export async function* readJsonBatches(source: AsyncIterable<Uint8Array>, option
     if (opened) {
       try {
         const items = parseArray(last, 0, last.length, '');
-        if (items.length > 0) yield { items, chars: last.length };
+        if (items.length > 0) yield { items };
         return;
       } catch {
         // Worded by the scanner below.
