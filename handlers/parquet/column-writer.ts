@@ -328,6 +328,11 @@ export function columnWriter(spec: ColumnSpec, path: readonly string[], compress
     }
   }
 
+  /** Slot `s` (s > 0) begins a new row: every slot of a flat column does, a list's first element does. */
+  function startsRow(s: number): boolean {
+    return !list || repetitions.buffer[s] === 0;
+  }
+
   /** Gives up on the dictionary: the values so far become plain pages. */
   function dropDictionary(): void {
     const values = distinct;
@@ -338,11 +343,10 @@ export function columnWriter(spec: ColumnSpec, path: readonly string[], compress
     indexCount = 0;
     // Replayed slot by slot, so pages are cut at the row boundaries plain writing would cut.
     const levels = definitions.buffer;
-    const marks = repetitions.buffer;
     let next = 0;
     let row = 0;
     for (let s = 0; s < definitions.length; s++) {
-      if (s > 0 && (!list || marks[s] === 0)) {
+      if (s > 0 && startsRow(s)) {
         row++;
         if (plain.length >= PAGE_BYTES) cutPage(s, row);
       }
@@ -422,11 +426,10 @@ export function columnWriter(spec: ColumnSpec, path: readonly string[], compress
     pages.push({ ...levels(from, to), data: compress(data), plainBytes: data.length, encoding, firstRow: pageRow });
   }
 
-  /** Dictionary pages: the indexes of slots `from`..`to`, cut like hyparquet-writer cuts them (4 bytes an index). */
+  /** The chunk's dictionary-encoded data pages, cut like hyparquet-writer cuts them (4 bytes an index). */
   function indexPages(): void {
     const slots = definitions.length;
     const levels = definitions.buffer;
-    const marks = repetitions.buffer;
     let next = 0;
     let pageStart = 0;
     let pageIndex = 0;
@@ -447,8 +450,7 @@ export function columnWriter(spec: ColumnSpec, path: readonly string[], compress
     };
     pageRow = 0;
     for (let s = 0; s < slots; s++) {
-      const rowStart = s > 0 && (!list || marks[s] === 0);
-      if (rowStart) {
+      if (s > 0 && startsRow(s)) {
         row++;
         if ((next - pageIndex) * 4 >= PAGE_BYTES) cut(s);
       }

@@ -43,7 +43,6 @@ const IN_FLIGHT = 4 << 20;
 const SPARE_FROM = 64 << 10;
 const SPARE_BYTES = 8 << 20;
 
-
 /**
  * The compressor: zstd runs on libuv's thread pool (node:zlib's asynchronous API, the same
  * codec and level as zstdCompressSync), so the main thread parses while pages compress; snappy is
