@@ -3,14 +3,15 @@ import type { HandlerDeps } from '../handlers/aws/ports';
 import type { RawSummary } from '../handlers/contracts';
 import { runRaw } from '../handlers/raw';
 import type { FixtureCollection } from '../test/helpers/wordpress-fixture';
-import { startWordPressFixture } from '../test/helpers/wordpress-fixture';
-import { post, prng } from './posts';
-import { startAwsStandIn } from './stand-in';
+import type { ExtractServer, ServerConfig } from './extract-server';
+import { nowEpochMs, serveHere, serveOnWorker } from './extract-server';
 
 /**
  * Extraction: the real raw handler core (`runRaw`, the code the Lambda runs, with its crawler,
  * limiter and JSON array files) in-process against the loopback WordPress fixture of
  * test/helpers, which holds every response for a fixed latency; S3 is the loopback stand-in.
+ * Both run on a worker thread, as a remote site and S3 run on machines of their own; one run
+ * puts them back on the crawler's thread, for comparison with earlier figures.
  * One invocation extracts all 7 endpoints, as `runRaw` does when the event names none.
  */
 
@@ -30,6 +31,8 @@ export interface ExtractRun {
   concurrency: number;
   ms: number;
   requests: number;
+  /** Connections the fixture accepted: `concurrency` when every request after the first reuses one. */
+  connections: number;
   idealMs: number;
   pagesPerSec: number;
   /** Most requests the fixture held at once. */
@@ -57,7 +60,11 @@ export interface ExtractResults {
    * wait for page 1's X-WP-TotalPages) and with yesterday's state (its row count sizes the crawl).
    */
   single: { endpoint: string; pages: number; cold: ExtractRun; sized: ExtractRun };
+  /** The configured concurrency with the fixture and the stand-in on the crawler's own thread (median). */
+  sharedThread?: ExtractRun;
 }
+
+type Measure = (concurrency: number, endpoint?: string) => Promise<ExtractRun>;
 
 export async function benchExtract(options: {
   pages: number;
@@ -67,10 +74,11 @@ export async function benchExtract(options: {
   runs: number;
   /** Also run once at concurrency 1. */
   sequential: boolean;
+  /** Also run `runs` times with the servers on the crawler's thread, as before they had one of their own. */
+  sharedThread: boolean;
   log: (line: string) => void;
 }): Promise<ExtractResults> {
   const { latencyMs } = options;
-  const random = prng(7);
   const pagesPerEndpoint: Record<string, number> = {};
   let left = options.pages;
   SHARES.forEach(([name], i) => {
@@ -79,31 +87,12 @@ export async function benchExtract(options: {
     left -= pagesPerEndpoint[name];
   });
   const pages = Object.values(pagesPerEndpoint).reduce((a, b) => a + b, 0);
-  const collections: Record<string, FixtureCollection> = {};
-  let id = 1;
-  for (const [name, kind] of SHARES) {
-    // Full pages but the last, which is half full, as real collections are.
-    const count = (pagesPerEndpoint[name] - 1) * PER_PAGE + PER_PAGE / 2;
-    collections[name] = { kind, items: Array.from({ length: count }, () => post(random, id++, { contentBytes: [200, 2000] })) };
-  }
-  const items = id - 1;
-
-  const fixture = await startWordPressFixture({
-    collections,
-    fault: () => ({ delayMs: latencyMs, passThrough: true }),
-    // Apache's default KeepAliveTimeout: a crawler reuses its connections on a real site.
-    keepAliveMs: 5000,
-    // The site's JSON encoding is its own CPU, not the crawler's (the warm-up run fills it).
-    reuseAnswers: true,
-  });
+  // Full pages but the last, which is half full, as real collections are.
+  const itemsPerEndpoint = Object.fromEntries(SHARES.map(([name]) => [name, (pagesPerEndpoint[name] - 1) * PER_PAGE + PER_PAGE / 2]));
+  const items = Object.values(itemsPerEndpoint).reduce((a, b) => a + b, 0);
   const names = { rawBucket: '/bench/raw-bucket', bronzeBucket: '/bench/bronze-bucket', rawTopicArn: '/bench/raw-topic', bronzeTopicArn: '/bench/bronze-topic', endpoints: '/bench/endpoints' };
-  const parameters = {
-    [names.rawBucket]: 'raw',
-    [names.bronzeBucket]: 'bronze',
-    [names.rawTopicArn]: 'arn:aws:sns:us-east-1:000000000000:raw',
-    [names.endpoints]: JSON.stringify(SHARES.map(([name]) => ({ name, url: `${fixture.api}/wp/v2/${name}`, paginate: true }))),
-  };
   const [single] = SHARES[0];
+  const stateKey = `bronze/wordpress_api/_state/${single}.json`;
   const stateBody = JSON.stringify({
     version: 1,
     endpoint: single,
@@ -111,63 +100,90 @@ export async function benchExtract(options: {
     lastFullAt: '2026-01-01T00:00:00Z',
     lastRunId: 'bench',
     updatedAt: '2026-01-01T00:00:00Z',
-    rows: collections[single].items.length,
+    rows: itemsPerEndpoint[single],
   });
-  const s3stub = await startAwsStandIn({ parameters, keepBodies: false });
-  const s3 = new S3Client({
-    endpoint: s3stub.endpoint,
-    region: 'us-east-1',
-    forcePathStyle: true,
-    requestChecksumCalculation: 'WHEN_REQUIRED',
-    credentials: { accessKeyId: 'bench', secretAccessKey: 'bench' },
-  });
-  const alerts: string[] = [];
-  const deps: HandlerDeps = {
-    s3,
-    parameters: { get: async (wanted) => new Map(wanted.filter((n) => n in parameters).map((n) => [n, parameters[n]])) },
-    notifier: { publish: async (_topic, subject, message) => void alerts.push(`${subject}: ${message}`) },
-    log: { info: () => undefined, warn: () => undefined, error: () => undefined },
-    functionName: 'bench-raw',
-  };
+  const serverConfig: ServerConfig = { endpoints: SHARES.map(([name, kind]) => [name, kind, itemsPerEndpoint[name]]), latencyMs };
+  const median = (runs: ExtractRun[]) => [...runs].sort((a, b) => a.ms - b.ms)[Math.floor((runs.length - 1) / 2)];
 
-  const measure = async (concurrency: number, endpoint?: string): Promise<ExtractRun> => {
-    fixture.resetCounts();
-    const started = performance.now();
-    const cpuBefore = process.cpuUsage();
-    const summary: RawSummary = await runRaw(deps, { functionName: 'bench-raw', layer: 'raw', parameterNames: names, concurrency, perPage: PER_PAGE }, endpoint ? { endpoint, execution: { fullRefresh: true } } : {});
-    const ms = performance.now() - started;
-    const cpu = process.cpuUsage(cpuBefore);
-    if (summary.failed.length > 0 || alerts.length > 0) throw new Error(`extraction failed: ${JSON.stringify(summary.failed)} ${alerts.join('; ')}`);
-    const got = summary.objects.reduce((n, o) => n + o.items, 0);
-    const want = endpoint ? collections[endpoint].items.length : items;
-    if (got !== want) throw new Error(`extraction returned ${got} items, the fixture holds ${want}`);
-    const crawled = endpoint ? pagesPerEndpoint[endpoint] : pages;
-    const idealMs = Math.ceil(crawled / concurrency) * latencyMs;
-    const meanInFlight = fixture.requests.reduce((sum, r) => sum + (r.answeredAt ?? started + ms) - r.receivedAt, 0) / ms;
-    const cpuMsPerPage = (cpu.user + cpu.system) / 1000 / crawled;
-    const page1 = Math.min(...fixture.requests.filter((r) => r.url.searchParams.get('page') === '1').map((r) => r.answeredAt ?? Infinity));
-    const beforePage1 = fixture.requests.filter((r) => r.receivedAt < page1).length;
-    options.log(
-      `extract ${endpoint ?? 'all'} c=${concurrency}: ${ms.toFixed(0)} ms for ${crawled} pages (${fixture.requests.length} requests, at most ${fixture.maxInFlight} at once, ${meanInFlight.toFixed(2)} on average, ${beforePage1} before page 1 answered; CPU ${cpuMsPerPage.toFixed(1)} ms/page), ideal ${idealMs} ms`,
-    );
-    return { concurrency, ms, requests: fixture.requests.length, idealMs, pagesPerSec: crawled / (ms / 1000), maxInFlight: fixture.maxInFlight, meanInFlight, cpuMsPerPage, beforePage1 };
+  /** Runs `body` against `server` with a fresh S3 client; `measure` times one `runRaw`. */
+  const session = async <T>(server: ExtractServer, body: (measure: Measure) => Promise<T>): Promise<T> => {
+    const parameters: Record<string, string> = {
+      [names.rawBucket]: 'raw',
+      [names.bronzeBucket]: 'bronze',
+      [names.rawTopicArn]: 'arn:aws:sns:us-east-1:000000000000:raw',
+      [names.endpoints]: JSON.stringify(SHARES.map(([name]) => ({ name, url: `${server.api}/wp/v2/${name}`, paginate: true }))),
+    };
+    const s3 = new S3Client({
+      endpoint: server.s3Endpoint,
+      region: 'us-east-1',
+      forcePathStyle: true,
+      requestChecksumCalculation: 'WHEN_REQUIRED',
+      credentials: { accessKeyId: 'bench', secretAccessKey: 'bench' },
+    });
+    const alerts: string[] = [];
+    const deps: HandlerDeps = {
+      s3,
+      parameters: { get: async (wanted) => new Map(wanted.filter((n) => n in parameters).map((n) => [n, parameters[n]])) },
+      notifier: { publish: async (_topic, subject, message) => void alerts.push(`${subject}: ${message}`) },
+      log: { info: () => undefined, warn: () => undefined, error: () => undefined },
+      functionName: 'bench-raw',
+    };
+    const measure = async (concurrency: number, endpoint?: string): Promise<ExtractRun> => {
+      await server.reset();
+      const started = nowEpochMs();
+      const cpuBefore = process.cpuUsage();
+      const summary: RawSummary = await runRaw(deps, { functionName: 'bench-raw', layer: 'raw', parameterNames: names, concurrency, perPage: PER_PAGE }, endpoint ? { endpoint, execution: { fullRefresh: true } } : {});
+      const ms = nowEpochMs() - started;
+      const cpu = process.cpuUsage(cpuBefore);
+      if (summary.failed.length > 0 || alerts.length > 0) throw new Error(`extraction failed: ${JSON.stringify(summary.failed)} ${alerts.join('; ')}`);
+      const got = summary.objects.reduce((n, o) => n + o.items, 0);
+      const want = endpoint ? itemsPerEndpoint[endpoint] : items;
+      if (got !== want) throw new Error(`extraction returned ${got} items, the fixture holds ${want}`);
+      const crawled = endpoint ? pagesPerEndpoint[endpoint] : pages;
+      const idealMs = Math.ceil(crawled / concurrency) * latencyMs;
+      const { requests, maxInFlight, connections } = await server.stats();
+      const meanInFlight = requests.reduce((sum, r) => sum + (r.answeredAt ?? started + ms) - r.receivedAt, 0) / ms;
+      const cpuMsPerPage = (cpu.user + cpu.system) / 1000 / crawled;
+      const page1 = Math.min(...requests.filter((r) => r.page === '1').map((r) => r.answeredAt ?? Infinity));
+      const beforePage1 = requests.filter((r) => r.receivedAt < page1).length;
+      options.log(
+        `extract ${endpoint ?? 'all'} c=${concurrency}${server.onWorker ? '' : ' (server on this thread)'}: ${ms.toFixed(0)} ms for ${crawled} pages (${requests.length} requests on ${connections} connections, at most ${maxInFlight} at once, ${meanInFlight.toFixed(2)} on average, ${beforePage1} before page 1 answered; CPU ${cpuMsPerPage.toFixed(1)} ms/page), ideal ${idealMs} ms`,
+      );
+      return { concurrency, ms, requests: requests.length, connections, idealMs, pagesPerSec: crawled / (ms / 1000), maxInFlight, meanInFlight, cpuMsPerPage, beforePage1 };
+    };
+    try {
+      await measure(options.concurrency); // warm-up: JIT, sockets, the fixture's slot cache
+      return await body(measure);
+    } finally {
+      s3.destroy();
+      await server.close();
+    }
   };
-
-  try {
-    await measure(options.concurrency); // warm-up: JIT, sockets, the fixture's slot cache
+  const repeat = async (measure: Measure) => {
     const runs: ExtractRun[] = [];
     for (let i = 0; i < Math.max(1, options.runs); i++) runs.push(await measure(options.concurrency));
-    const configured = [...runs].sort((a, b) => a.ms - b.ms)[Math.floor((runs.length - 1) / 2)];
+    return runs;
+  };
+
+  const worker = await serveOnWorker(serverConfig);
+  const main = await session(worker, async (measure) => {
+    const runs = await repeat(measure);
     const sequential = options.sequential ? await measure(1) : undefined;
-    const stateKey = `bronze/wordpress_api/_state/${single}.json`;
     const cold = await measure(options.concurrency, single);
-    s3stub.stored.set(stateKey, Buffer.from(stateBody));
+    await worker.setObject(stateKey, stateBody);
     const sized = await measure(options.concurrency, single);
-    s3stub.stored.delete(stateKey);
-    return { pages, items, latencyMs, pagesPerEndpoint, configured, runs, sequential, single: { endpoint: single, pages: pagesPerEndpoint[single], cold, sized } };
-  } finally {
-    s3.destroy();
-    await s3stub.close();
-    await fixture.close();
-  }
+    return { runs, sequential, cold, sized };
+  });
+  const sharedThread = options.sharedThread ? median(await session(await serveHere(serverConfig), repeat)) : undefined;
+  return {
+    pages,
+    items,
+    latencyMs,
+    pagesPerEndpoint,
+    configured: median(main.runs),
+    runs: main.runs,
+    sequential: main.sequential,
+    single: { endpoint: single, pages: pagesPerEndpoint[single], cold: main.cold, sized: main.sized },
+    sharedThread,
+  };
 }

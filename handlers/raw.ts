@@ -163,7 +163,7 @@ async function prepare(deps: HandlerDeps, options: RawOptions, event: RawEvent):
     credentials,
     limiter: createLimiter(concurrency),
     perPage: options.perPage ?? 100,
-    pageConcurrency: concurrency,
+    pageConcurrency: concurrency + 1,
   };
   const dataSource = options.dataSource ?? 'wordpress_api';
   const context: FanOutContext = {

@@ -102,7 +102,9 @@ export interface WordPressFixture {
   readonly inFlight: number;
   /** The most requests pending at once since the start or the last `resetCounts()`. */
   readonly maxInFlight: number;
-  /** Empties `requests` and restarts `maxInFlight` from what is pending now. */
+  /** TCP connections accepted since the start or the last `resetCounts()`. */
+  readonly connections: number;
+  /** Empties `requests`, restarts `maxInFlight` from what is pending now and `connections` from 0. */
   resetCounts(): void;
   /** Replaces the fault hook (undefined removes it). */
   setFault(fault: FaultHook | undefined): void;
@@ -125,6 +127,7 @@ export async function startWordPressFixture(options: WordPressFixtureOptions = {
   const answers = options.reuseAnswers ? new Map<string, Answer>() : undefined;
   let inFlight = 0;
   let maxInFlight = 0;
+  let connections = 0;
   const server = createServer((req, res) => {
     const url = new URL(req.url ?? '/', `http://${req.headers.host}`);
     const route = url.searchParams.get('rest_route') ?? url.pathname.replace(/^\/wp-json/, '');
@@ -146,6 +149,7 @@ export async function startWordPressFixture(options: WordPressFixtureOptions = {
     if (override?.until) void override.until.then(go, go);
     else go();
   });
+  server.on('connection', () => void connections++);
   server.keepAliveTimeout = options.keepAliveMs ?? 1;
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const { port } = server.address() as AddressInfo;
@@ -160,9 +164,13 @@ export async function startWordPressFixture(options: WordPressFixtureOptions = {
     get maxInFlight() {
       return maxInFlight;
     },
+    get connections() {
+      return connections;
+    },
     resetCounts: () => {
       requests.length = 0;
       maxInFlight = inFlight;
+      connections = 0;
     },
     setFault: (next) => {
       fault = next;

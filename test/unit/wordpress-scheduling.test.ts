@@ -157,6 +157,22 @@ test('one limiter shared by several endpoints fills all its slots and never exce
   t.is(wp.maxInFlight, 4);
 });
 
+test('a crawl under a limiter keeps one kept-alive connection per slot: a freed slot waits for its socket to be reusable', async (t) => {
+  // undici returns a kept-alive socket to its pool a turn of the event loop after the response;
+  // a slot handed on before that found every socket busy and opened one more connection.
+  const wp = await startWordPressFixture({ collections: { posts: { items: generateItems(1200) } }, keepAliveMs: 5000 });
+  const dir = await mkdtemp(join(tmpdir(), 'scheduling-test-'));
+  t.teardown(async () => {
+    await wp.close();
+    await rm(dir, { recursive: true, force: true });
+  });
+  const { result, ids } = await crawlOf(wp, dir, 'posts', { limiter: createLimiter(2), pageConcurrency: 3, expectedPages: 12 });
+  t.deepEqual(ids, range(1, 1200));
+  t.is(result.pages, 12);
+  t.is(wp.requests.length, 12);
+  t.is(wp.connections, 2);
+});
+
 test('a limiter starts waiting tasks lowest priority first, in arrival order among equals, never more than its limit at once', async (t) => {
   const limiter = createLimiter(2);
   const order: string[] = [];
