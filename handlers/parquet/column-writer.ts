@@ -1,7 +1,6 @@
 import { fromBinary } from './binary';
 import type { ColumnKind, ColumnSpec, ListElementKind } from './infer';
-import { isPlainObject } from './infer';
-import { parseTimestamp } from './timestamps';
+import { timestampParser } from './timestamps';
 
 /**
  * One column chunk, written as its rows arrive: each value goes straight from the parsed row into
@@ -17,17 +16,6 @@ import { parseTimestamp } from './timestamps';
  * are written again as plain pages, so a chunk has one encoding. Pages are DATA_PAGE_V2 with
  * RLE levels, as hyparquet-writer writes them; the footer is hyparquet-writer's own.
  */
-
-/**
- * Value bytes of a data page before it is cut (at a row boundary): zstd's window at the default
- * level, so a page is compressed with all of itself as context. hyparquet-writer's 1 MiB pages made
- * files 0.2% larger than DuckDB's at 50k posts; 2 MiB ones 0.05% smaller, 4 MiB ones larger again.
- */
-const PAGE_BYTES = 2 << 20;
-/** A dictionary with more distinct bytes is dropped for plain pages. */
-const DICTIONARY_LIMIT = 4 << 20;
-/** Values seen before the first look at whether a dictionary can pay. */
-const FIRST_LOOK = 1000;
 
 export type Physical = 'BOOLEAN' | 'INT64' | 'DOUBLE' | 'BYTE_ARRAY';
 
@@ -163,9 +151,29 @@ export interface ColumnWriter {
 }
 
 /**
+ * Every per-value step is a closure made here, and the constants and built-ins it reads are locals:
+ * in the Lambda, a module-level function is a wrapper that rebuilds a `with` scope on every call,
+ * and reading a module-level constant or a global inside that scope is a dynamic lookup (see
+ * timestampParser).
  * @param path - The column's path in the rows' (binary) form.
  */
 export function columnWriter(spec: ColumnSpec, path: readonly string[], compress: Compress, allocate: Allocate): ColumnWriter {
+  /**
+   * Value bytes of a data page before it is cut (at a row boundary): zstd's window at the default
+   * level, so a page is compressed with all of itself as context. hyparquet-writer's 1 MiB pages made
+   * files 0.2% larger than DuckDB's at 50k posts; 2 MiB ones 0.05% smaller, 4 MiB ones larger again.
+   */
+  const PAGE_BYTES = 2 << 20;
+  /** A dictionary with more distinct bytes is dropped for plain pages. */
+  const DICTIONARY_LIMIT = 4 << 20;
+  /** Values seen before the first look at whether a dictionary can pay. */
+  const FIRST_LOOK = 1000;
+  const { hasOwn } = Object;
+  const { isArray } = Array;
+  const { isSafeInteger } = Number;
+  const { stringify } = JSON;
+  const { floor } = Math;
+  const parseTimestamp = timestampParser();
   const list = spec.kind === 'list';
   const kind: ColumnKind | ListElementKind = list ? spec.element ?? 'string' : spec.kind;
   const physical = physicalOf(kind);
@@ -217,8 +225,8 @@ export function columnWriter(spec: ColumnSpec, path: readonly string[], compress
     let value: unknown = row;
     for (const key of path) {
       // Own keys only: a JSON key `__proto__` or `constructor` must not reach Object.prototype.
-      if (!isPlainObject(value) || !Object.hasOwn(value, key)) return null;
-      value = value[key];
+      if (typeof value !== 'object' || value === null || isArray(value) || !hasOwn(value, key)) return null;
+      value = (value as Record<string, unknown>)[key];
     }
     return value ?? null;
   }
@@ -231,11 +239,11 @@ export function columnWriter(spec: ColumnSpec, path: readonly string[], compress
   function scalar(value: unknown, kind: ColumnKind | ListElementKind): Scalar {
     switch (kind) {
       case 'json':
-        return JSON.stringify(value);
+        return stringify(value);
       case 'string':
-        return typeof value === 'string' ? value : JSON.stringify(value);
+        return typeof value === 'string' ? value : stringify(value);
       case 'int64':
-        if (typeof value === 'number' && Number.isSafeInteger(value)) return value;
+        if (typeof value === 'number' && isSafeInteger(value)) return value;
         break;
       case 'double':
         if (typeof value === 'number') return value;
@@ -262,7 +270,7 @@ export function columnWriter(spec: ColumnSpec, path: readonly string[], compress
         else slot(1, 0, scalar(value, kind));
       } else if (value === null) {
         slot(0, 0, undefined);
-      } else if (!Array.isArray(value)) {
+      } else if (!isArray(value)) {
         misfit(value, 'list');
       } else if (value.length === 0) {
         slot(1, 0, undefined);
@@ -369,7 +377,7 @@ export function columnWriter(spec: ColumnSpec, path: readonly string[], compress
         const number = value as number;
         plain.ensure(8);
         plain.buffer.writeUInt32LE(number >>> 0, plain.length);
-        plain.buffer.writeInt32LE(Math.floor(number / 4294967296), plain.length + 4);
+        plain.buffer.writeInt32LE(floor(number / 4294967296), plain.length + 4);
         plain.length += 8;
         return;
       }

@@ -1,6 +1,6 @@
 import { binaryString, realString } from './binary';
 import { sanitizeColumnName, uniqueNames } from './names';
-import { parseTimestamp } from './timestamps';
+import { timestampParser } from './timestamps';
 
 /**
  * Type inference over every row (pass 1 of a conversion). Each JSON path collects what it has
@@ -74,77 +74,6 @@ interface Tracker {
 }
 
 type Flag = 'boolean' | 'int' | 'double' | 'string' | 'object' | 'emptyArray' | 'array' | 'nestedArray';
-
-function set(node: Seen, flag: Flag, tracker: Tracker): void {
-  if (node[flag]) return;
-  node[flag] = true;
-  tracker.changes++;
-}
-
-function observeScalar(node: Seen, value: unknown, tracker: Tracker): void {
-  switch (typeof value) {
-    case 'boolean':
-      set(node, 'boolean', tracker);
-      return;
-    case 'number':
-      // Beyond 2^53 JSON.parse has already rounded the integer; DOUBLE says so honestly.
-      set(node, Number.isSafeInteger(value) ? 'int' : 'double', tracker);
-      return;
-    case 'string': {
-      set(node, 'string', tracker);
-      // Once a path has held a string that is no timestamp, no later string can make it one:
-      // skipping the parse keeps HTML bodies from going through the date-time check.
-      if (!node.naive && !node.instant) return;
-      const ts = parseTimestamp(value);
-      if (node.naive && (!ts || ts.instant)) {
-        node.naive = false;
-        tracker.changes++;
-      }
-      if (node.instant && (!ts || !ts.instant)) {
-        node.instant = false;
-        tracker.changes++;
-      }
-      return;
-    }
-  }
-}
-
-function observe(node: Seen, value: unknown, depth: number, maxDepth: number, tracker: Tracker): void {
-  if (value === null || value === undefined) return;
-  if (Array.isArray(value)) {
-    if (value.length === 0) {
-      set(node, 'emptyArray', tracker);
-      return;
-    }
-    set(node, 'array', tracker);
-    for (const item of value) {
-      if (typeof item === 'object' && item !== null) {
-        set(node, 'nestedArray', tracker);
-      } else if (item !== null) {
-        if (!node.element) {
-          node.element = seen();
-          tracker.changes++;
-        }
-        observeScalar(node.element, item, tracker);
-      }
-    }
-    return;
-  }
-  if (isPlainObject(value)) {
-    set(node, 'object', tracker);
-    if (depth > maxDepth) return;
-    for (const [key, child] of Object.entries(value)) {
-      let next = node.children.get(key);
-      if (!next) {
-        node.children.set(key, (next = seen()));
-        tracker.changes++;
-      }
-      observe(next, child, depth + 1, maxDepth, tracker);
-    }
-    return;
-  }
-  observeScalar(node, value, tracker);
-}
 
 function hasScalar(node: Seen): boolean {
   return node.boolean || node.int || node.double || node.string;
@@ -249,12 +178,93 @@ export interface SchemaInference {
   version(): number;
 }
 
+/**
+ * The per-value work of observing lives in closures made here, not in module-level functions: in
+ * the Lambda, Pulumi's closure serializer emits a module-level function as a wrapper that rebuilds
+ * a `with` scope and a closure on every call (see timestampParser).
+ */
 export function createSchemaInference(options: InferOptions = {}): SchemaInference {
   const maxDepth = options.maxDepth ?? 3;
   const toRows = options.binary ? binaryString : (key: string) => key;
   const fromRows = options.binary ? realString : (key: string) => key;
   const root = seen();
   const tracker: Tracker = { changes: 0 };
+  const parseTimestamp = timestampParser();
+  const { isArray } = Array;
+  const { isSafeInteger } = Number;
+
+  const set = (node: Seen, flag: Flag): void => {
+    if (node[flag]) return;
+    node[flag] = true;
+    tracker.changes++;
+  };
+
+  const observeScalar = (node: Seen, value: unknown): void => {
+    switch (typeof value) {
+      case 'boolean':
+        set(node, 'boolean');
+        return;
+      case 'number':
+        // Beyond 2^53 JSON.parse has already rounded the integer; DOUBLE says so honestly.
+        set(node, isSafeInteger(value) ? 'int' : 'double');
+        return;
+      case 'string': {
+        set(node, 'string');
+        // Once a path has held a string that is no timestamp, no later string can make it one:
+        // skipping the parse keeps HTML bodies from going through the date-time check.
+        if (!node.naive && !node.instant) return;
+        const ts = parseTimestamp(value);
+        if (node.naive && (!ts || ts.instant)) {
+          node.naive = false;
+          tracker.changes++;
+        }
+        if (node.instant && (!ts || !ts.instant)) {
+          node.instant = false;
+          tracker.changes++;
+        }
+        return;
+      }
+    }
+  };
+
+  const observe = (node: Seen, value: unknown, depth: number): void => {
+    if (value === null || value === undefined) return;
+    if (isArray(value)) {
+      if (value.length === 0) {
+        set(node, 'emptyArray');
+        return;
+      }
+      set(node, 'array');
+      for (const item of value) {
+        if (typeof item === 'object' && item !== null) {
+          set(node, 'nestedArray');
+        } else if (item !== null) {
+          if (!node.element) {
+            node.element = seen();
+            tracker.changes++;
+          }
+          observeScalar(node.element, item);
+        }
+      }
+      return;
+    }
+    if (typeof value === 'object') {
+      set(node, 'object');
+      if (depth > maxDepth) return;
+      for (const key in value) {
+        const child = (value as Record<string, unknown>)[key];
+        let next = node.children.get(key);
+        if (!next) {
+          node.children.set(key, (next = seen()));
+          tracker.changes++;
+        }
+        observe(next, child, depth + 1);
+      }
+      return;
+    }
+    observeScalar(node, value);
+  };
+
   return {
     seed(columns) {
       for (const column of columns) {
@@ -270,7 +280,7 @@ export function createSchemaInference(options: InferOptions = {}): SchemaInferen
       tracker.changes++;
     },
     observe(row) {
-      observe(root, row, 0, maxDepth, tracker);
+      observe(root, row, 0);
     },
     version: () => tracker.changes,
     columns() {

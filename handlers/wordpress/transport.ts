@@ -330,7 +330,7 @@ async function readCapped(response: Response, url: string, maxBytes: number, sig
           await reader.cancel().catch(() => undefined);
           throw tooLarge();
         }
-        chunks.push(Buffer.from(value));
+        chunks.push(Buffer.from(value.buffer, value.byteOffset, value.byteLength));
       }
     } finally {
       signal.removeEventListener('abort', onAbort);

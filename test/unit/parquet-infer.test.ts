@@ -1,7 +1,7 @@
 import test from 'ava';
 import { inferColumns, type ColumnSpec } from '../../handlers/parquet/infer';
 import { sanitizeColumnName, uniqueNames } from '../../handlers/parquet/names';
-import { parseTimestamp } from '../../handlers/parquet/timestamps';
+import { timestampParser } from '../../handlers/parquet/timestamps';
 
 type Expected = Record<string, string>;
 
@@ -165,7 +165,7 @@ const timestamps: Array<[string, number | undefined, boolean?]> = [
 
 for (const [text, millis, instant] of timestamps) {
   test(`the timestamp parser reads ${JSON.stringify(text)} as ${millis === undefined ? 'not a date' : new Date(millis).toISOString()}`, (t) => {
-    const parsed = parseTimestamp(text);
+    const parsed = timestampParser()(text);
     t.is(parsed?.millis, millis);
     if (millis !== undefined) t.is(parsed?.instant, instant);
   });
