@@ -1,5 +1,7 @@
-import { readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
+import * as pulumi from '@pulumi/pulumi';
+import { convertJsonFile } from '../handlers/parquet/convert';
 import { writePostsFile } from './posts';
 import { median, runNode } from './proc';
 
@@ -12,6 +14,11 @@ import { median, runNode } from './proc';
  * `netMs`, the conversion time each child reports for the work alone (ours: convertJsonFile's
  * `ms`; DuckDB: its COPY statement), which leaves process start, module load and DuckDB's
  * instance creation out.
+ *
+ * A third side runs the same converter as the bronze Lambda carries it: convertJsonFile serialized
+ * by pulumi.runtime.serializeFunction, as aws.lambda.CallbackFunction does, with the same Node flags
+ * as ours, so that the two differ only in the code's form. Pulumi emits every module-level function
+ * as a wrapper that builds a `with` scope on each call, which once made this side 4x slower.
  */
 
 const ROOT = resolve(__dirname, '..');
@@ -32,6 +39,8 @@ export interface ConvertCase {
   runs: number;
   ours: SideResult;
   duckdb: SideResult;
+  /** The serialized converter of the bronze Lambda. */
+  lambda: SideResult;
 }
 
 export interface SideResult {
@@ -60,6 +69,13 @@ export async function benchConvert(options: { rows: number[]; runs: number; code
   (require('../scripts/convert.cjs') as { buildConverter: () => string }).buildConverter();
   const ours = join(ROOT, 'scripts/convert.cjs');
   const duck = join(ROOT, 'bench/duckdb-convert.cjs');
+  const serialized = join(tmp, 'lambda-converter');
+  mkdirSync(serialized, { recursive: true });
+  const closure = await pulumi.runtime.serializeFunction(() => convertJsonFile, { isFactoryFunction: true, exportName: 'convert', serialize: () => true, allowSecrets: true });
+  writeFileSync(join(serialized, '__index.js'), closure.text);
+  // hyparquet-writer, which the archive carries, from the project's node_modules.
+  symlinkSync(join(ROOT, 'node_modules'), join(serialized, 'node_modules'));
+  const lambdaArgs = (input: string, output: string) => [...convertNodeFlags(), join(ROOT, 'bench/lambda-convert.cjs'), serialized, input, output, codec];
   const oursArgs = (input: string, output: string) => [...convertNodeFlags(), ours, input, output, '--codec', codec, '--json'];
   const duckArgs = (input: string, output: string) => [duck, input, output, codec];
   const run = (args: string[]) => runNode(args, { tmp, cwd: ROOT, selfReportedRssKb: (out) => JSON.parse(out.trim().split('\n').pop() ?? '{}').maxRssKb });
@@ -87,19 +103,21 @@ export async function benchConvert(options: { rows: number[]; runs: number; code
     for (const rows of options.rows) {
       const input = join(tmp, `posts-${variant}-${rows}.json`);
       const inputBytes = await writePostsFile(input, rows, 20240601, { drift: variant === 'drift' });
-      const sides = { ours: [] as Awaited<ReturnType<typeof run>>[], duckdb: [] as Awaited<ReturnType<typeof run>>[] };
+      const sides = { ours: [] as Awaited<ReturnType<typeof run>>[], duckdb: [] as Awaited<ReturnType<typeof run>>[], lambda: [] as Awaited<ReturnType<typeof run>>[] };
       const outOurs = join(tmp, `ours-${variant}-${rows}.parquet`);
       const outDuck = join(tmp, `duck-${variant}-${rows}.parquet`);
+      const outLambda = join(tmp, `lambda-${variant}-${rows}.parquet`);
+      const argsOf = { ours: () => oursArgs(input, outOurs), duckdb: () => duckArgs(input, outDuck), lambda: () => lambdaArgs(input, outLambda) };
       for (let i = 0; i < options.runs; i++) {
         // Alternate which side goes first so that neither always gets the warmer page cache.
-        const order: Array<'ours' | 'duckdb'> = i % 2 === 0 ? ['ours', 'duckdb'] : ['duckdb', 'ours'];
-        for (const side of order) {
-          sides[side].push(await run(side === 'ours' ? oursArgs(input, outOurs) : duckArgs(input, outDuck)));
-        }
+        const order: Array<'ours' | 'duckdb' | 'lambda'> = i % 2 === 0 ? ['ours', 'duckdb', 'lambda'] : ['lambda', 'duckdb', 'ours'];
+        for (const side of order) sides[side].push(await run(argsOf[side]()));
       }
       const oursRows = JSON.parse(sides.ours[0].stdout.trim().split('\n').pop()!).rows;
       const duckRows = JSON.parse(sides.duckdb[0].stdout.trim().split('\n').pop()!).rows;
-      if (oursRows !== rows || duckRows !== rows) throw new Error(`${variant} ${rows}: ours wrote ${oursRows} rows, duckdb ${duckRows}`);
+      const lambdaRows = JSON.parse(sides.lambda[0].stdout.trim().split('\n').pop()!).rows;
+      if (oursRows !== rows || duckRows !== rows || lambdaRows !== rows) throw new Error(`${variant} ${rows}: ours wrote ${oursRows} rows, duckdb ${duckRows}, the serialized converter ${lambdaRows}`);
+      if (!readFileSync(outOurs).equals(readFileSync(outLambda))) throw new Error(`${variant} ${rows}: the serialized converter wrote another file than npm run convert`);
       const side = (runs: typeof sides.ours, output: string): SideResult => {
         const wallMs = median(runs.map((r) => r.ms));
         const netMs = median(runs.map((r) => JSON.parse(r.stdout.trim().split('\n').pop()!).ms as number));
@@ -120,13 +138,15 @@ export async function benchConvert(options: { rows: number[]; runs: number; code
         runs: options.runs,
         ours: side(sides.ours, outOurs),
         duckdb: side(sides.duckdb, outDuck),
+        lambda: side(sides.lambda, outLambda),
       };
       cases.push(result);
       log(
         `convert ${variant} ${rows} rows (${(inputBytes / 1e6).toFixed(1)} MB): ours ${result.ours.wallMs.toFixed(0)} ms (net ${result.ours.netMs.toFixed(0)}) ${(result.ours.peakRss / 2 ** 20).toFixed(0)} MiB ${result.ours.outputBytes} B | ` +
-          `duckdb ${result.duckdb.wallMs.toFixed(0)} ms (net ${result.duckdb.netMs.toFixed(0)}) ${(result.duckdb.peakRss / 2 ** 20).toFixed(0)} MiB ${result.duckdb.outputBytes} B`,
+          `duckdb ${result.duckdb.wallMs.toFixed(0)} ms (net ${result.duckdb.netMs.toFixed(0)}) ${(result.duckdb.peakRss / 2 ** 20).toFixed(0)} MiB ${result.duckdb.outputBytes} B | ` +
+          `serialized ${result.lambda.wallMs.toFixed(0)} ms (net ${result.lambda.netMs.toFixed(0)}) ${(result.lambda.peakRss / 2 ** 20).toFixed(0)} MiB`,
       );
-      for (const path of [input, outOurs, outDuck]) rmSync(path, { force: true });
+      for (const path of [input, outOurs, outDuck, outLambda]) rmSync(path, { force: true });
     }
   }
   return { codec, startup, cases };

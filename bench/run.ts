@@ -116,6 +116,10 @@ function conversionRows(c: ConvertResults): Row[] {
       rows.push({ section: 'convert', metric: `${label}: net rows/s`, ours: k.ours.rowsPerSec.toFixed(0), reference: k.duckdb.rowsPerSec.toFixed(0), ratio: x(tput), target: `>= ${x(t.throughput)}`, verdict: verdict(tput >= t.throughput) });
       const rss = k.ours.peakRss / k.duckdb.peakRss;
       rows.push({ section: 'convert', metric: `${label}: peak RSS (whole process)`, ours: mib(k.ours.peakRss), reference: mib(k.duckdb.peakRss), ratio: x(rss), target: `<= ${x(t.rss)}`, verdict: verdict(rss <= t.rss) });
+      const lambdaTput = k.lambda.rowsPerSec / k.duckdb.rowsPerSec;
+      rows.push({ section: 'convert', metric: `${label}: net rows/s, the bronze Lambda's serialized converter (same flags)`, ours: k.lambda.rowsPerSec.toFixed(0), reference: k.duckdb.rowsPerSec.toFixed(0), ratio: x(lambdaTput), target: `>= ${x(t.throughput)}`, verdict: verdict(lambdaTput >= t.throughput) });
+      const lambdaRss = k.lambda.peakRss / k.duckdb.peakRss;
+      rows.push({ section: 'convert', metric: `${label}: peak RSS, the bronze Lambda's serialized converter (same flags)`, ours: mib(k.lambda.peakRss), reference: mib(k.duckdb.peakRss), ratio: x(lambdaRss), target: `<= ${x(t.rss)}`, verdict: verdict(lambdaRss <= t.rss) });
       const size = k.ours.outputBytes / k.duckdb.outputBytes;
       rows.push({ section: 'convert', metric: `${label}: output (${c.codec})`, ours: kib(k.ours.outputBytes), reference: kib(k.duckdb.outputBytes), ratio: `${size.toFixed(4)}x`, target: `<= ${x(t.bytes)}`, verdict: verdict(size <= t.bytes) });
     }
@@ -381,7 +385,7 @@ async function main(): Promise<void> {
     `Machine: ${machine.nproc} CPU(s), ${machine.cpu}, ${machine.memoryGiB} GiB, Node ${machine.node}; 1-min load average ${machine.loadAverageAtStart.toFixed(2)} at start, ${require('node:os').loadavg()[0].toFixed(2)} at end. Total ${((performance.now() - started) / 1000).toFixed(0)} s.`,
     ...(convert
       ? [
-          `Conversion: ${args.runs} alternating A/B run(s) per size, medians. Each side is its own process: ours = node ${convertNodeFlags().join(' ')} scripts/convert.cjs, i.e. npm run convert (the esbuild bundle of handlers/parquet/cli.ts in dist/; the tsx loader used before: ${ms(convert.startup.oursTsxMs)} per 1-row run vs ${ms(convert.startup.oursMs)}), DuckDB = bench/duckdb-convert.cjs (COPY ... read_json_auto ... FORMAT parquet, COMPRESSION ${convert.codec}; DuckDB uses all ${machine.nproc} cores; ours parses on one thread and compresses pages on libuv's thread pool). net = the conversion time each child reports for the work alone (ours: convertJsonFile; DuckDB: the COPY statement), so process start, module load and DuckDB's instance creation are out of rows/s; startup = a whole 1-row conversion. Peak RSS: ${RSS_METHOD}.`,
+          `Conversion: ${args.runs} alternating A/B run(s) per size, medians. Each side is its own process: ours = node ${convertNodeFlags().join(' ')} scripts/convert.cjs, i.e. npm run convert (the esbuild bundle of handlers/parquet/cli.ts in dist/; the tsx loader used before: ${ms(convert.startup.oursTsxMs)} per 1-row run vs ${ms(convert.startup.oursMs)}), serialized = bench/lambda-convert.cjs running convertJsonFile as pulumi.runtime.serializeFunction writes it for the bronze Lambda (same Node flags as ours; the file it writes must equal ours byte for byte), DuckDB = bench/duckdb-convert.cjs (COPY ... read_json_auto ... FORMAT parquet, COMPRESSION ${convert.codec}; DuckDB uses all ${machine.nproc} cores; ours parses on one thread and compresses pages on libuv's thread pool). net = the conversion time each child reports for the work alone (ours: convertJsonFile; DuckDB: the COPY statement), so process start, module load and DuckDB's instance creation are out of rows/s; startup = a whole 1-row conversion. Peak RSS: ${RSS_METHOD}.`,
         ]
       : []),
     ...(extract
