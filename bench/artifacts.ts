@@ -115,7 +115,10 @@ export async function benchArtifacts(options: { tmp: string; runs: number; log: 
   const rawKey = `${config.dataSource}/posts/bench-input.json`;
   // The fixture site's posts: as many, with bodies of the same range (bench/posts.ts, 200 B-20 KB).
   const siteKey = `${config.dataSource}/posts/bench-site.json`;
-  const siteRaw = JSON.stringify([...posts(SITE_POSTS, 11)]);
+  // The raw layer's layout (json-array-file.ts: one item per line), which the bronze reader parses
+  // in batches; one minified line would take the character scanner, the path for foreign files.
+  const rawLayout = (items: Iterable<unknown>) => `[\n${[...items].map((item) => JSON.stringify(item)).join(',\n')}\n]\n`;
+  const siteRaw = rawLayout(posts(SITE_POSTS, 11));
   const aws = await startAwsStandIn({
     parameters: {
       [names.rawBucket]: 'raw',
@@ -124,7 +127,7 @@ export async function benchArtifacts(options: { tmp: string; runs: number; log: 
       [names.bronzeTopicArn]: 'arn:aws:sns:us-east-1:000000000000:bronze',
       [names.endpoints]: JSON.stringify([{ name: 'posts', url: `${fixture.api}/wp/v2/posts`, paginate: true }]),
     },
-    objects: { [`raw/${rawKey}`]: JSON.stringify([...posts(100, 5)]), [`raw/${siteKey}`]: siteRaw },
+    objects: { [`raw/${rawKey}`]: rawLayout(posts(100, 5)), [`raw/${siteKey}`]: siteRaw },
   });
   const events = {
     raw: { endpoint: 'posts' },
