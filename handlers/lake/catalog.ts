@@ -100,13 +100,13 @@ export async function registerTable(glue: GlueCalls, databaseName: string, input
   return 'unchanged';
 }
 
-/** The adapter over `@aws-sdk/client-glue`, required lazily like the other SDK clients. */
-export function sdkGlueCalls(client: import('@aws-sdk/client-glue').GlueClient): GlueCalls {
+/** The adapter over `@aws-sdk/client-glue`; `client()` is called on each call (see `once` in aws/clients.ts). */
+export function sdkGlueCalls(client: () => import('@aws-sdk/client-glue').GlueClient): GlueCalls {
   const sdk = () => require('@aws-sdk/client-glue') as typeof import('@aws-sdk/client-glue');
   return {
     async getTable(DatabaseName, Name) {
       try {
-        const { Table } = await client.send(new (sdk().GetTableCommand)({ DatabaseName, Name }));
+        const { Table } = await client().send(new (sdk().GetTableCommand)({ DatabaseName, Name }));
         return {
           columns: (Table?.StorageDescriptor?.Columns ?? []).map((c) => ({ Name: c.Name ?? '', Type: c.Type ?? '' })),
           location: Table?.StorageDescriptor?.Location,
@@ -118,10 +118,10 @@ export function sdkGlueCalls(client: import('@aws-sdk/client-glue').GlueClient):
       }
     },
     async createTable(DatabaseName, TableInput) {
-      await client.send(new (sdk().CreateTableCommand)({ DatabaseName, TableInput }));
+      await client().send(new (sdk().CreateTableCommand)({ DatabaseName, TableInput }));
     },
     async updateTable(DatabaseName, TableInput, SkipArchive) {
-      await client.send(new (sdk().UpdateTableCommand)({ DatabaseName, TableInput, SkipArchive }));
+      await client().send(new (sdk().UpdateTableCommand)({ DatabaseName, TableInput, SkipArchive }));
     },
   };
 }

@@ -196,7 +196,7 @@ test.before(async () => {
     notifier: { publish: async (topicArn, subject, message) => void inProcess.publishes.push({ topicArn, subject, message }) },
     log: createLogger({ function: functionName, layer }, () => {}),
     functionName,
-    ...(layer === 'bronze' && { glue: sdkGlueCalls(referenceGlueClient) }),
+    ...(layer === 'bronze' && { glue: sdkGlueCalls(() => referenceGlueClient) }),
   });
   // First run: a cold start then warm invocations: everything, one endpoint (as the state
   // machine calls it), an unknown one. Run ids are fixed, so both sides write the same keys.

@@ -34,7 +34,7 @@ test.serial('the SNS notifier publishes to the topic with a subject SNS accepts'
   const sns = mockClient(SNSClient);
   t.teardown(() => sns.restore());
   sns.on(PublishCommand).resolves({ MessageId: '1' });
-  await snsNotifier(new SNSClient({ region: 'eu-west-1' })).publish('arn:aws:sns:eu-west-1:1:raw', `data_wordpressapi_raw: Failed \u2014 ${'x'.repeat(200)}\nsecond line`, 'the message');
+  await snsNotifier(() => new SNSClient({ region: 'eu-west-1' })).publish('arn:aws:sns:eu-west-1:1:raw', `data_wordpressapi_raw: Failed \u2014 ${'x'.repeat(200)}\nsecond line`, 'the message');
   const input = sns.commandCalls(PublishCommand)[0].args[0].input;
   t.is(input.TopicArn, 'arn:aws:sns:eu-west-1:1:raw');
   t.is(input.Message, 'the message');
