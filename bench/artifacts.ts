@@ -5,6 +5,7 @@ import { deflateRawSync } from 'node:zlib';
 import * as pulumi from '@pulumi/pulumi';
 import { bronzeCallbackFactory } from '../handlers/bronze';
 import { rawCallbackFactory } from '../handlers/raw';
+import { catalogDatabaseName } from '../pipeline/catalog';
 import { parameterNamesFor, parseConfig } from '../pipeline/config';
 import { EXCLUDED_PACKAGES, bronzeHandlerOptions, rawHandlerOptions } from '../pipeline/handler-options';
 import { SDK_PACKAGES } from '../pipeline/pipeline-function';
@@ -104,7 +105,8 @@ export async function benchArtifacts(options: { tmp: string; runs: number; log: 
   const bronzeFunctionName = 'data_wordpressapi_bronze-bench';
   const factories = {
     raw: rawCallbackFactory(rawHandlerOptions(config, rawFunctionName, { ...names, credentials: undefined })),
-    bronze: bronzeCallbackFactory(bronzeHandlerOptions(config, bronzeFunctionName, { ...names, credentials: undefined })),
+    // With a catalog database, as bronze-layer.ts passes it: the deployed function writes Glue after each merge.
+    bronze: bronzeCallbackFactory({ ...bronzeHandlerOptions(config, bronzeFunctionName, { ...names, credentials: undefined }), catalogDatabase: catalogDatabaseName('bench') }),
   };
   const excludes = EXCLUDED_PACKAGES;
 

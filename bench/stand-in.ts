@@ -1,9 +1,10 @@
 import { startServer } from '../test/helpers/loopback-server';
 
 /**
- * A loopback stand-in for the three AWS APIs the handlers call, enough for a successful run:
+ * A loopback stand-in for the AWS APIs the handlers call, enough for a successful run:
  * SSM GetParameters (JSON 1.1 protocol), S3 PutObject (drains the body and answers 200),
- * S3 GetObject (serves what was put, or `objects` given up front). SNS is not served: a run that
+ * S3 GetObject (serves what was put, or `objects` given up front), Glue GetTable (no such
+ * table), CreateTable and UpdateTable (accepted, not kept). SNS is not served: a run that
  * publishes an alert fails loudly here, which is what a benchmark of the success path wants.
  * Reached through AWS_ENDPOINT_URL (the SDK's standard variable), path-style because the host is
  * an IP address.
@@ -33,6 +34,16 @@ export async function startAwsStandIn(options: { parameters: Record<string, stri
         const InvalidParameters = Names.filter((n) => !(n in options.parameters));
         res.writeHead(200, { 'content-type': 'application/x-amz-json-1.1' });
         res.end(JSON.stringify({ Parameters, InvalidParameters }));
+        return;
+      }
+      if (target === 'AWSGlue.GetTable') {
+        res.writeHead(400, { 'content-type': 'application/x-amz-json-1.1' });
+        res.end(JSON.stringify({ __type: 'EntityNotFoundException', Message: 'the stand-in keeps no tables' }));
+        return;
+      }
+      if (target === 'AWSGlue.CreateTable' || target === 'AWSGlue.UpdateTable') {
+        res.writeHead(200, { 'content-type': 'application/x-amz-json-1.1' });
+        res.end('{}');
         return;
       }
       const path = decodeURIComponent(new URL(req.url ?? '/', 'http://x').pathname.slice(1));
