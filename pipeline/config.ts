@@ -36,12 +36,13 @@ export interface PipelineConfig {
   /** @default 300 */
   rawTimeoutSeconds: number;
   /**
-   * Measured (npm run bench, issue 13): the converter's whole process peaks at 148-172 MiB for
-   * 10k-50k posts averaging 6.5 KB (bodies up to 20 KB), flat in the row count, and importing the
-   * bronze archive (four SDK clients, hyparquet) is 92-94 MiB before any work. A site the size of
-   * the fixture (1171 posts) peaked at 170-187 MiB with a 128 MB function's heap limits, so 128 is
-   * not enough; 512 would be for the conversion, but an incremental run also reads the current
-   * table back (day 2 bench: 1.15x a full refresh's peak). Lambda's CPU grows with memory and this
+   * Measured (npm run bench, issue 13): the converter as the Lambda carries it peaks at 160-183
+   * MiB for 10k-50k posts averaging 6.5 KB (bodies up to 20 KB) with an 8 MiB semi-space, 194 /
+   * 283 MiB with the 51 MiB one the runtime gives V8 at 1024 MB, and importing the bronze archive
+   * (the S3 and SSM clients) is 85 MiB before any work. A site the size of the fixture (1171 posts)
+   * peaked at 141-145 MiB with a 128 MB function's heap limits, so 128 is not enough; 512 would be
+   * for the conversion, but an incremental run also reads the current table back (day 2 bench:
+   * 1.15x a full refresh's peak). Lambda's CPU grows with memory and this
    * work is CPU-bound (zstd runs on the thread pool, so it gains from a second vCPU past 1769 MB):
    * GB-seconds barely change with memory, and 1024 keeps the headroom.
    * @default 1024
