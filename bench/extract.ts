@@ -1,4 +1,8 @@
+import { mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
 import { S3Client } from '@aws-sdk/client-s3';
+import * as pulumi from '@pulumi/pulumi';
 import type { HandlerDeps } from '../handlers/aws/ports';
 import type { RawSummary } from '../handlers/contracts';
 import { runRaw } from '../handlers/raw';
@@ -62,6 +66,8 @@ export interface ExtractResults {
   single: { endpoint: string; pages: number; cold: ExtractRun; sized: ExtractRun };
   /** The configured concurrency with the fixture and the stand-in on the crawler's own thread (median). */
   sharedThread?: ExtractRun;
+  /** The configured concurrency with runRaw as the raw Lambda carries it, serialized by Pulumi (median). */
+  serialized?: ExtractRun;
 }
 
 type Measure = (concurrency: number, endpoint?: string) => Promise<ExtractRun>;
@@ -76,6 +82,8 @@ export async function benchExtract(options: {
   sequential: boolean;
   /** Also run `runs` times with the servers on the crawler's thread, as before they had one of their own. */
   sharedThread: boolean;
+  /** Also run `runs` times with runRaw serialized as aws.lambda.CallbackFunction serializes it. */
+  serialized: boolean;
   log: (line: string) => void;
 }): Promise<ExtractResults> {
   const { latencyMs } = options;
@@ -106,7 +114,7 @@ export async function benchExtract(options: {
   const median = (runs: ExtractRun[]) => [...runs].sort((a, b) => a.ms - b.ms)[Math.floor((runs.length - 1) / 2)];
 
   /** Runs `body` against `server` with a fresh S3 client; `measure` times one `runRaw`. */
-  const session = async <T>(server: ExtractServer, body: (measure: Measure) => Promise<T>): Promise<T> => {
+  const session = async <T>(server: ExtractServer, body: (measure: Measure) => Promise<T>, run: typeof runRaw = runRaw): Promise<T> => {
     const parameters: Record<string, string> = {
       [names.rawBucket]: 'raw',
       [names.bronzeBucket]: 'bronze',
@@ -132,7 +140,7 @@ export async function benchExtract(options: {
       await server.reset();
       const started = nowEpochMs();
       const cpuBefore = process.cpuUsage();
-      const summary: RawSummary = await runRaw(deps, { functionName: 'bench-raw', layer: 'raw', parameterNames: names, concurrency, perPage: PER_PAGE }, endpoint ? { endpoint, execution: { fullRefresh: true } } : {});
+      const summary: RawSummary = await run(deps, { functionName: 'bench-raw', layer: 'raw', parameterNames: names, concurrency, perPage: PER_PAGE }, endpoint ? { endpoint, execution: { fullRefresh: true } } : {});
       const ms = nowEpochMs() - started;
       const cpu = process.cpuUsage(cpuBefore);
       if (summary.failed.length > 0 || alerts.length > 0) throw new Error(`extraction failed: ${JSON.stringify(summary.failed)} ${alerts.join('; ')}`);
@@ -147,7 +155,7 @@ export async function benchExtract(options: {
       const page1 = Math.min(...requests.filter((r) => r.page === '1').map((r) => r.answeredAt ?? Infinity));
       const beforePage1 = requests.filter((r) => r.receivedAt < page1).length;
       options.log(
-        `extract ${endpoint ?? 'all'} c=${concurrency}${server.onWorker ? '' : ' (server on this thread)'}: ${ms.toFixed(0)} ms for ${crawled} pages (${requests.length} requests on ${connections} connections, at most ${maxInFlight} at once, ${meanInFlight.toFixed(2)} on average, ${beforePage1} before page 1 answered; CPU ${cpuMsPerPage.toFixed(1)} ms/page), ideal ${idealMs} ms`,
+        `extract ${endpoint ?? 'all'} c=${concurrency}${server.onWorker ? '' : ' (server on this thread)'}${run === runRaw ? '' : ' (serialized)'}: ${ms.toFixed(0)} ms for ${crawled} pages (${requests.length} requests on ${connections} connections, at most ${maxInFlight} at once, ${meanInFlight.toFixed(2)} on average, ${beforePage1} before page 1 answered; CPU ${cpuMsPerPage.toFixed(1)} ms/page), ideal ${idealMs} ms`,
       );
       return { concurrency, ms, requests: requests.length, connections, idealMs, pagesPerSec: crawled / (ms / 1000), maxInFlight, meanInFlight, cpuMsPerPage, beforePage1 };
     };
@@ -175,6 +183,22 @@ export async function benchExtract(options: {
     return { runs, sequential, cold, sized };
   });
   const sharedThread = options.sharedThread ? median(await session(await serveHere(serverConfig), repeat)) : undefined;
+  let serialized: ExtractRun | undefined;
+  if (options.serialized) {
+    // Pulumi emits every module-level function as a with() wrapper rebuilt on each call: the
+    // Lambda's code can cost more CPU than the TypeScript module's.
+    const dir = mkdtempSync(join(tmpdir(), 'bench-raw-serialized-'));
+    try {
+      const closure = await pulumi.runtime.serializeFunction(() => runRaw, { isFactoryFunction: true, exportName: 'runRaw', serialize: () => true, allowSecrets: true });
+      writeFileSync(join(dir, '__index.js'), closure.text);
+      // ky, which the archive carries, from the project's node_modules.
+      symlinkSync(resolve(__dirname, '..', 'node_modules'), join(dir, 'node_modules'));
+      const { runRaw: lambdaRunRaw } = require(join(dir, '__index.js')) as { runRaw: typeof runRaw };
+      serialized = median(await session(await serveOnWorker(serverConfig), repeat, lambdaRunRaw));
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }
   return {
     pages,
     items,
@@ -185,5 +209,6 @@ export async function benchExtract(options: {
     sequential: main.sequential,
     single: { endpoint: single, pages: pagesPerEndpoint[single], cold: main.cold, sized: main.sized },
     sharedThread,
+    serialized,
   };
 }

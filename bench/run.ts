@@ -216,6 +216,8 @@ function extractionRows(e: ExtractResults): Row[] {
       verdict: '',
     },
     ...(e.sharedThread ? [run('same, fixture and S3 stand-in on the crawler\'s thread (the setup before they had a thread of their own)', e.sharedThread, false)] : []),
+    ...(e.serialized ? [run('same, runRaw as the raw Lambda carries it (serialized by Pulumi)', e.serialized, false)] : []),
+    ...(e.serialized ? [{ section: 'extract', metric: 'same: CPU per page, serialized / TypeScript module', ours: `${e.serialized.cpuMsPerPage.toFixed(1)} ms`, reference: `${c.cpuMsPerPage.toFixed(1)} ms`, ratio: x(e.serialized.cpuMsPerPage / c.cpuMsPerPage), target: 'info', verdict: '' } satisfies Row] : []),
     ...(e.sequential ? [run('same, sequential (concurrency 1)', e.sequential, false)] : []),
     run(`${single.endpoint} alone (${single.pages} pages, one Map task), no state: pages wait for page 1`, single.cold, false),
     run(`${single.endpoint} alone, yesterday's row count in the state: ${single.sized.beforePage1} pages sent before page 1 answered`, single.sized, false),
@@ -372,7 +374,7 @@ async function main(): Promise<void> {
   let fanOut: FanOutResults | undefined;
   try {
     if (args.only.has('artifacts')) artifacts = await benchArtifacts({ tmp, runs: args.coldRuns, log });
-    if (args.only.has('extract')) extract = await benchExtract({ pages: args.pages, latencyMs: args.latencyMs, concurrency: parseConfig({ siteUrl: 'https://example.com' }).requestConcurrency, runs: args.runs, sequential: true, sharedThread: true, log });
+    if (args.only.has('extract')) extract = await benchExtract({ pages: args.pages, latencyMs: args.latencyMs, concurrency: parseConfig({ siteUrl: 'https://example.com' }).requestConcurrency, runs: args.runs, sequential: true, sharedThread: true, serialized: true, log });
     if (args.only.has('convert')) convert = await benchConvert({ rows: args.rows, runs: args.runs, codec: args.codec, drift: args.drift, tmp, log });
     if (args.only.has('day2')) day2 = await benchDay2({ posts: args.day2Posts, tmp, log });
     if (args.only.has('fanout')) fanOut = await benchFanOut({ ...args.fanOut, tmp, log });
