@@ -185,8 +185,8 @@ export function columnWriter(spec: ColumnSpec, path: readonly string[], compress
   let rowCount = 0;
   let pages: Page[] = [];
   let nulls = 0;
-  let min: Scalar | undefined;
-  let max: Scalar | undefined;
+  let min: Scalar | null = null;
+  let max: Scalar | null = null;
 
   // The page being filled (plain), from this slot and row.
   let pageSlot = 0;
@@ -210,7 +210,7 @@ export function columnWriter(spec: ColumnSpec, path: readonly string[], compress
     rowCount = 0;
     pages = [];
     nulls = 0;
-    min = max = undefined;
+    min = max = null;
     pageSlot = pageRow = 0;
     plain.length = 0;
     booleans = [];
@@ -253,7 +253,8 @@ export function columnWriter(spec: ColumnSpec, path: readonly string[], compress
         break;
       case 'timestamp':
       case 'timestamp_utc': {
-        const ts = typeof value === 'string' ? parseTimestamp(value) : undefined;
+        if (typeof value !== 'string') break;
+        const ts = parseTimestamp(value);
         if (ts) return ts.millis;
         break;
       }
@@ -266,18 +267,18 @@ export function columnWriter(spec: ColumnSpec, path: readonly string[], compress
     for (let r = 0; r < batch.length; r++) {
       const value = at(batch[r]);
       if (!list) {
-        if (value === null) slot(0, 0, undefined);
+        if (value === null) slot(0, 0, null);
         else slot(1, 0, scalar(value, kind));
       } else if (value === null) {
-        slot(0, 0, undefined);
+        slot(0, 0, null);
       } else if (!isArray(value)) {
         misfit(value, 'list');
       } else if (value.length === 0) {
-        slot(1, 0, undefined);
+        slot(1, 0, null);
       } else {
         for (let i = 0; i < value.length; i++) {
           const item = value[i];
-          if (item === null || item === undefined) slot(2, i === 0 ? 0 : 1, undefined);
+          if (item == null) slot(2, i === 0 ? 0 : 1, null);
           else slot(3, i === 0 ? 0 : 1, scalar(item, kind));
         }
       }
@@ -289,20 +290,20 @@ export function columnWriter(spec: ColumnSpec, path: readonly string[], compress
   /** Appends `count` rows that lack the column (it appeared after them). */
   function addNulls(count: number): void {
     for (let r = 0; r < count; r++) {
-      slot(0, 0, undefined);
+      slot(0, 0, null);
       rowCount++;
     }
   }
 
-  function slot(definition: number, repetition: number, value: Scalar | undefined): void {
+  function slot(definition: number, repetition: number, value: Scalar | null): void {
     definitions.byte(definition);
     if (list) repetitions.byte(repetition);
-    if (value === undefined) {
+    if (value === null) {
       nulls++;
       return;
     }
-    if (min === undefined || value < min) min = value;
-    if (max === undefined || value > max) max = value;
+    if (min === null || value < min) min = value;
+    if (max === null || value > max) max = value;
     if (dictionary) index(value);
     else write(value);
   }
@@ -313,10 +314,10 @@ export function columnWriter(spec: ColumnSpec, path: readonly string[], compress
 
   function index(value: Scalar): void {
     const map = dictionary!;
-    let position = map.get(value);
+    let position = map.get(value) ?? -1;
     const size = sizeOf(value);
     valueBytes += size;
-    if (position === undefined) {
+    if (position < 0) {
       position = distinct.length;
       map.set(value, position);
       distinct.push(value);
@@ -541,7 +542,7 @@ export function columnWriter(spec: ColumnSpec, path: readonly string[], compress
 
   /** Min and max in the form hyparquet-writer's footer encodes: bytes, bigint, number or boolean. */
   function bounds(): { min_value?: unknown; max_value?: unknown } {
-    if (min === undefined || max === undefined) return {};
+    if (min === null || max === null) return {};
     switch (physical) {
       case 'BYTE_ARRAY':
         return { min_value: new Uint8Array(Buffer.from(min as string, 'latin1')), max_value: new Uint8Array(Buffer.from(max as string, 'latin1')) };

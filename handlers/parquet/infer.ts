@@ -228,7 +228,7 @@ export function createSchemaInference(options: InferOptions = {}): SchemaInferen
   };
 
   const observe = (node: Seen, value: unknown, depth: number): void => {
-    if (value === null || value === undefined) return;
+    if (value == null) return;
     if (isArray(value)) {
       if (value.length === 0) {
         set(node, 'emptyArray');

@@ -60,15 +60,15 @@ export function timestampParser(): (text: string) => ParsedTimestamp | undefined
     // of every timestamp column, where a regex and a Date per value were a tenth of a conversion.
     const length = text.length;
     if (length < 19 || length > 29 || text.charCodeAt(4) !== 0x2d || text.charCodeAt(7) !== 0x2d || text.charCodeAt(10) !== 0x54
-      || text.charCodeAt(13) !== 0x3a || text.charCodeAt(16) !== 0x3a) return undefined;
+      || text.charCodeAt(13) !== 0x3a || text.charCodeAt(16) !== 0x3a) return;
     const year = digits(text, 0, 4);
     const month = digits(text, 5, 2);
     const day = digits(text, 8, 2);
     const hour = digits(text, 11, 2);
     const minute = digits(text, 14, 2);
     const second = digits(text, 17, 2);
-    if (year < 0 || month < 1 || month > 12 || day < 1 || day > daysInMonth(year, month)) return undefined;
-    if (hour < 0 || hour > 23 || minute < 0 || minute > 59 || second < 0 || second > 59) return undefined;
+    if (year < 0 || month < 1 || month > 12 || day < 1 || day > daysInMonth(year, month)) return;
+    if (hour < 0 || hour > 23 || minute < 0 || minute > 59 || second < 0 || second > 59) return;
     let at = 19;
     let ms = 0;
     if (text.charCodeAt(at) === 0x2e) {
@@ -79,7 +79,7 @@ export function timestampParser(): (text: string) => ParsedTimestamp | undefined
         ms = ms * 10 + d;
         count++;
       }
-      if (count === 0) return undefined;
+      if (count === 0) return;
       ms *= count === 1 ? 100 : count === 2 ? 10 : 1;
       at += 1 + count;
     }
@@ -87,10 +87,10 @@ export function timestampParser(): (text: string) => ParsedTimestamp | undefined
     if (at === length) return { millis, instant: false };
     const zone = text.charCodeAt(at);
     if (zone === 0x5a && at + 1 === length) return { millis, instant: true };
-    if ((zone !== 0x2b && zone !== 0x2d) || at + 6 !== length || text.charCodeAt(at + 3) !== 0x3a) return undefined;
+    if ((zone !== 0x2b && zone !== 0x2d) || at + 6 !== length || text.charCodeAt(at + 3) !== 0x3a) return;
     const oh = digits(text, at + 1, 2);
     const om = digits(text, at + 4, 2);
-    if (oh < 0 || om < 0 || oh > 23 || om > 59) return undefined;
+    if (oh < 0 || om < 0 || oh > 23 || om > 59) return;
     const sign = zone === 0x2d ? -1 : 1;
     return { millis: millis - sign * (oh * 60 + om) * 60_000, instant: true };
   };
