@@ -19,7 +19,6 @@ export interface ServerConfig {
 
 /** A request as the fixture saw it, times in ms since the epoch (comparable across threads). */
 export interface ServedRequest {
-  route: string;
   page: string | null;
   receivedAt: number;
   answeredAt?: number;
@@ -70,7 +69,7 @@ export async function serveHere(config: ServerConfig): Promise<ExtractServer> {
     onWorker: !isMainThread,
     reset: async () => fixture.resetCounts(),
     stats: async () => ({
-      requests: fixture.requests.map((r) => ({ route: r.route, page: r.url.searchParams.get('page'), receivedAt: epochMs(r.receivedAt), answeredAt: r.answeredAt === undefined ? undefined : epochMs(r.answeredAt) })),
+      requests: fixture.requests.map((r) => ({ page: r.url.searchParams.get('page'), receivedAt: epochMs(r.receivedAt), answeredAt: r.answeredAt === undefined ? undefined : epochMs(r.answeredAt) })),
       maxInFlight: fixture.maxInFlight,
       connections: fixture.connections,
     }),
@@ -85,8 +84,9 @@ export async function serveHere(config: ServerConfig): Promise<ExtractServer> {
   };
 }
 
-type Request = { op: 'reset' | 'stats' | 'close' } | { op: 'setObject'; key: string; body?: string };
-type Call = Request & { id: number };
+/** What the main thread asks of the server thread. */
+type Operation = { op: 'reset' | 'stats' | 'close' } | { op: 'setObject'; key: string; body?: string };
+type Call = Operation & { id: number };
 
 /** Starts both servers on a worker thread of their own; calls go by message. */
 export async function serveOnWorker(config: ServerConfig): Promise<ExtractServer> {
@@ -111,7 +111,7 @@ export async function serveOnWorker(config: ServerConfig): Promise<ExtractServer
     else waiter?.resolve(message.result);
   });
   let next = 1;
-  const call = <T>(message: Request): Promise<T> => {
+  const call = <T>(message: Operation): Promise<T> => {
     if (failure) return Promise.reject(failure);
     const id = next++;
     return new Promise<T>((resolve, reject) => {

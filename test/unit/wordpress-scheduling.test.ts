@@ -26,8 +26,8 @@ function gate(): { opened: Promise<void>; open(): void } {
   return { opened, open };
 }
 
-async function site(t: ExecutionContext, collections: Record<string, FixtureCollection>, fault?: FaultHook): Promise<{ wp: WordPressFixture; dir: string }> {
-  const wp = await startWordPressFixture({ collections, fault });
+async function site(t: ExecutionContext, collections: Record<string, FixtureCollection>, fault?: FaultHook, keepAliveMs?: number): Promise<{ wp: WordPressFixture; dir: string }> {
+  const wp = await startWordPressFixture({ collections, fault, keepAliveMs });
   const dir = await mkdtemp(join(tmpdir(), 'scheduling-test-'));
   t.teardown(async () => {
     await wp.close();
@@ -160,12 +160,7 @@ test('one limiter shared by several endpoints fills all its slots and never exce
 test('a crawl under a limiter keeps one kept-alive connection per slot: a freed slot waits for its socket to be reusable', async (t) => {
   // undici returns a kept-alive socket to its pool a turn of the event loop after the response;
   // a slot handed on before that found every socket busy and opened one more connection.
-  const wp = await startWordPressFixture({ collections: { posts: { items: generateItems(1200) } }, keepAliveMs: 5000 });
-  const dir = await mkdtemp(join(tmpdir(), 'scheduling-test-'));
-  t.teardown(async () => {
-    await wp.close();
-    await rm(dir, { recursive: true, force: true });
-  });
+  const { wp, dir } = await site(t, { posts: { items: generateItems(1200) } }, undefined, 5000);
   const { result, ids } = await crawlOf(wp, dir, 'posts', { limiter: createLimiter(2), pageConcurrency: 3, expectedPages: 12 });
   t.deepEqual(ids, range(1, 1200));
   t.is(result.pages, 12);
