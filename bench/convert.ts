@@ -1,6 +1,6 @@
-import { execFileSync } from 'node:child_process';
-import { mkdirSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import { readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
+import { lambdaForm } from './lambda-form';
 import { writePostsFile } from './posts';
 import { median, runNode } from './proc';
 
@@ -14,13 +14,9 @@ import { median, runNode } from './proc';
  * `ms`; DuckDB: its COPY statement), which leaves process start, module load and DuckDB's
  * instance creation out.
  *
- * A third side runs the same converter as the bronze Lambda carries it: the project compiled by tsc
- * (as Pulumi's TypeScript runtime transpiles it, with the project's tsconfig), then convertJsonFile
- * serialized by pulumi.runtime.serializeFunction, as aws.lambda.CallbackFunction does, run with the
- * same Node flags as ours, so that the two differ only in the code's form. Pulumi emits every
- * module-level function as a wrapper that builds a `with` scope on each call, and inside it a
- * global (`undefined` too: tsc keeps the identifier) is a dynamic lookup; that once made this side
- * 4x slower.
+ * A third side runs the same converter as the bronze Lambda carries it (lambda-form.ts), with the
+ * same Node flags as ours, so that the two differ only in the code's form; that form was once 4x
+ * slower.
  */
 
 const ROOT = resolve(__dirname, '..');
@@ -71,13 +67,7 @@ export async function benchConvert(options: { rows: number[]; runs: number; code
   (require('../scripts/convert.cjs') as { buildConverter: () => string }).buildConverter();
   const ours = join(ROOT, 'scripts/convert.cjs');
   const duck = join(ROOT, 'bench/duckdb-convert.cjs');
-  const serialized = join(tmp, 'lambda-converter');
-  const compiled = join(tmp, 'tsc');
-  mkdirSync(serialized, { recursive: true });
-  execFileSync(process.execPath, [require.resolve('typescript/bin/tsc'), '-p', ROOT, '--outDir', compiled, '--noEmit', 'false']);
-  execFileSync(process.execPath, [join(ROOT, 'bench/serialize-converter.cjs'), compiled, serialized], { env: { ...process.env, NODE_OPTIONS: '' } });
-  // hyparquet-writer, which the archive carries, from the project's node_modules.
-  symlinkSync(join(ROOT, 'node_modules'), join(serialized, 'node_modules'));
+  const serialized = lambdaForm(tmp, 'handlers/parquet/convert.js', 'convertJsonFile');
   const lambdaArgs = (input: string, output: string) => [...convertNodeFlags(), join(ROOT, 'bench/lambda-convert.cjs'), serialized, input, output, codec];
   const oursArgs = (input: string, output: string) => [...convertNodeFlags(), ours, input, output, '--codec', codec, '--json'];
   const duckArgs = (input: string, output: string) => [duck, input, output, codec];

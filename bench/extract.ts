@@ -1,14 +1,12 @@
-import { mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { S3Client } from '@aws-sdk/client-s3';
-import * as pulumi from '@pulumi/pulumi';
 import type { HandlerDeps } from '../handlers/aws/ports';
 import type { RawSummary } from '../handlers/contracts';
 import { runRaw } from '../handlers/raw';
 import type { FixtureCollection } from '../test/helpers/wordpress-fixture';
 import type { ExtractServer, ServerConfig } from './extract-server';
 import { nowEpochMs, serveHere, serveOnWorker } from './extract-server';
+import { lambdaForm } from './lambda-form';
 
 /**
  * Extraction: the real raw handler core (`runRaw`, the code the Lambda runs, with its crawler,
@@ -66,7 +64,7 @@ export interface ExtractResults {
   single: { endpoint: string; pages: number; cold: ExtractRun; sized: ExtractRun };
   /** The configured concurrency with the fixture and the stand-in on the crawler's own thread (median). */
   sharedThread?: ExtractRun;
-  /** The configured concurrency with runRaw as the raw Lambda carries it, serialized by Pulumi (median). */
+  /** The configured concurrency with runRaw as the raw Lambda carries it (median). */
   serialized?: ExtractRun;
 }
 
@@ -82,8 +80,10 @@ export async function benchExtract(options: {
   sequential: boolean;
   /** Also run `runs` times with the servers on the crawler's thread, as before they had one of their own. */
   sharedThread: boolean;
-  /** Also run `runs` times with runRaw serialized as aws.lambda.CallbackFunction serializes it. */
+  /** Also run `runs` times with runRaw as the raw Lambda carries it (lambda-form.ts). */
   serialized: boolean;
+  /** Where the Lambda form is built. */
+  tmp: string;
   log: (line: string) => void;
 }): Promise<ExtractResults> {
   const { latencyMs } = options;
@@ -185,19 +185,8 @@ export async function benchExtract(options: {
   const sharedThread = options.sharedThread ? median(await session(await serveHere(serverConfig), repeat)) : undefined;
   let serialized: ExtractRun | undefined;
   if (options.serialized) {
-    // Pulumi emits every module-level function as a with() wrapper rebuilt on each call: the
-    // Lambda's code can cost more CPU than the TypeScript module's.
-    const dir = mkdtempSync(join(tmpdir(), 'bench-raw-serialized-'));
-    try {
-      const closure = await pulumi.runtime.serializeFunction(() => runRaw, { isFactoryFunction: true, exportName: 'runRaw', serialize: () => true, allowSecrets: true });
-      writeFileSync(join(dir, '__index.js'), closure.text);
-      // ky, which the archive carries, from the project's node_modules.
-      symlinkSync(resolve(__dirname, '..', 'node_modules'), join(dir, 'node_modules'));
-      const { runRaw: lambdaRunRaw } = require(join(dir, '__index.js')) as { runRaw: typeof runRaw };
-      serialized = median(await session(await serveOnWorker(serverConfig), repeat, lambdaRunRaw));
-    } finally {
-      rmSync(dir, { recursive: true, force: true });
-    }
+    const { runRaw: lambdaRunRaw } = require(join(lambdaForm(options.tmp, 'handlers/raw.js', 'runRaw'), '__index.js')) as { runRaw: typeof runRaw };
+    serialized = median(await session(await serveOnWorker(serverConfig), repeat, lambdaRunRaw));
   }
   return {
     pages,
