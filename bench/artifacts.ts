@@ -10,6 +10,7 @@ import { parameterNamesFor, parseConfig } from '../pipeline/config';
 import { EXCLUDED_PACKAGES, bronzeHandlerOptions, rawHandlerOptions } from '../pipeline/handler-options';
 import { SDK_PACKAGES } from '../pipeline/pipeline-function';
 import { startWordPressFixture } from '../test/helpers/wordpress-fixture';
+import { lambdaHeapFlags } from './lambda-form';
 import { posts } from './posts';
 import { median, runNode } from './proc';
 import { startAwsStandIn } from './stand-in';
@@ -58,12 +59,8 @@ export interface ArtifactResult {
 /** Public posts of the WordPress fixture (../shared/wordpress: 1171 posts, bodies 212 B-20 KB). */
 export const SITE_POSTS = 1171;
 
-/**
- * The heap limits a 128 MB function gets: the Lambda Node.js runtime's bootstrap derives
- * --max-semi-space-size (5%) and --max-old-space-size (90%) from the memory size when
- * NODE_OPTIONS does not set them (an assumption read from the runtime image, not re-checked here).
- */
-export const SITE_NODE_OPTIONS = '--max-semi-space-size=6 --max-old-space-size=115';
+/** The heap limits a 128 MB function gets (lambda-form.ts). */
+export const SITE_NODE_OPTIONS = lambdaHeapFlags(128).join(' ');
 
 /** The `excludePackages` a layer file passes to PipelineFunction, read from its source so the two never drift apart. */
 function walk(dir: string): string[] {
@@ -149,6 +146,8 @@ export async function benchArtifacts(options: { tmp: string; runs: number; log: 
     AWS_LAMBDA_FUNCTION_NAME: 'bench',
     NODE_OPTIONS: '',
   };
+  // Each function's cold start with the heap flags its configured memory gets from the runtime.
+  const memoryMb = { raw: config.rawMemoryMb, bronze: config.bronzeMemoryMb };
 
   const results: ArtifactResult[] = [];
   try {
@@ -175,7 +174,7 @@ export async function benchArtifacts(options: { tmp: string; runs: number; log: 
         const r = await runNode([join(ROOT, 'bench/cold-start.cjs'), dir, JSON.stringify(events[name])], {
           tmp,
           cwd: dir,
-          env,
+          env: { ...env, NODE_OPTIONS: lambdaHeapFlags(memoryMb[name]).join(' ') },
           selfReportedRssKb: (out) => JSON.parse(out.trim().split('\n').pop()!).maxRssKb,
         });
         const line = JSON.parse(r.stdout.trim().split('\n').pop()!);

@@ -1,6 +1,7 @@
 import { readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { lambdaForm } from './lambda-form';
+import { parseConfig } from '../pipeline/config';
+import { lambdaForm, lambdaHeapFlags } from './lambda-form';
 import { writePostsFile } from './posts';
 import { median, runNode } from './proc';
 
@@ -57,6 +58,8 @@ export interface SideResult {
 
 export interface ConvertResults {
   codec: string;
+  /** The default bronzeMemoryMb, whose heap flags the Lambda form runs with. */
+  lambdaMemoryMb: number;
   startup: { oursMs: number; duckdbMs: number; oursTsxMs: number; oursRss: number; duckdbRss: number };
   cases: ConvertCase[];
 }
@@ -68,7 +71,9 @@ export async function benchConvert(options: { rows: number[]; runs: number; code
   const ours = join(ROOT, 'scripts/convert.cjs');
   const duck = join(ROOT, 'bench/duckdb-convert.cjs');
   const serialized = lambdaForm(tmp, 'handlers/parquet/convert.js', 'convertJsonFile');
-  const lambdaArgs = (input: string, output: string) => [...convertNodeFlags(), join(ROOT, 'bench/lambda-convert.cjs'), serialized, input, output, codec];
+  // The flags the deployed function gets, not npm run convert's: the runtime sets them from its memory.
+  const lambdaMemoryMb = parseConfig({ siteUrl: 'http://127.0.0.1' }).bronzeMemoryMb;
+  const lambdaArgs = (input: string, output: string) => [...lambdaHeapFlags(lambdaMemoryMb), join(ROOT, 'bench/lambda-convert.cjs'), serialized, input, output, codec];
   const oursArgs = (input: string, output: string) => [...convertNodeFlags(), ours, input, output, '--codec', codec, '--json'];
   const duckArgs = (input: string, output: string) => [duck, input, output, codec];
   const run = (args: string[]) => runNode(args, { tmp, cwd: ROOT, selfReportedRssKb: (out) => JSON.parse(out.trim().split('\n').pop() ?? '{}').maxRssKb });
@@ -142,5 +147,5 @@ export async function benchConvert(options: { rows: number[]; runs: number; code
       for (const path of [input, outOurs, outDuck, outLambda]) rmSync(path, { force: true });
     }
   }
-  return { codec, startup, cases };
+  return { codec, lambdaMemoryMb, startup, cases };
 }

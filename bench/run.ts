@@ -8,6 +8,7 @@ import type { ArtifactResult } from './artifacts';
 import { SITE_NODE_OPTIONS, SITE_POSTS, ZIP_METHOD, benchArtifacts } from './artifacts';
 import type { ConvertResults } from './convert';
 import { benchConvert, convertNodeFlags } from './convert';
+import { lambdaHeapFlags } from './lambda-form';
 import type { Day2Results } from './day2';
 import { benchDay2 } from './day2';
 import type { FanOutResults, FanOutTask } from './fan-out';
@@ -117,9 +118,9 @@ function conversionRows(c: ConvertResults): Row[] {
       const rss = k.ours.peakRss / k.duckdb.peakRss;
       rows.push({ section: 'convert', metric: `${label}: peak RSS (whole process)`, ours: mib(k.ours.peakRss), reference: mib(k.duckdb.peakRss), ratio: x(rss), target: `<= ${x(t.rss)}`, verdict: verdict(rss <= t.rss) });
       const lambdaTput = k.lambda.rowsPerSec / k.duckdb.rowsPerSec;
-      rows.push({ section: 'convert', metric: `${label}: net rows/s, the bronze Lambda's serialized converter (same flags)`, ours: k.lambda.rowsPerSec.toFixed(0), reference: k.duckdb.rowsPerSec.toFixed(0), ratio: x(lambdaTput), target: `>= ${x(t.throughput)}`, verdict: verdict(lambdaTput >= t.throughput) });
+      rows.push({ section: 'convert', metric: `${label}: net rows/s, the bronze Lambda's serialized converter (${c.lambdaMemoryMb} MB heap flags)`, ours: k.lambda.rowsPerSec.toFixed(0), reference: k.duckdb.rowsPerSec.toFixed(0), ratio: x(lambdaTput), target: `>= ${x(t.throughput)}`, verdict: verdict(lambdaTput >= t.throughput) });
       const lambdaRss = k.lambda.peakRss / k.duckdb.peakRss;
-      rows.push({ section: 'convert', metric: `${label}: peak RSS, the bronze Lambda's serialized converter (same flags)`, ours: mib(k.lambda.peakRss), reference: mib(k.duckdb.peakRss), ratio: x(lambdaRss), target: `<= ${x(t.rss)}`, verdict: verdict(lambdaRss <= t.rss) });
+      rows.push({ section: 'convert', metric: `${label}: peak RSS, the bronze Lambda's serialized converter (${c.lambdaMemoryMb} MB heap flags)`, ours: mib(k.lambda.peakRss), reference: mib(k.duckdb.peakRss), ratio: x(lambdaRss), target: `<= ${x(t.rss)}`, verdict: verdict(lambdaRss <= t.rss) });
       const size = k.ours.outputBytes / k.duckdb.outputBytes;
       rows.push({ section: 'convert', metric: `${label}: output (${c.codec})`, ours: kib(k.ours.outputBytes), reference: kib(k.duckdb.outputBytes), ratio: `${size.toFixed(4)}x`, target: `<= ${x(t.bytes)}`, verdict: verdict(size <= t.bytes) });
     }
@@ -135,6 +136,16 @@ function conversionRows(c: ConvertResults): Row[] {
         ratio: '',
         target: `<= ${x(t.growth)}`,
         verdict: verdict(growth <= t.growth),
+      });
+      const lambdaGrowth = b.lambda.peakRss / a.lambda.peakRss;
+      rows.push({
+        section: 'convert',
+        metric: `${variant}: peak RSS growth ${a.rows} -> ${b.rows} rows, the bronze Lambda's serialized converter (${c.lambdaMemoryMb} MB heap flags)`,
+        ours: x(lambdaGrowth),
+        reference: x(refGrowth),
+        ratio: '',
+        target: `<= ${x(t.growth)}`,
+        verdict: verdict(lambdaGrowth <= t.growth),
       });
     }
   }
@@ -387,7 +398,7 @@ async function main(): Promise<void> {
     `Machine: ${machine.nproc} CPU(s), ${machine.cpu}, ${machine.memoryGiB} GiB, Node ${machine.node}; 1-min load average ${machine.loadAverageAtStart.toFixed(2)} at start, ${require('node:os').loadavg()[0].toFixed(2)} at end. Total ${((performance.now() - started) / 1000).toFixed(0)} s.`,
     ...(convert
       ? [
-          `Conversion: ${args.runs} alternating A/B run(s) per size, medians. Each side is its own process: ours = node ${convertNodeFlags().join(' ')} scripts/convert.cjs, i.e. npm run convert (the esbuild bundle of handlers/parquet/cli.ts in dist/; the tsx loader used before: ${ms(convert.startup.oursTsxMs)} per 1-row run vs ${ms(convert.startup.oursMs)}), serialized = bench/lambda-convert.cjs running convertJsonFile as the bronze Lambda carries it (bench/lambda-form.ts: compiled by tsc, serialized by pulumi.runtime.serializeFunction; same Node flags as ours; the file it writes must equal ours byte for byte), DuckDB = bench/duckdb-convert.cjs (COPY ... read_json_auto ... FORMAT parquet, COMPRESSION ${convert.codec}; DuckDB uses all ${machine.nproc} cores; ours parses on one thread and compresses pages on libuv's thread pool). net = the conversion time each child reports for the work alone (ours: convertJsonFile; DuckDB: the COPY statement), so process start, module load and DuckDB's instance creation are out of rows/s; startup = a whole 1-row conversion. Peak RSS: ${RSS_METHOD}.`,
+          `Conversion: ${args.runs} alternating A/B run(s) per size, medians. Each side is its own process: ours = node ${convertNodeFlags().join(' ')} scripts/convert.cjs, i.e. npm run convert (the esbuild bundle of handlers/parquet/cli.ts in dist/; the tsx loader used before: ${ms(convert.startup.oursTsxMs)} per 1-row run vs ${ms(convert.startup.oursMs)}), serialized = bench/lambda-convert.cjs running convertJsonFile as the bronze Lambda carries it (bench/lambda-form.ts: compiled by tsc, serialized by pulumi.runtime.serializeFunction; run with the heap flags the Lambda runtime gives the default bronzeMemoryMb of ${convert.lambdaMemoryMb} MB, ${lambdaHeapFlags(convert.lambdaMemoryMb).join(' ')}; the file it writes must equal ours byte for byte), DuckDB = bench/duckdb-convert.cjs (COPY ... read_json_auto ... FORMAT parquet, COMPRESSION ${convert.codec}; DuckDB uses all ${machine.nproc} cores; ours parses on one thread and compresses pages on libuv's thread pool). net = the conversion time each child reports for the work alone (ours: convertJsonFile; DuckDB: the COPY statement), so process start, module load and DuckDB's instance creation are out of rows/s; startup = a whole 1-row conversion. Peak RSS: ${RSS_METHOD}.`,
         ]
       : []),
     ...(extract
@@ -396,7 +407,7 @@ async function main(): Promise<void> {
         ]
       : []),
     ...(artifacts ? [`Bronze at 128 MB: the bronze archive's handler in its own Node 24 process (bench/cold-start.cjs, SDK through NODE_PATH, S3 stand-in) lands ${SITE_POSTS} generated posts with bodies of 200 B-20 KB (the fixture site's count and range), with NODE_OPTIONS=${SITE_NODE_OPTIONS} (the heap limits the Lambda runtime derives for 128 MB); peak RSS by ${RSS_METHOD.split(' (')[0]}.`] : []),
-    ...(artifacts ? [`Artifacts: pulumi.runtime.serializeFunction + computeCodePaths as CallbackFunction does, zipped with ${ZIP_METHOD}. Cold start: a fresh Node process (${args.coldRuns} runs, medians) with the AWS SDK resolvable through NODE_PATH (as the runtime provides it) and AWS_ENDPOINT_URL at a loopback SSM/S3 stand-in. ${artifacts.map((a) => `${a.name}: ${a.coldStart.what}${a.coldStart.error ? ` -- FAILED: ${a.coldStart.error}` : ''}`).join(' ')}`] : []),
+    ...(artifacts ? [`Artifacts: pulumi.runtime.serializeFunction + computeCodePaths as CallbackFunction does, zipped with ${ZIP_METHOD}. Cold start: a fresh Node process (${args.coldRuns} runs, medians) with the heap flags the runtime gives the function's default memory, the AWS SDK resolvable through NODE_PATH (as the runtime provides it) and AWS_ENDPOINT_URL at a loopback SSM/S3 stand-in. ${artifacts.map((a) => `${a.name}: ${a.coldStart.what}${a.coldStart.error ? ` -- FAILED: ${a.coldStart.error}` : ''}`).join(' ')}`] : []),
     ...(day2 ? [`Day 2: npm start's pipeline (runLocal: embedded S3, the deployed ASL) on one endpoint, posts, against the loopback fixture (no added latency), each run a child process; incremental = modified_after delta + _fields=id listing + include= for unseen ids, then the merge; full = --full-refresh on a copy of the same day-1 lake. Peak RSS includes tsx and the embedded S3 on both sides.`] : []),
     ...(fanOut ? [`Fan-out: npm start's pipeline against bench/big-site.ts (posts and comments generated from their ids, about 4 KB and 1 KB of JSON each, no added latency), a first (full) run with mapConcurrency 1 and fanOutConcurrency 1 so tasks run one at a time; a task's peak RSS is the process RSS sampled every 20 ms while it ran (the process holds the embedded S3 and tsx too). Fingerprint: each table's id column read back row group by row group.`] : []),
     ...(cost?.assumptions.map((a) => `Cost: ${a}`) ?? []),
