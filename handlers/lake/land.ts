@@ -3,6 +3,7 @@ import type { HandlerDeps } from '../aws/ports';
 import { getStream, getText, isMissing, metadataText, putFile, putText } from '../aws/s3';
 import type { Codec } from '../parquet/codecs';
 import { convertJsonFile } from '../parquet/convert';
+import { youngGenerationBound } from '../parquet/young-generation';
 import type { ColumnSpec } from '../parquet/infer';
 import { readJsonFileItems } from '../parquet/json-items';
 import { openJsonArrayFile } from '../wordpress/json-array-file';
@@ -113,6 +114,7 @@ export async function landEndpoint(deps: HandlerDeps, context: LandContext, obje
     const merged = openJsonArrayFile(mergedPath);
     const ids: unknown[] = [];
     let batch: unknown[] = [];
+    const boundYoungGeneration = youngGenerationBound();
     let counts;
     try {
       counts = await mergeRows(
@@ -130,6 +132,7 @@ export async function landEndpoint(deps: HandlerDeps, context: LandContext, obje
           ids.push(row.id);
           batch.push(row);
           if (batch.length >= 500) {
+            boundYoungGeneration();
             await merged.append(batch);
             batch = [];
           }

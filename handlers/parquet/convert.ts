@@ -5,6 +5,7 @@ import { createSchemaInference, isPlainObject } from './infer';
 import { readJsonFileBatches } from './json-items';
 import type { ParquetFile } from './parquet-file';
 import { openParquet } from './parquet-file';
+import { youngGenerationBound } from './young-generation';
 
 /**
  * Raw JSON file -> Parquet file, streamed, in one pass unless the schema changes in a way the
@@ -139,6 +140,7 @@ export async function convertJsonFile(input: string, output: string, options: Co
   const room = () => (group ? group.room() : rowGroupSize);
   /** The inference's version the open file's schema was last compared with. */
   let checked = -1;
+  const boundYoungGeneration = youngGenerationBound();
 
   /**
    * One read of the file that writes as it goes; answers 'restart' when a change made it drop the
@@ -149,6 +151,7 @@ export async function convertJsonFile(input: string, output: string, options: Co
   const attempt = async (): Promise<'done' | 'restart'> => {
     let position = 0;
     for await (const rows of rowBatches(input)) {
+      boundYoungGeneration();
       for (const piece of pieces(rows, room)) {
         const fresh = position >= observed;
         position += piece.length;
