@@ -36,10 +36,11 @@ export interface PipelineConfig {
   /** @default 300 */
   rawTimeoutSeconds: number;
   /**
-   * Measured (npm run bench, issue 13): the converter as the Lambda carries it peaks at 160-183
-   * MiB for 10k-50k posts averaging 6.5 KB (bodies up to 20 KB) with an 8 MiB semi-space, 194 /
-   * 283 MiB with the 51 MiB one the runtime gives V8 at 1024 MB, and importing the bronze archive
-   * (the S3 and SSM clients) is 85 MiB before any work. A site the size of the fixture (1171 posts)
+   * Measured (npm run bench, issue 13): the converter as the Lambda carries it peaks at 153-175
+   * MiB for 10k-50k posts averaging 6.5 KB (bodies up to 20 KB) with the heap flags the runtime
+   * gives 1024 MB (its young generation held at 16 MiB: handlers/parquet/young-generation.ts;
+   * 196-294 MiB without), and importing the bronze archive (the S3 and SSM clients) is 85 MiB
+   * before any work. A site the size of the fixture (1171 posts)
    * peaked at 141-145 MiB with a 128 MB function's heap limits, so 128 is not enough; 512 would be
    * for the conversion, but an incremental run also reads the current table back (day 2 bench:
    * 1.15x a full refresh's peak). Lambda's CPU grows with memory and this
