@@ -53,7 +53,15 @@ export interface ArtifactResult {
     error?: string;
   };
   /** bronze only: the handler, in its own Node process, landing a raw file the size of the fixture site's posts. */
-  site?: { posts: number; rawBytes: number; peakRss: number; invokeMs: number; error?: string };
+  site?: {
+    posts: number;
+    rawBytes: number;
+    peakRss: number;
+    invokeMs: number;
+    error?: string;
+    /** The same landing with the heap flags of the default bronzeMemoryMb, as deployed. */
+    atDefault: { memoryMb: number; peakRss: number; invokeMs: number; error?: string };
+  };
 }
 
 /** Public posts of the WordPress fixture (../shared/wordpress: 1171 posts, bodies 212 B-20 KB). */
@@ -184,15 +192,20 @@ export async function benchArtifacts(options: { tmp: string; runs: number; log: 
       }
       let site: ArtifactResult['site'];
       if (name === 'bronze') {
-        const r = await runNode([join(ROOT, 'bench/cold-start.cjs'), dir, JSON.stringify({ objects: [{ endpoint: 'posts', key: siteKey }] })], {
-          tmp,
-          cwd: dir,
-          env: { ...env, NODE_OPTIONS: SITE_NODE_OPTIONS },
-          selfReportedRssKb: (out) => JSON.parse(out.trim().split('\n').pop()!).maxRssKb,
-        });
-        const line = JSON.parse(r.stdout.trim().split('\n').pop()!);
-        const failed = line.result?.failed?.length || !line.result?.succeeded?.length;
-        site = { posts: SITE_POSTS, rawBytes: Buffer.byteLength(siteRaw), peakRss: r.peakRss, invokeMs: line.invokeMs, ...(failed && { error: `handler answered ${JSON.stringify(line.result?.failed ?? line.result)}` }) };
+        const land = async (nodeOptions: string) => {
+          const r = await runNode([join(ROOT, 'bench/cold-start.cjs'), dir, JSON.stringify({ objects: [{ endpoint: 'posts', key: siteKey }] })], {
+            tmp,
+            cwd: dir,
+            env: { ...env, NODE_OPTIONS: nodeOptions },
+            selfReportedRssKb: (out) => JSON.parse(out.trim().split('\n').pop()!).maxRssKb,
+          });
+          const line = JSON.parse(r.stdout.trim().split('\n').pop()!);
+          const failed = line.result?.failed?.length || !line.result?.succeeded?.length;
+          return { peakRss: r.peakRss, invokeMs: line.invokeMs as number, ...(failed && { error: `handler answered ${JSON.stringify(line.result?.failed ?? line.result)}` }) };
+        };
+        const small = await land(SITE_NODE_OPTIONS);
+        const atDefault = { memoryMb: config.bronzeMemoryMb, ...(await land(lambdaHeapFlags(config.bronzeMemoryMb).join(' '))) };
+        site = { posts: SITE_POSTS, rawBytes: Buffer.byteLength(siteRaw), ...small, atDefault };
       }
       const result: ArtifactResult = {
         name,

@@ -249,6 +249,14 @@ function artifactRows(a: ArtifactResult[]): Row[] {
           ratio: x(r.site.peakRss / (LAMBDA_MIN_MB * 2 ** 20)),
           target: `<= ${LAMBDA_MIN_MB} MiB`,
           verdict: verdict(r.site.peakRss <= LAMBDA_MIN_MB * 2 ** 20 && !r.site.error),
+        } satisfies Row, {
+          section: 'artifact',
+          metric: `bronze: the same, with the heap flags of the default bronzeMemoryMb (${r.site.atDefault.memoryMb} MB)${r.site.atDefault.error ? ' (HANDLER FAILED)' : ''}`,
+          ours: mib(r.site.atDefault.peakRss),
+          reference: `${r.site.atDefault.memoryMb} MB`,
+          ratio: x(r.site.atDefault.peakRss / (r.site.atDefault.memoryMb * 2 ** 20)),
+          target: 'info',
+          verdict: '',
         } satisfies Row]
       : []),
     {
@@ -406,7 +414,7 @@ async function main(): Promise<void> {
           `Extraction: runRaw in-process, all 7 endpoints in one invocation, loopback fixture holding each response ${extract.latencyMs} ms (keep-alive, answers serialised once) and the S3 stand-in on a worker thread (a remote site and S3 have machines of their own), requests counted at the fixture; ideal = ceil(P / concurrency) x latency; one warm-up run, then ${extract.runs.length} run(s), median: ${extract.runs.map((r) => ms(r.ms)).join(', ')}. CPU per page is the whole process's (crawler, fixture, S3 stand-in). Pages per endpoint: ${JSON.stringify(extract.pagesPerEndpoint)}.`,
         ]
       : []),
-    ...(artifacts ? [`Bronze at 128 MB: the bronze archive's handler in its own Node 24 process (bench/cold-start.cjs, SDK through NODE_PATH, S3 stand-in) lands ${SITE_POSTS} generated posts with bodies of 200 B-20 KB (the fixture site's count and range), with NODE_OPTIONS=${SITE_NODE_OPTIONS} (the heap limits the Lambda runtime derives for 128 MB); peak RSS by ${RSS_METHOD.split(' (')[0]}.`] : []),
+    ...(artifacts ? [`Bronze at 128 MB: the bronze archive's handler in its own Node 24 process (bench/cold-start.cjs, SDK through NODE_PATH, S3 stand-in) lands ${SITE_POSTS} generated posts with bodies of 200 B-20 KB (the fixture site's count and range), with NODE_OPTIONS=${SITE_NODE_OPTIONS} (the heap limits the Lambda runtime derives for 128 MB), and again with the default bronzeMemoryMb's; peak RSS by ${RSS_METHOD.split(' (')[0]}.`] : []),
     ...(artifacts ? [`Artifacts: pulumi.runtime.serializeFunction + computeCodePaths as CallbackFunction does, zipped with ${ZIP_METHOD}. Cold start: a fresh Node process (${args.coldRuns} runs, medians) with the heap flags the runtime gives the function's default memory, the AWS SDK resolvable through NODE_PATH (as the runtime provides it) and AWS_ENDPOINT_URL at a loopback SSM/S3 stand-in. ${artifacts.map((a) => `${a.name}: ${a.coldStart.what}${a.coldStart.error ? ` -- FAILED: ${a.coldStart.error}` : ''}`).join(' ')}`] : []),
     ...(day2 ? [`Day 2: npm start's pipeline (runLocal: embedded S3, the deployed ASL) on one endpoint, posts, against the loopback fixture (no added latency), each run a child process; incremental = modified_after delta + _fields=id listing + include= for unseen ids, then the merge; full = --full-refresh on a copy of the same day-1 lake. Peak RSS includes tsx and the embedded S3 on both sides.`] : []),
     ...(fanOut ? [`Fan-out: npm start's pipeline against bench/big-site.ts (posts and comments generated from their ids, about 4 KB and 1 KB of JSON each, no added latency), a first (full) run with mapConcurrency 1 and fanOutConcurrency 1 so tasks run one at a time; a task's peak RSS is the process RSS sampled every 20 ms while it ran (the process holds the embedded S3 and tsx too). Fingerprint: each table's id column read back row group by row group.`] : []),
