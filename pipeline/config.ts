@@ -40,8 +40,8 @@ export interface PipelineConfig {
    * MiB for 10k-50k posts averaging 6.5 KB (bodies up to 20 KB) with the heap flags the runtime
    * gives 1024 MB (its young generation held at 16 MiB: handlers/parquet/young-generation.ts;
    * 196-294 MiB without), and importing the bronze archive (the S3 and SSM clients) is 85 MiB
-   * before any work. A site the size of the fixture (1171 posts)
-   * peaked at 141-145 MiB with a 128 MB function's heap limits, so 128 is not enough; 512 would be
+   * before any work. A site the size of the fixture (1171 posts) peaked at 137-147 MiB with a
+   * 128 MB function's heap limits, so 128 is not enough (153-165 MiB at 1024 MB's); 512 would be
    * for the conversion, but an incremental run also reads the current table back (day 2 bench:
    * 1.15x a full refresh's peak). Lambda's CPU grows with memory and this
    * work is CPU-bound (zstd runs on the thread pool, so it gains from a second vCPU past 1769 MB):
