@@ -113,7 +113,7 @@ export async function landEndpoint(deps: HandlerDeps, context: LandContext, obje
     const mergedPath = join(dir, 'merged.json');
     const merged = openJsonArrayFile(mergedPath);
     const ids: unknown[] = [];
-    let batch: unknown[] = [];
+    let batch: string[] = [];
     const boundYoungGeneration = youngGenerationBound();
     let counts;
     try {
@@ -128,17 +128,17 @@ export async function landEndpoint(deps: HandlerDeps, context: LandContext, obje
           fetchedAt: object.fetchedAt,
           runId,
         },
-        async (row) => {
-          ids.push(row.id);
-          batch.push(row);
+        async (id, json) => {
+          ids.push(id);
+          batch.push(json);
           if (batch.length >= 500) {
             boundYoungGeneration();
-            await merged.append(batch);
+            await merged.appendJson(batch);
             batch = [];
           }
         },
       );
-      await merged.append(batch);
+      await merged.appendJson(batch);
       await merged.close();
     } catch (error) {
       merged.abort();

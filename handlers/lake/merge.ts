@@ -33,17 +33,45 @@ export interface MergeCounts {
   deleted: unknown[];
 }
 
-type Emit = (row: Record<string, unknown>) => Promise<void>;
+/** Hands one row of the new table on: its id, and the row as JSON text (one line, lineage included). */
+type Emit = (id: unknown, json: string) => Promise<void>;
 
 /** A stable short digest of an item as fetched: equal digests mean an unchanged version. */
 export function rowHash(item: unknown): string {
-  const { createHash } = require('node:crypto') as typeof import('node:crypto');
-  return createHash('sha256').update(JSON.stringify(item)).digest('hex').slice(0, 32);
+  return rowText().digest(JSON.stringify(item));
 }
 
-/** The key two ids match on: JSON text, so 5 and "5" stay apart and any JSON id works. */
-function keyOf(id: unknown): string | undefined {
-  return id === undefined || id === null ? undefined : JSON.stringify(id);
+/**
+ * The per-row work of a merge, made once per merge as closures: Pulumi's closure serializer turns
+ * every module-level function into a wrapper that builds a `with` scope at each call, which the
+ * bronze Lambda would otherwise pay several times a row.
+ */
+function rowText() {
+  const { hash } = require('node:crypto') as typeof import('node:crypto');
+  const stringify = JSON.stringify;
+  const hasOwn = Object.hasOwn;
+  const { ingestedAt: AT, runId: RUN, hash: HASH } = LINEAGE;
+  return {
+    /** The key two ids match on: JSON text, so 5 and "5" stay apart and any JSON id works. */
+    key: (id: unknown): string | undefined => (id === undefined || id === null ? undefined : stringify(id)),
+    /** The row hash of an item's JSON text (JSON.stringify of the item). */
+    digest: (json: string): string => hash('sha256', json, 'hex').slice(0, 32),
+    /**
+     * The row's JSON text: what JSON.stringify writes for the item's fields followed by its
+     * lineage, built from the item's own text (`json`) instead of a copy of the item serialised
+     * a second time. Object spread and JSON.stringify list own keys in the same order, so the
+     * text is the same; an item that carries lineage fields of its own, or lineage that is not
+     * text (an event without fetchedAt: JSON.stringify leaves the field out), takes the long way.
+     */
+    withLineage(item: Record<string, unknown>, json: string, rowHash: string, ingestedAt: string, runId: string): string {
+      if (typeof ingestedAt !== 'string' || typeof runId !== 'string' || hasOwn(item, AT) || hasOwn(item, RUN) || hasOwn(item, HASH)) {
+        const { [AT]: _a, [RUN]: _r, [HASH]: _h, ...fields } = item;
+        return stringify({ ...fields, [AT]: ingestedAt, [RUN]: runId, [HASH]: rowHash });
+      }
+      const lineage = `${stringify(AT)}:${stringify(ingestedAt)},${stringify(RUN)}:${stringify(runId)},${stringify(HASH)}:"${rowHash}"}`;
+      return json.length > 2 ? `${json.slice(0, -1)},${lineage}` : `{${lineage}`;
+    },
+  };
 }
 
 /** An item's `id`, or undefined (a JSON document without one). */
@@ -59,11 +87,6 @@ export function compareIds(a: unknown, b: unknown): number {
   const x = JSON.stringify(a);
   const y = JSON.stringify(b);
   return x < y ? -1 : x > y ? 1 : 0;
-}
-
-function withLineage(item: Record<string, unknown>, hash: string, ingestedAt: string, runId: string): Record<string, unknown> {
-  const { [LINEAGE.ingestedAt]: _a, [LINEAGE.runId]: _r, [LINEAGE.hash]: _h, ...fields } = item;
-  return { ...fields, [LINEAGE.ingestedAt]: ingestedAt, [LINEAGE.runId]: runId, [LINEAGE.hash]: hash };
 }
 
 function asObject(item: unknown, index: number): Record<string, unknown> {
@@ -83,28 +106,32 @@ export async function mergeRows(input: MergeInput, emit: Emit): Promise<MergeCou
  * lineage of the run that delivered that version, so `_run_id` says when a row last changed.
  */
 async function mergeFull(input: MergeInput, emit: Emit): Promise<MergeCounts> {
+  const text = rowText();
   const before = new Map<string, { id: unknown; hash: unknown; ingestedAt: unknown; runId: unknown }>();
   if (input.previous) {
     for await (const row of input.previous()) {
-      const key = keyOf(idOf(row));
+      const key = text.key(idOf(row));
       if (key !== undefined) before.set(key, { id: idOf(row), hash: row[LINEAGE.hash], ingestedAt: row[LINEAGE.ingestedAt], runId: row[LINEAGE.runId] });
     }
   }
   const counts: MergeCounts = { upserted: 0, inserted: 0, unchanged: 0, rows: 0, deleted: [] };
+  const stringify = JSON.stringify;
   let index = 0;
   for await (const raw of input.items()) {
     const item = asObject(raw, index++);
-    const hash = rowHash(item);
-    const key = keyOf(item.id);
+    const json = stringify(item);
+    const hash = text.digest(json);
+    const id = item.id;
+    const key = text.key(id);
     const old = key === undefined ? undefined : before.get(key);
     if (key !== undefined) before.delete(key);
     if (old && old.hash === hash && typeof old.ingestedAt === 'string' && typeof old.runId === 'string') {
       counts.unchanged++;
-      await emit(withLineage(item, hash, old.ingestedAt, old.runId));
+      await emit(id, text.withLineage(item, json, hash, old.ingestedAt, old.runId));
     } else {
       counts.upserted++;
       if (!old) counts.inserted++;
-      await emit(withLineage(item, hash, input.fetchedAt, input.runId));
+      await emit(id, text.withLineage(item, json, hash, input.fetchedAt, input.runId));
     }
     counts.rows++;
   }
@@ -119,48 +146,50 @@ async function mergeFull(input: MergeInput, emit: Emit): Promise<MergeCounts> {
  */
 async function mergeIncremental(input: MergeInput, emit: Emit): Promise<MergeCounts> {
   if (!input.listed) throw new Error('an incremental merge needs the id listing of this run');
+  const text = rowText();
   const listed = new Set<string>();
   for (const id of input.listed) {
-    const key = keyOf(id);
+    const key = text.key(id);
     if (key !== undefined) listed.add(key);
   }
-  const delta = new Map<string, { item: Record<string, unknown>; hash: string }>();
-  const keyless: Array<Record<string, unknown>> = [];
+  type Fetched = { item: Record<string, unknown>; json: string; hash: string };
+  const delta = new Map<string, Fetched>();
+  const keyless: Fetched[] = [];
   let index = 0;
   for await (const raw of input.items()) {
     const item = asObject(raw, index++);
-    const key = keyOf(item.id);
-    if (key === undefined) keyless.push(item);
-    else delta.set(key, { item, hash: rowHash(item) });
+    const json = JSON.stringify(item);
+    const fetched = { item, json, hash: text.digest(json) };
+    const key = text.key(item.id);
+    if (key === undefined) keyless.push(fetched);
+    else delta.set(key, fetched);
   }
   const existing = new Set<string>();
   for (const id of input.previousIds ? await input.previousIds() : []) {
-    const key = keyOf(id);
+    const key = text.key(id);
     if (key !== undefined) existing.add(key);
   }
   // New ids, in id order; items the listing no longer has were deleted after the delta was read.
-  const fresh = [...delta.entries()].filter(([key]) => !existing.has(key) && listed.has(key)).sort((a, b) => compareIds(a[1].item.id, b[1].item.id));
+  const fresh = [...delta.entries()].filter(([key]) => !existing.has(key) && listed.has(key)).map(([, fetched]) => fetched).sort((a, b) => compareIds(a.item.id, b.item.id));
   const counts: MergeCounts = { upserted: 0, inserted: 0, unchanged: 0, rows: 0, deleted: [] };
+  const upsert = ({ item, json, hash }: Fetched) => emit(item.id, text.withLineage(item, json, hash, input.fetchedAt, input.runId));
   let next = 0;
-  const insert = async (item: Record<string, unknown>, hash: string) => {
+  const insert = async (fetched: Fetched) => {
     counts.upserted++;
     counts.inserted++;
     counts.rows++;
-    await emit(withLineage(item, hash, input.fetchedAt, input.runId));
+    await upsert(fetched);
   };
   if (input.previous) {
     for await (const row of input.previous()) {
       const id = idOf(row);
-      const key = keyOf(id);
+      const key = text.key(id);
       if (key === undefined) {
         counts.rows++;
-        await emit(row);
+        await emit(id, JSON.stringify(row));
         continue;
       }
-      while (next < fresh.length && compareIds(fresh[next][1].item.id, id) < 0) {
-        await insert(fresh[next][1].item, fresh[next][1].hash);
-        next++;
-      }
+      while (next < fresh.length && compareIds(fresh[next].item.id, id) < 0) await insert(fresh[next++]);
       const update = delta.get(key);
       if (!listed.has(key)) {
         counts.deleted.push(id);
@@ -169,14 +198,14 @@ async function mergeIncremental(input: MergeInput, emit: Emit): Promise<MergeCou
       counts.rows++;
       if (update && update.hash !== row[LINEAGE.hash]) {
         counts.upserted++;
-        await emit(withLineage(update.item, update.hash, input.fetchedAt, input.runId));
+        await upsert(update);
       } else {
         if (update) counts.unchanged++;
-        await emit(row);
+        await emit(id, JSON.stringify(row));
       }
     }
   }
-  for (; next < fresh.length; next++) await insert(fresh[next][1].item, fresh[next][1].hash);
-  for (const item of keyless) await insert(item, rowHash(item));
+  for (; next < fresh.length; next++) await insert(fresh[next]);
+  for (const fetched of keyless) await insert(fetched);
   return counts;
 }

@@ -9,6 +9,8 @@ export interface JsonArrayFileSummary {
 export interface JsonArrayFile {
   /** Appends items, waiting for the disk when the stream's buffer is full. */
   append(items: readonly unknown[]): Promise<void>;
+  /** Appends items already serialised, each the JSON.stringify text of one item. */
+  appendJson(texts: readonly string[]): Promise<void>;
   /** Closes the array and the file. */
   close(): Promise<JsonArrayFileSummary>;
   /** Closes the file without completing it (the caller deletes it). */
@@ -31,23 +33,39 @@ export function openJsonArrayFile(path: string): JsonArrayFile {
   stream.on('error', (error) => {
     failure = error;
   });
-  const write = async (text: string) => {
+  const write = async (chunk: Buffer) => {
     if (failure) throw failure;
-    const chunk = Buffer.from(text, 'utf8');
     hash.update(chunk);
     bytes += chunk.length;
     // once() also rejects when the stream emits 'error' while we wait.
     if (!stream.write(chunk)) await once(stream, 'drain');
   };
+  // A batch is encoded straight into this buffer, then copied out for the stream (which holds a
+  // chunk until it is on disk): joining the batch into one string first cost as much again as the
+  // encoding (two-byte text, a string the size of the batch).
+  let scratch = Buffer.allocUnsafe(64 << 10);
+  const appendJson = async (texts: readonly string[]) => {
+    if (texts.length === 0) return;
+    let used = 0;
+    for (const text of texts) {
+      // A UTF-16 code unit is at most 3 bytes of UTF-8.
+      const most = used + 2 + 3 * text.length;
+      if (most > scratch.length) {
+        const larger = Buffer.allocUnsafe(Math.max(most, 2 * scratch.length));
+        scratch.copy(larger, 0, 0, used);
+        scratch = larger;
+      }
+      scratch[used++] = items++ === 0 ? 0x5b : 0x2c;
+      scratch[used++] = 0x0a;
+      used += scratch.write(text, used, 'utf8');
+    }
+    await write(Buffer.from(scratch.subarray(0, used)));
+  };
   return {
-    async append(list) {
-      if (list.length === 0) return;
-      const parts = list.map((item, i) => (items + i === 0 ? '[\n' : ',\n') + JSON.stringify(item));
-      items += list.length;
-      await write(parts.join(''));
-    },
+    append: (list) => appendJson(list.map((item) => JSON.stringify(item))),
+    appendJson,
     async close() {
-      await write(items === 0 ? '[]\n' : '\n]\n');
+      await write(Buffer.from(items === 0 ? '[]\n' : '\n]\n'));
       stream.end();
       await once(stream, 'close');
       if (failure) throw failure;

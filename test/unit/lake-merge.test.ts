@@ -20,7 +20,11 @@ async function merge(input: Partial<MergeInput> & Pick<MergeInput, 'mode'>, prev
       }),
       ...input,
     },
-    async (row) => void rows.push(row),
+    async (id, json) => {
+      const row = JSON.parse(json) as Record<string, unknown>;
+      if (row.id !== id) throw new Error(`emitted id ${JSON.stringify(id)} for the row ${json}`);
+      rows.push(row);
+    },
   );
   return { rows, counts };
 }
@@ -97,6 +101,24 @@ test('lineage fields an item already carries are replaced, not duplicated, and t
   t.deepEqual(Object.keys(rows[0]), ['id', LINEAGE.ingestedAt, LINEAGE.runId, LINEAGE.hash]);
   t.is(rows[0][LINEAGE.runId], 'day-2');
   t.is(rows[0][LINEAGE.hash], rowHash(item));
+});
+
+test('a row\'s text is the JSON of the item followed by its lineage, whatever the item holds', async (t) => {
+  // JSON.parse makes "__proto__" an own key; a lone surrogate is escaped by JSON.stringify.
+  const items = [JSON.parse('{"id":1,"__proto__":{"x":1},"2":"integer-like key first","title":"caf\u00e9 \ud83d\ude00 \ud800"}'), {}, { id: 3, nested: { a: [1, null, true] } }];
+  const texts: string[] = [];
+  await mergeRows({ mode: 'full', fetchedAt: 'at', runId: 'run', items: async function* () { yield* items; } }, async (_id, json) => void texts.push(json));
+  t.deepEqual(
+    texts,
+    items.map((item) => JSON.stringify({ ...item, [LINEAGE.ingestedAt]: 'at', [LINEAGE.runId]: 'run', [LINEAGE.hash]: rowHash(item) })),
+  );
+});
+
+test('an event without fetchedAt leaves _ingested_at out, as JSON.stringify does for an undefined field', async (t) => {
+  const texts: string[] = [];
+  const input = { mode: 'full' as const, runId: 'run', items: async function* () { yield { id: 1 }; } } as unknown as MergeInput;
+  await mergeRows(input, async (_id, json) => void texts.push(json));
+  t.deepEqual(JSON.parse(texts[0]), { id: 1, [LINEAGE.runId]: 'run', [LINEAGE.hash]: rowHash({ id: 1 }) });
 });
 
 test('ids match on their JSON value: 5 and "5" are different rows', async (t) => {
