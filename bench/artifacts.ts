@@ -61,7 +61,31 @@ export interface ArtifactResult {
     error?: string;
     /** The same landing with the heap flags of the default bronzeMemoryMb, as deployed. */
     atDefault: { memoryMb: number; peakRss: number; invokeMs: number; error?: string };
+    /** Sites of several sizes landed day 1 and day 2 with the default bronzeMemoryMb's heap flags, the largest also with half that memory's. */
+    landings: Landing[];
   };
+}
+
+/** One landing of the bronze handler in its own Node process. */
+export interface LandingRun {
+  /** The merge and conversion as the handler timed them (its `ms`). */
+  landMs: number;
+  /** Wall time of the process: import, the SSM, S3 and Glue calls, the landing. */
+  processMs: number;
+  peakRss: number;
+  rows: number;
+  error?: string;
+}
+
+export interface Landing {
+  posts: number;
+  /** The function memory whose heap flags the process ran with. */
+  memoryMb: number;
+  rawBytes: number;
+  /** A full crawl into an empty lake. */
+  day1: LandingRun;
+  /** The next day's incremental run: 1% of the posts edited, 0.1% deleted, the table read back. */
+  day2: LandingRun & { edited: number; deleted: number };
 }
 
 /** Public posts of the WordPress fixture (../shared/wordpress: 1171 posts, bodies 212 B-20 KB). */
@@ -101,7 +125,15 @@ function runtimeModules(tmp: string): string {
   return dir;
 }
 
-export async function benchArtifacts(options: { tmp: string; runs: number; log: (line: string) => void }): Promise<ArtifactResult[]> {
+/** The raw layer's layout (json-array-file.ts: one item per line), as bytes. */
+function rawLayout(items: Iterable<unknown>): Buffer {
+  const lines: Buffer[] = [];
+  for (const item of items) lines.push(Buffer.from(`${lines.length === 0 ? '[\n' : ',\n'}${JSON.stringify(item)}`));
+  lines.push(Buffer.from(lines.length === 0 ? '[]\n' : '\n]\n'));
+  return Buffer.concat(lines);
+}
+
+export async function benchArtifacts(options: { tmp: string; runs: number; landingPosts: number[]; log: (line: string) => void }): Promise<ArtifactResult[]> {
   const { tmp, log } = options;
   // The same options the components derive from a stack's config (defaults, one site).
   const config = parseConfig({ siteUrl: 'http://127.0.0.1' });
@@ -122,9 +154,8 @@ export async function benchArtifacts(options: { tmp: string; runs: number; log: 
   const rawKey = `${config.dataSource}/posts/bench-input.json`;
   // The fixture site's posts: as many, with bodies of the same range (bench/posts.ts, 200 B-20 KB).
   const siteKey = `${config.dataSource}/posts/bench-site.json`;
-  // The raw layer's layout (json-array-file.ts: one item per line), which the bronze reader parses
-  // in batches; one minified line would take the character scanner, the path for foreign files.
-  const rawLayout = (items: Iterable<unknown>) => `[\n${[...items].map((item) => JSON.stringify(item)).join(',\n')}\n]\n`;
+  // The raw layer's layout, which the bronze reader parses in batches; one minified line would
+  // take the character scanner, the path for foreign files.
   const siteRaw = rawLayout(posts(SITE_POSTS, 11));
   const aws = await startAwsStandIn({
     parameters: {
@@ -192,8 +223,8 @@ export async function benchArtifacts(options: { tmp: string; runs: number; log: 
       }
       let site: ArtifactResult['site'];
       if (name === 'bronze') {
-        const land = async (nodeOptions: string) => {
-          const r = await runNode([join(ROOT, 'bench/cold-start.cjs'), dir, JSON.stringify({ objects: [{ endpoint: 'posts', key: siteKey }] })], {
+        const land = async (nodeOptions: string, object: Record<string, unknown> = { endpoint: 'posts', key: siteKey }) => {
+          const r = await runNode([join(ROOT, 'bench/cold-start.cjs'), dir, JSON.stringify({ objects: [object] })], {
             tmp,
             cwd: dir,
             env: { ...env, NODE_OPTIONS: nodeOptions },
@@ -201,11 +232,51 @@ export async function benchArtifacts(options: { tmp: string; runs: number; log: 
           });
           const line = JSON.parse(r.stdout.trim().split('\n').pop()!);
           const failed = line.result?.failed?.length || !line.result?.succeeded?.length;
-          return { peakRss: r.peakRss, invokeMs: line.invokeMs as number, ...(failed && { error: `handler answered ${JSON.stringify(line.result?.failed ?? line.result)}` }) };
+          const landed = line.result?.objects?.[0];
+          return {
+            peakRss: r.peakRss,
+            invokeMs: line.invokeMs as number,
+            landMs: Number(landed?.ms ?? Number.NaN),
+            processMs: r.ms,
+            rows: Number(landed?.rows ?? 0),
+            ...(failed && { error: `handler answered ${JSON.stringify(line.result?.failed ?? line.result)}` }),
+          };
         };
-        const small = await land(SITE_NODE_OPTIONS);
-        const atDefault = { memoryMb: config.bronzeMemoryMb, ...(await land(lambdaHeapFlags(config.bronzeMemoryMb).join(' '))) };
-        site = { posts: SITE_POSTS, rawBytes: Buffer.byteLength(siteRaw), ...small, atDefault };
+        const defaultFlags = lambdaHeapFlags(config.bronzeMemoryMb).join(' ');
+        const { peakRss, invokeMs, error } = await land(SITE_NODE_OPTIONS);
+        const atDefault = await land(defaultFlags);
+        const landings: Landing[] = [];
+        // Every size at the default memory's heap flags, and the largest also at half that memory,
+        // which tells whether the default is the smallest power of two the landings fit in.
+        const largest = Math.max(...options.landingPosts);
+        const plan = [...options.landingPosts.map((count) => ({ count, memoryMb: config.bronzeMemoryMb })), ...(options.landingPosts.length > 0 ? [{ count: largest, memoryMb: config.bronzeMemoryMb / 2 }] : [])];
+        for (const { count, memoryMb } of plan) {
+          const flags = lambdaHeapFlags(memoryMb).join(' ');
+          // An endpoint of its own per landing, so that none reads another's table.
+          const endpoint = `posts_${count}_${memoryMb}`;
+          const at = (name: string) => `${config.dataSource}/${endpoint}/${name}`;
+          const day1Raw = rawLayout(posts(count, 11));
+          aws.stored.set(`raw/${at('day1.json')}`, day1Raw);
+          const day1 = await land(flags, { endpoint, key: at('day1.json'), mode: 'full', runId: 'day-1', fetchedAt: '2026-12-01T07:00:00.000Z' });
+          aws.stored.delete(`raw/${at('day1.json')}`);
+          // The next day: 1% edited and 0.1% deleted, spread over the ids; the incremental crawl
+          // fetched the edited posts and listed every id still there.
+          const edited = Math.max(1, Math.round(count * 0.01));
+          const deleted = Math.max(1, Math.round(count * 0.001));
+          const gone = new Set(Array.from({ length: deleted }, (_, i) => 2 + Math.floor((i * count) / deleted)));
+          const changed = Array.from({ length: edited }, (_, i) => 1 + Math.floor((i * count) / edited)).filter((id) => !gone.has(id));
+          const wanted = new Set(changed);
+          const byId = new Map<number, Record<string, unknown>>();
+          for (const item of posts(count, 11)) if (wanted.has(item.id as number)) byId.set(item.id as number, { ...item, modified_gmt: '2026-12-01T12:00:00', title: { rendered: `Edited ${item.id}` } });
+          aws.stored.set(`raw/${at('day2.json')}`, rawLayout(changed.map((id) => byId.get(id))));
+          aws.stored.set(`raw/${at('ids.json')}`, rawLayout(Array.from({ length: count }, (_, i) => i + 1).filter((id) => !gone.has(id)).map((id) => ({ id }))));
+          const day2 = await land(flags, { endpoint, key: at('day2.json'), mode: 'incremental', idsKey: at('ids.json'), runId: 'day-2', fetchedAt: '2026-12-02T07:00:00.000Z' });
+          for (const key of [...aws.stored.keys()]) if (key.includes(`/${endpoint}/`)) aws.stored.delete(key);
+          const run = ({ landMs, processMs, peakRss, rows, error }: Awaited<ReturnType<typeof land>>): LandingRun => ({ landMs, processMs, peakRss, rows, ...(error && { error }) });
+          landings.push({ posts: count, memoryMb, rawBytes: day1Raw.length, day1: run(day1), day2: { ...run(day2), edited: changed.length, deleted } });
+          log(`bronze landing ${count} posts at ${memoryMb} MB's flags: day 1 ${day1.landMs.toFixed(0)} ms, ${(day1.peakRss / 2 ** 20).toFixed(0)} MiB; day 2 ${day2.landMs.toFixed(0)} ms, ${(day2.peakRss / 2 ** 20).toFixed(0)} MiB${day1.error || day2.error ? ` (FAILED: ${day1.error ?? day2.error})` : ''}`);
+        }
+        site = { posts: SITE_POSTS, rawBytes: siteRaw.length, peakRss, invokeMs, ...(error && { error }), atDefault: { memoryMb: config.bronzeMemoryMb, peakRss: atDefault.peakRss, invokeMs: atDefault.invokeMs, ...(atDefault.error && { error: atDefault.error }) }, landings };
       }
       const result: ArtifactResult = {
         name,

@@ -2,9 +2,9 @@ import { startServer } from '../test/helpers/loopback-server';
 
 /**
  * A loopback stand-in for the AWS APIs the handlers call, enough for a successful run:
- * SSM GetParameters (JSON 1.1 protocol), S3 PutObject (drains the body and answers 200),
- * S3 GetObject (serves what was put, or `objects` given up front), Glue GetTable (no such
- * table), CreateTable and UpdateTable (accepted, not kept). SNS is not served: a run that
+ * SSM GetParameters (JSON 1.1 protocol), S3 PutObject (keeps the body, decoded from aws-chunked,
+ * and answers 200), S3 GetObject (serves what was put, or `objects` given up front; NoSuchKey
+ * otherwise), Glue GetTable (no such table), CreateTable and UpdateTable (accepted, not kept). SNS is not served: a run that
  * publishes an alert fails loudly here, which is what a benchmark of the success path wants.
  * Reached through AWS_ENDPOINT_URL (the SDK's standard variable), path-style because the host is
  * an IP address.
@@ -15,6 +15,24 @@ export interface AwsStandIn {
   stored: Map<string, Buffer>;
   requests: number;
   close(): Promise<void>;
+}
+
+/**
+ * The payload of an `aws-chunked` body (how the SDK uploads a stream with a trailing checksum):
+ * `<hex size>[;extensions]\r\n<bytes>\r\n` chunks up to one of size 0, then the trailers.
+ * Stored decoded, so that an object put by one run reads back as written in the next.
+ */
+function unchunk(body: Buffer): Buffer {
+  const parts: Buffer[] = [];
+  let at = 0;
+  for (;;) {
+    const eol = body.indexOf('\r\n', at);
+    if (eol < 0) throw new Error('stand-in: an aws-chunked body ended inside a chunk header');
+    const size = Number.parseInt(body.toString('latin1', at, eol).split(';')[0], 16);
+    if (!(size > 0)) return Buffer.concat(parts);
+    parts.push(body.subarray(eol + 2, eol + 2 + size));
+    at = eol + 2 + size + 2;
+  }
 }
 
 export async function startAwsStandIn(options: { parameters: Record<string, string>; objects?: Record<string, Buffer | string>; keepBodies?: boolean }): Promise<AwsStandIn> {
@@ -48,7 +66,8 @@ export async function startAwsStandIn(options: { parameters: Record<string, stri
       }
       const path = decodeURIComponent(new URL(req.url ?? '/', 'http://x').pathname.slice(1));
       if (req.method === 'PUT') {
-        stored.set(path, options.keepBodies === false ? Buffer.alloc(0) : Buffer.concat(chunks));
+        const body = Buffer.concat(chunks);
+        stored.set(path, options.keepBodies === false ? Buffer.alloc(0) : req.headers['x-amz-decoded-content-length'] ? unchunk(body) : body);
         res.writeHead(200, { etag: `"${size.toString(16)}"` });
         res.end();
         return;
@@ -57,6 +76,12 @@ export async function startAwsStandIn(options: { parameters: Record<string, stri
         const body = stored.get(path)!;
         res.writeHead(200, { 'content-type': 'application/octet-stream', 'content-length': String(body.length), etag: '"x"' });
         res.end(body);
+        return;
+      }
+      if (req.method === 'GET' && !target) {
+        // As S3 answers a reader allowed to list the bucket: the first run has no table or state yet.
+        res.writeHead(404, { 'content-type': 'application/xml' });
+        res.end(`<?xml version="1.0" encoding="UTF-8"?><Error><Code>NoSuchKey</Code><Message>The specified key does not exist.</Message><Key>${path}</Key></Error>`);
         return;
       }
       res.writeHead(400, { 'content-type': 'text/plain' });
