@@ -36,16 +36,16 @@ export interface PipelineConfig {
   /** @default 300 */
   rawTimeoutSeconds: number;
   /**
-   * Measured (npm run bench, issue 13): the converter as the Lambda carries it peaks at 153-175
-   * MiB for 10k-50k posts averaging 6.5 KB (bodies up to 20 KB) with the heap flags the runtime
-   * gives 1024 MB (its young generation held at 16 MiB: handlers/parquet/young-generation.ts;
-   * 196-294 MiB without), and importing the bronze archive (the S3 and SSM clients) is 85 MiB
-   * before any work. A site the size of the fixture (1171 posts) peaked at 137-147 MiB with a
-   * 128 MB function's heap limits, so 128 is not enough (153-165 MiB at 1024 MB's); 512 would be
-   * for the conversion, but an incremental run also reads the current table back (day 2 bench:
-   * 1.15x a full refresh's peak). Lambda's CPU grows with memory and this
-   * work is CPU-bound (zstd runs on the thread pool, so it gains from a second vCPU past 1769 MB):
-   * GB-seconds barely change with memory, and 1024 keeps the headroom.
+   * Derived from measurement (npm run bench, artifacts: the bronze archive landing generated posts
+   * in its own Node process with a function memory's heap flags): the smallest power of two whose
+   * landings peak at no more than 80% of it, the rest being for the Lambda runtime's own client
+   * and run-to-run spread. A first landing is nearly flat in the site's size (157 / 204 / 227 MiB
+   * for 1171 / 10k / 50k posts at 1024 MB's flags); the next day's incremental run is what needs
+   * the memory, because it reads the table back a row group at a time (10 000 rows, decoded
+   * whole by hyparquet): 200 / 447 / 548 MiB. At 512 MB's flags day 2 of 50k posts still peaks at
+   * 492 MiB (96%), so 512 is not enough and 1024 is (53%). 128 MB is not enough even for the
+   * fixture site's 1171 posts (142 MiB on day 1). More memory is also more CPU (Lambda gives
+   * memory/1769 of a vCPU), and this work is CPU-bound, so GB-seconds barely change with it.
    * @default 1024
    */
   bronzeMemoryMb: number;
