@@ -115,6 +115,9 @@ export async function landEndpoint(deps: HandlerDeps, context: LandContext, obje
     const ids: unknown[] = [];
     let batch: string[] = [];
     const boundYoungGeneration = youngGenerationBound();
+    // Before the first batch too: an incremental merge reads a row group of the table back in one
+    // call first, and V8 grew the new space to 128 MiB during it (at 1024 MB's flags).
+    boundYoungGeneration();
     let counts;
     try {
       counts = await mergeRows(
