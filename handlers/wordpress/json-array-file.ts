@@ -48,8 +48,9 @@ export function openJsonArrayFile(path: string): JsonArrayFile {
     if (texts.length === 0) return;
     let used = 0;
     for (const text of texts) {
-      // A UTF-16 code unit is at most 3 bytes of UTF-8.
-      const most = used + 2 + 3 * text.length;
+      // A UTF-16 code unit is at most 3 bytes of UTF-8; a text of a megabyte or more is measured
+      // instead, so that one long item does not triple the buffer.
+      const most = used + 2 + (text.length < 1 << 20 ? 3 * text.length : Buffer.byteLength(text));
       if (most > scratch.length) {
         const larger = Buffer.allocUnsafe(Math.max(most, 2 * scratch.length));
         scratch.copy(larger, 0, 0, used);

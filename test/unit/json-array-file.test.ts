@@ -14,11 +14,12 @@ async function inTemp<T>(run: (dir: string) => Promise<T>): Promise<T> {
   }
 }
 
-/** Items of every width: ASCII, two-byte text, astral characters, and one far larger than a batch buffer. */
+/** Items of every width: ASCII, two-byte text, astral characters, and items far larger than a batch buffer (one over a megabyte). */
 const items = [
   { id: 1, title: 'plain' },
   { id: 2, title: 'テスト café', emoji: '😀'.repeat(3) },
   { id: 3, content: 'ü'.repeat(100_000) + '日本'.repeat(50_000) },
+  { id: 4, content: 'x'.repeat(1_500_000) + 'é' },
   {},
   { id: 5, list: [1, null, 'x'] },
 ];
