@@ -147,6 +147,7 @@ async function mergeFull(input: MergeInput, emit: Emit): Promise<MergeCounts> {
 async function mergeIncremental(input: MergeInput, emit: Emit): Promise<MergeCounts> {
   if (!input.listed) throw new Error('an incremental merge needs the id listing of this run');
   const text = rowText();
+  const stringify = JSON.stringify;
   const listed = new Set<string>();
   for (const id of input.listed) {
     const key = text.key(id);
@@ -158,7 +159,7 @@ async function mergeIncremental(input: MergeInput, emit: Emit): Promise<MergeCou
   let index = 0;
   for await (const raw of input.items()) {
     const item = asObject(raw, index++);
-    const json = JSON.stringify(item);
+    const json = stringify(item);
     const fetched = { item, json, hash: text.digest(json) };
     const key = text.key(item.id);
     if (key === undefined) keyless.push(fetched);
@@ -186,7 +187,7 @@ async function mergeIncremental(input: MergeInput, emit: Emit): Promise<MergeCou
       const key = text.key(id);
       if (key === undefined) {
         counts.rows++;
-        await emit(id, JSON.stringify(row));
+        await emit(id, stringify(row));
         continue;
       }
       while (next < fresh.length && compareIds(fresh[next].item.id, id) < 0) await insert(fresh[next++]);
@@ -201,7 +202,7 @@ async function mergeIncremental(input: MergeInput, emit: Emit): Promise<MergeCou
         await upsert(update);
       } else {
         if (update) counts.unchanged++;
-        await emit(id, JSON.stringify(row));
+        await emit(id, stringify(row));
       }
     }
   }
