@@ -1,14 +1,15 @@
 /**
  * Runs `task` over `inputs` with at most `limit` in flight and hands each result to `consume` in
  * input order. At most `limit` results wait in memory, which is what bounds a crawl by a few
- * pages. `next` may extend the input while running (pages discovered from headers); returning
+ * pages. `next` may extend the input while running (pages discovered from headers): it is asked
+ * again after each `consume`, and whenever a task calls the `more` it was given; returning
  * `false` from `consume` stops scheduling. On the first failure the rest are abandoned and the
  * failure is rethrown (the caller aborts their requests through its signal).
  */
 export async function forEachOrdered<I, R>(
   next: () => I | undefined,
   limit: number,
-  task: (input: I) => Promise<R>,
+  task: (input: I, more: () => void) => Promise<R>,
   consume: (result: R, input: I) => Promise<boolean> | boolean,
 ): Promise<void> {
   const queue: Array<{ input: I; result: Promise<R> }> = [];
@@ -17,18 +18,26 @@ export async function forEachOrdered<I, R>(
     while (open && queue.length < Math.max(1, limit)) {
       const input = next();
       if (input === undefined) return;
-      const result = task(input);
+      const result = task(input, fill);
       // Failures are rethrown when their turn comes; until then they must not be "unhandled".
       result.catch(() => undefined);
       queue.push({ input, result });
     }
   };
-  fill();
-  while (queue.length > 0) {
-    const { input, result } = queue.shift()!;
-    if (!(await consume(await result, input))) open = false;
+  try {
     fill();
-    if (!open) break;
+    while (queue.length > 0) {
+      // The head stays queued until consumed, so a `more` meanwhile keeps to `limit` in all.
+      const { input, result } = queue[0];
+      const keep = await consume(await result, input);
+      queue.shift();
+      if (!keep) open = false;
+      fill();
+      if (!open) break;
+    }
+  } finally {
+    // A task still running after a failure must not start more.
+    open = false;
   }
 }
 

@@ -24,6 +24,8 @@ export interface Paginator {
   url(page: number): string;
   /** Reads a successful answer to page `page`. Throws when its body is not a page (e.g. an object). */
   read(page: number, response: JsonResponse): PageOutcome;
+  /** The pages a successful answer's headers announce, when they do. */
+  totalPages(headers: Headers): number | undefined;
   /** Reads a failed request: an end-of-collection signal becomes an outcome, anything else is rethrown. */
   readError(error: unknown): PageOutcome;
   /** Whether to ask for the page after `outcome`'s, once every page announced so far is read. */
@@ -51,13 +53,14 @@ export interface WordPressPaginationOptions {
  * totals count items on private posts that pages omit, so pages of 99 or 98 occur mid-collection.
  */
 export function wordpressPagination(endpointUrl: string, options: WordPressPaginationOptions): Paginator {
+  const totalPagesOf = (headers: Headers) => headerNumber(headers, 'x-wp-totalpages');
   return {
     url: (page) => pageUrl(endpointUrl, { page, perPage: options.perPage, orderById: options.orderById }),
     read(page, response) {
       if (!Array.isArray(response.body)) {
         throw new Error(`GET ${response.url} -> HTTP ${response.status}: expected a JSON array of items, got ${describe(response.body)}`);
       }
-      const totalPages = headerNumber(response.headers, 'x-wp-totalpages');
+      const totalPages = totalPagesOf(response.headers);
       return {
         items: response.body,
         // An empty page before the announced last one is not the end: a whole page of items the
@@ -68,6 +71,7 @@ export function wordpressPagination(endpointUrl: string, options: WordPressPagin
         hasNext: 'next' in parseLinkHeader(response.headers.get('link')),
       };
     },
+    totalPages: totalPagesOf,
     readError(error) {
       if (isRequestError(error, 400, 'rest_post_invalid_page_number')) return { items: [], end: true, hasNext: false };
       throw error;

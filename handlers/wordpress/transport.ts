@@ -77,6 +77,12 @@ export interface TransportOptions {
    * @default 0
    */
   priority?: number;
+  /**
+   * Called with the headers of a 2xx answer as soon as they arrive, before its body is read (a
+   * crawler learns X-WP-TotalPages from them).
+   * @default undefined
+   */
+  onHeaders?: (headers: Headers) => void;
 }
 
 export const defaultTransportOptions: TransportOptions = {
@@ -285,6 +291,7 @@ async function attemptWithin(startUrl: string, options: TransportOptions, signal
       url = target;
       continue;
     }
+    if (response.ok) options.onHeaders?.(response.headers);
     let body: Buffer;
     try {
       body = await readCapped(response, url, options.maxBodyBytes, signal);

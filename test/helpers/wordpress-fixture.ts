@@ -65,6 +65,8 @@ export interface FaultResponse {
   passThrough?: boolean;
   /** Hold the answer until this settles (then apply `delayMs`, if any): an ordering gate for tests. */
   until?: Promise<unknown>;
+  /** With `passThrough`: send the status and headers at once, and the body once this settles. */
+  bodyUntil?: Promise<unknown>;
 }
 
 /** Called for every request with its 1-based number; return nothing to answer normally. */
@@ -143,7 +145,7 @@ export async function startWordPressFixture(options: WordPressFixtureOptions = {
     const override = fault?.(request, requests.length);
     const answer = () => {
       if (override && !override.passThrough) return sendFault(res, override);
-      respond(request, res, options, answers);
+      respond(request, res, options, answers, override?.bodyUntil);
     };
     const go = () => (override?.delayMs ? void setTimeout(answer, override.delayMs) : answer());
     if (override?.until) void override.until.then(go, go);
@@ -207,9 +209,12 @@ interface Answer {
   body: Buffer;
 }
 
-function send(res: ServerResponse, answer: Answer): void {
+function send(res: ServerResponse, answer: Answer, bodyUntil?: Promise<unknown>): void {
   res.writeHead(answer.status, { 'content-type': 'application/json; charset=UTF-8', ...answer.headers });
-  res.end(answer.body);
+  if (!bodyUntil) return void res.end(answer.body);
+  res.flushHeaders();
+  const end = () => void res.end(answer.body);
+  void bodyUntil.then(end, end);
 }
 
 function json(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
@@ -220,10 +225,10 @@ function wpError(res: ServerResponse, status: number, code: string, message: str
   json(res, status, { code, message, data: { status, ...data } });
 }
 
-function respond(request: FixtureRequest, res: ServerResponse, options: WordPressFixtureOptions, answers?: Map<string, Answer>): void {
+function respond(request: FixtureRequest, res: ServerResponse, options: WordPressFixtureOptions, answers?: Map<string, Answer>, bodyUntil?: Promise<unknown>): void {
   const { url, route } = request;
   const reused = answers?.get(url.href);
-  if (reused) return send(res, reused);
+  if (reused) return send(res, reused, bodyUntil);
   if (options.documents && route in options.documents) return json(res, 200, options.documents[route]);
   const match = /^\/wp\/v2\/([a-z0-9_-]+)\/?$/.exec(route);
   const collection = match ? options.collections?.[match[1]] : undefined;
@@ -270,7 +275,7 @@ function respond(request: FixtureRequest, res: ServerResponse, options: WordPres
     body: Buffer.from(JSON.stringify(items)),
   };
   answers?.set(url.href, answer);
-  send(res, answer);
+  send(res, answer, bodyUntil);
 }
 
 /**

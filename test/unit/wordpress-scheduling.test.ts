@@ -59,6 +59,32 @@ test('with the expected page count known, pages 2 to n are asked for before page
   t.deepEqual(wp.requests.map(pageOf).sort(), [1, 2, 3]);
 });
 
+test('without an expected count, the pages page 1 announces are asked for when its headers arrive, before its body', async (t) => {
+  // Page 1's body is held until page 3 has arrived: a crawler that waits to read page 1 before
+  // asking for more would never send page 3, and the test would time out instead of passing.
+  const third = gate();
+  const { wp, dir } = await site(t, { posts: { items: generateItems(250) } }, (request) => {
+    if (pageOf(request) === 3) third.open();
+    return pageOf(request) === 1 ? { bodyUntil: third.opened, passThrough: true } : undefined;
+  });
+  const { result, ids } = await crawlOf(wp, dir, 'posts', {});
+  t.deepEqual(ids, range(1, 250));
+  t.like(result, { items: 250, pages: 3, total: 250, duplicates: 0, orderedById: true });
+  t.deepEqual(wp.requests.map(pageOf).sort(), [1, 2, 3]);
+});
+
+test('a page 1 whose body fails after its headers announced more pages fails the crawl, and the pages asked for early are stopped', async (t) => {
+  const recorder = recordUnhandledRejections(t);
+  const { wp, dir } = await site(t, { posts: { items: generateItems(950) } }, (request) =>
+    pageOf(request) === 1 ? { status: 200, headers: { 'x-wp-total': '950', 'x-wp-totalpages': '10' }, body: '[{"id":1},', truncateAfter: 5 } : { delayMs: 50, passThrough: true },
+  );
+  const error = await t.throwsAsync(crawlOf(wp, dir, 'posts', {}));
+  t.regex(error.message, /page=1/);
+  t.true(wp.requests.some((r) => pageOf(r) > 1), 'pages 2 and on were asked for from the headers');
+  t.true(wp.requests.length <= 1 + 3 * options.pageConcurrency, `at most the window, at every attempt of page 1: ${wp.requests.length} requests`);
+  t.deepEqual(await recorder.drained(), []);
+});
+
 for (const kind of ['posts', 'terms'] as const) {
   test(`pages guessed past the true end of a ${kind}-like collection are dropped: no error, every id once, no unhandled rejection`, async (t) => {
     const recorder = recordUnhandledRejections(t);
