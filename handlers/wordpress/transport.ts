@@ -3,6 +3,7 @@ import type { Limiter } from '../concurrency';
 import { basicAuthorization } from './auth';
 import { isRetryableStatus, parseRetryAfter, retryDelay } from './retry';
 import { sameHost } from './url';
+import { parseJsonArrayInPieces } from './json-body';
 
 /** How requests are sent, retried and validated. */
 export interface TransportOptions {
@@ -356,32 +357,47 @@ function looksLikeHtml(text: string): boolean {
   return /^\s*</.test(text);
 }
 
+/** Bytes decoded to judge what a successful answer is before it is parsed. */
+const HEAD_BYTES = 1024;
+
 function interpret(url: string, response: Response, body: Buffer): JsonResponse {
   const status = response.status;
   const head = `GET ${url} -> HTTP ${status} ${response.statusText}`.trimEnd();
-  // A byte-order mark before the JSON is a classic WordPress quirk (a theme or plugin file saved
-  // with a BOM); JSON.parse refuses it although the data is fine.
-  const text = body.toString('utf8').replace(/^\uFEFF/, '');
   const contentType = response.headers.get('content-type') ?? '';
   if (status < 200 || status >= 300) {
+    const text = decode(body);
     const retryable = isRetryableStatus(status);
     const fields = { url, status, retryable, retryAfterMs: parseRetryAfter(response.headers.get('retry-after')) };
     const wp = wordpressError(text);
     if (wp) return throwError(`${head}: ${wp.code}: ${wp.message}`, { ...fields, code: wp.code, data: wp.data });
     return throwError(`${head}: ${text.trim() === '' ? 'empty body' : snippet(body)}`, fields);
   }
-  if (looksLikeHtml(text)) {
+  // The start of the body tells HTML and an empty body from JSON (one of only whitespace is read
+  // whole): a page is not decoded as one string, see parseJsonArrayInPieces.
+  let start = decode(body.subarray(0, HEAD_BYTES));
+  if (start.trim() === '' && body.length > HEAD_BYTES) start = decode(body);
+  if (looksLikeHtml(start)) {
     return throwError(`${head}: answered HTML instead of JSON (a WAF or challenge page, a login page or a PHP error?): ${snippet(body)}`, { url, status, retryable: false });
   }
-  if (text.trim() === '') return throwError(`${head}: empty body, expected JSON`, { url, status, retryable: false });
+  if (start.trim() === '') return throwError(`${head}: empty body, expected JSON`, { url, status, retryable: false });
   if (!/json/i.test(contentType)) {
     return throwError(`${head}: content type ${JSON.stringify(contentType)} is not JSON: ${snippet(body)}`, { url, status, retryable: false });
   }
+  const items = parseJsonArrayInPieces(body);
+  if (items) return { url, status, headers: response.headers, body: items };
   try {
-    return { url, status, headers: response.headers, body: JSON.parse(text) };
+    return { url, status, headers: response.headers, body: JSON.parse(decode(body)) };
   } catch (error) {
     return throwError(`${head}: invalid JSON (${(error as Error).message}; truncated?), ${body.length} bytes starting ${snippet(body)}`, { url, status, retryable: false });
   }
+}
+
+/**
+ * UTF-8 text without a leading byte-order mark: a BOM before the JSON is a classic WordPress quirk
+ * (a theme or plugin file saved with one), and JSON.parse refuses it although the data is fine.
+ */
+function decode(bytes: Buffer): string {
+  return bytes.toString('utf8').replace(/^\uFEFF/, '');
 }
 
 function throwError(message: string, fields: Omit<RequestError, 'name' | 'message'>): never {
