@@ -1,5 +1,6 @@
 import test from 'ava';
 import { parseJsonArrayInPieces } from '../../handlers/wordpress/json-body';
+import { prng } from '../../bench/posts';
 
 /** What JSON.parse makes of the whole body, as the transport parses it without pieces. */
 function whole(bytes: Buffer): { value: unknown } | { error: string } {
@@ -10,17 +11,7 @@ function whole(bytes: Buffer): { value: unknown } | { error: string } {
   }
 }
 
-/** A deterministic generator of JSON values with the characters that could fool a cutter. */
-function prng(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** JSON values made of the characters that could fool a cutter. */
 const tricky = [',', ']', '[', '{', '}', '"', '\\', '\\"', '\\\\', '"]', '\\",', 'é', '😀', '中文', '\u2028', '\n', '\ud800', ' ', '<p>', '&#8220;'];
 function value(random: () => number, depth: number): unknown {
   const r = random();
