@@ -65,8 +65,8 @@ const ZSTD_OUTPUT_CHUNK = 1 << 20;
  * with a ZSTD_e_end flush. That is what zstdCompress does for one buffer (a write, then the end),
  * so the frames are the same bytes, but a context is allocated once per stream, not once per
  * page: a context's window and tables (megabytes at the default level) allocated and freed per
- * page left glibc holding more of them (`npm run convert`, medians of 5: 151 / 168 MiB for 10k /
- * 50k posts with a context per page, 141 / 160 MiB with the streams, same time).
+ * page left glibc holding more of them (`npm run convert`, medians of 7: 151 / 166 MiB for 10k /
+ * 50k posts with a context per page, 141 / 156 MiB with the streams, same time).
  */
 export function compressor(codec: Codec): Compressor {
   if (codec === 'snappy') {
