@@ -14,7 +14,7 @@ import { benchDay2 } from './day2';
 import type { FanOutResults, FanOutTask } from './fan-out';
 import { benchFanOut } from './fan-out';
 import type { ExtractResults } from './extract';
-import { benchExtract } from './extract';
+import { benchExtractInChild } from './extract';
 import { RSS_METHOD } from './proc';
 
 /**
@@ -450,7 +450,7 @@ async function main(): Promise<void> {
   let fanOut: FanOutResults | undefined;
   try {
     if (args.only.has('artifacts')) artifacts = await benchArtifacts({ tmp, runs: args.coldRuns, landingPosts: args.landingPosts, log });
-    if (args.only.has('extract')) extract = await benchExtract({ pages: args.pages, latencyMs: args.latencyMs, concurrency: parseConfig({ siteUrl: 'https://example.com' }).requestConcurrency, runs: args.runs, sequential: true, sharedThread: true, serialized: true, tmp, log });
+    if (args.only.has('extract')) extract = await benchExtractInChild({ pages: args.pages, latencyMs: args.latencyMs, concurrency: parseConfig({ siteUrl: 'https://example.com' }).requestConcurrency, runs: args.runs, sequential: true, sharedThread: true, serialized: true, tmp, log });
     if (args.only.has('convert')) convert = await benchConvert({ rows: args.rows, runs: args.runs, codec: args.codec, drift: args.drift, tmp, log });
     if (args.only.has('day2')) day2 = await benchDay2({ posts: args.day2Posts, tmp, log });
     if (args.only.has('fanout')) fanOut = await benchFanOut({ ...args.fanOut, tmp, log });
@@ -468,7 +468,7 @@ async function main(): Promise<void> {
       : []),
     ...(extract
       ? [
-          `Extraction: runRaw in-process, all 7 endpoints in one invocation, loopback fixture holding each response ${extract.latencyMs} ms (keep-alive, answers serialised once) and the S3 stand-in on a worker thread (a remote site and S3 have machines of their own), requests counted at the fixture; ideal = ceil(P / concurrency) x latency; one warm-up run, then ${extract.runs.length} run(s), median: ${extract.runs.map((r) => ms(r.ms)).join(', ')}. CPU per page is the whole process's (crawler, fixture, S3 stand-in). Pages per endpoint: ${JSON.stringify(extract.pagesPerEndpoint)}.`,
+          `Extraction: runRaw in a Node process of its own (as the raw Lambda runs it, not in the bench's process), all 7 endpoints in one invocation, loopback fixture holding each response ${extract.latencyMs} ms (keep-alive, answers serialised once) and the S3 stand-in on a worker thread (a remote site and S3 have machines of their own), requests counted at the fixture; ideal = ceil(P / concurrency) x latency; one warm-up run, then ${extract.runs.length} run(s), median: ${extract.runs.map((r) => ms(r.ms)).join(', ')}. CPU per page is the whole process's (crawler, fixture, S3 stand-in). Pages per endpoint: ${JSON.stringify(extract.pagesPerEndpoint)}.`,
         ]
       : []),
     ...(artifacts ? [`Bronze at 128 MB: the bronze archive's handler in its own Node 24 process (bench/cold-start.cjs, SDK through NODE_PATH, S3 stand-in) lands ${SITE_POSTS} generated posts with bodies of 200 B-20 KB (the fixture site's count and range), with NODE_OPTIONS=${SITE_NODE_OPTIONS} (the heap limits the Lambda runtime derives for 128 MB), and again with the default bronzeMemoryMb's; peak RSS by ${RSS_METHOD.split(' (')[0]}.`, `Bronze landings: the same process lands generated posts (${args.landingPosts.join(', ')}) into an empty lake (day 1, a full crawl), then the next day's incremental run (1% of the posts edited, 0.1% deleted: the delta, the id listing, and the table read back from the stand-in), each size with the default memory's heap flags and the largest also with half that memory's; the time is the handler's own (merge and conversion).`] : []),
