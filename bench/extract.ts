@@ -7,6 +7,7 @@ import type { FixtureCollection } from '../test/helpers/wordpress-fixture';
 import type { ExtractServer, ServerConfig } from './extract-server';
 import { nowEpochMs, serveHere, serveOnWorker } from './extract-server';
 import { lambdaForm } from './lambda-form';
+import { runNode } from './proc';
 
 /**
  * Extraction: the real raw handler core (`runRaw`, the code the Lambda runs, with its crawler,
@@ -206,30 +207,22 @@ export async function benchExtract(options: ExtractOptions): Promise<ExtractResu
 
 /**
  * benchExtract in a Node process of its own (this one's binary and TypeScript loader), its log
- * lines relayed to `log`. The raw Lambda crawls in a process that holds the handler alone; run in
- * the bench's process after the artifacts section, the same crawl took 14-16 ms of CPU per page
- * instead of 10 and 1.10x the ideal time instead of 1.07x (a larger heap to collect).
+ * lines relayed to `log` as they come. The raw Lambda crawls in a process that holds the handler
+ * alone; run in the bench's process after the artifacts section, the same crawl took 14-16 ms of
+ * CPU per page instead of 10-12 and 1.10x the ideal time instead of 1.08x (a larger heap to collect).
  */
 export async function benchExtractInChild(options: ExtractOptions): Promise<ExtractResults> {
-  const { spawn } = require('node:child_process') as typeof import('node:child_process');
   const { log, ...rest } = options;
-  const child = spawn(process.execPath, [...process.execArgv, __filename, JSON.stringify(rest)], { stdio: ['ignore', 'pipe', 'pipe'] });
-  let stdout = '';
-  let stderr = '';
   let partial = '';
-  child.stdout.on('data', (chunk) => (stdout += chunk));
-  child.stderr.on('data', (chunk) => {
-    stderr += chunk;
-    const lines = (partial + chunk).split('\n');
-    partial = lines.pop() ?? '';
-    for (const line of lines) if (line.startsWith(LOG_PREFIX)) log(line.slice(LOG_PREFIX.length));
+  const run = await runNode([...process.execArgv, __filename, JSON.stringify(rest)], {
+    tmp: options.tmp,
+    onStderr: (chunk) => {
+      const lines = (partial + chunk).split('\n');
+      partial = lines.pop() ?? '';
+      for (const line of lines) if (line.startsWith(LOG_PREFIX)) log(line.slice(LOG_PREFIX.length));
+    },
   });
-  const code = await new Promise<number | null>((resolve, reject) => {
-    child.on('error', reject);
-    child.on('close', resolve);
-  });
-  if (code !== 0) throw new Error(`the extraction bench's process exited with ${code}: ${stderr.trim().slice(-2000)}`);
-  return JSON.parse(stdout) as ExtractResults;
+  return JSON.parse(run.stdout) as ExtractResults;
 }
 
 /** Marks the child's log lines among whatever else it writes to stderr. */

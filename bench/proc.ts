@@ -21,7 +21,10 @@ export interface ProcessRun {
  * With /usr/bin/time the RSS is the kernel's high-water mark of the node process (time itself is
  * not counted: it only forks and waits).
  */
-export async function runNode(args: string[], options: { tmp: string; env?: NodeJS.ProcessEnv; cwd?: string; selfReportedRssKb?: (stdout: string) => number | undefined }): Promise<ProcessRun> {
+export async function runNode(
+  args: string[],
+  options: { tmp: string; env?: NodeJS.ProcessEnv; cwd?: string; selfReportedRssKb?: (stdout: string) => number | undefined; onStderr?: (chunk: string) => void },
+): Promise<ProcessRun> {
   const useTime = existsSync('/usr/bin/time');
   const rssFile = join(options.tmp, `rss-${process.pid}-${Math.random().toString(36).slice(2)}.txt`);
   const command = useTime ? '/usr/bin/time' : process.execPath;
@@ -31,7 +34,10 @@ export async function runNode(args: string[], options: { tmp: string; env?: Node
   let stdout = '';
   let stderr = '';
   child.stdout.on('data', (chunk) => (stdout += chunk));
-  child.stderr.on('data', (chunk) => (stderr += chunk));
+  child.stderr.on('data', (chunk) => {
+    stderr += chunk;
+    options.onStderr?.(String(chunk));
+  });
   const code = await new Promise<number | null>((resolve, reject) => {
     child.on('error', reject);
     child.on('close', resolve);
