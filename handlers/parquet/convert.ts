@@ -108,15 +108,6 @@ function groupBuilder(file: ParquetFile, size: number) {
   };
 }
 
-/** `batch` cut so that no piece crosses a row group boundary. */
-function* pieces<T>(batch: T[], room: () => number): Generator<T[]> {
-  for (let offset = 0; offset < batch.length; ) {
-    const take = Math.min(batch.length - offset, room());
-    yield take === batch.length ? batch : batch.slice(offset, offset + take);
-    offset += take;
-  }
-}
-
 /**
  * Converts `input` (a JSON array of objects) into the Parquet file `output`. The file is written
  * next to `output` and renamed into place only when complete, so a failure never leaves a partial
@@ -152,7 +143,15 @@ export async function convertJsonFile(input: string, output: string, options: Co
     let position = 0;
     for await (const rows of rowBatches(input)) {
       boundYoungGeneration();
-      for (const piece of pieces(rows, room)) {
+      // The batch cut so that no piece crosses a row group boundary, by a loop and not a generator
+      // function: the bronze Lambda runs this module as Pulumi serializes it, where each call of a
+      // module-level function goes through a sloppy-mode wrapper that passes on its `arguments`.
+      // Called once per batch, such a generator made V8 promote nearly every parsed row to the old
+      // space (61 MB against 6 MB for 10k posts) and the conversion about 20% slower.
+      for (let offset = 0; offset < rows.length; ) {
+        const take = Math.min(rows.length - offset, room());
+        const piece = take === rows.length ? rows : rows.slice(offset, offset + take);
+        offset += take;
         const fresh = position >= observed;
         position += piece.length;
         if (fresh) {
