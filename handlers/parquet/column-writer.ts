@@ -6,7 +6,8 @@ import { timestampParser } from './timestamps';
  * One column chunk, written as its rows arrive: each value goes straight from the parsed row into
  * its page (a string is copied as its bytes: rows are in binary form, binary.ts), and a page that
  * is full is handed to the compressor at once, which runs on libuv's thread pool while the next
- * rows are parsed. A row group is therefore held as its compressed pages, not as its values.
+ * rows are parsed. A row group is therefore held as its compressed pages, not as its values, and
+ * the file (parquet-file.ts) keeps those in a spill file until the group is written.
  *
  * Dictionary encoding is tried for every non-boolean column and kept while it pays, as
  * hyparquet-writer decides it (distinct bytes at most half of the plain bytes, a first look that
@@ -19,8 +20,14 @@ import { timestampParser } from './timestamps';
 
 export type Physical = 'BOOLEAN' | 'INT64' | 'DOUBLE' | 'BYTE_ARRAY';
 
-/** A page's compressed bytes, when the compressor is done with them; `bytes` is the compressor's until then. */
-export type Compress = (bytes: Uint8Array) => Promise<Uint8Array>;
+/**
+ * A compressed page as the file holds it until its row group is written: its bytes, or where in a
+ * spill file they are (parquet-file.ts).
+ */
+export type Stored = Uint8Array | { readonly offset: number; readonly length: number };
+
+/** A page's compressed form, when the compressor is done with it; `bytes` is the compressor's until then. */
+export type Compress = (bytes: Uint8Array) => Promise<Stored>;
 
 /** A buffer of `size` bytes, possibly one the compressor is done with. */
 export type Allocate = (size: number) => Buffer;
@@ -29,7 +36,7 @@ interface Page {
   levels: Uint8Array;
   repetitionBytes: number;
   definitionBytes: number;
-  data: Promise<Uint8Array>;
+  data: Promise<Stored>;
   /** Bytes of the page's values before compression. */
   plainBytes: number;
   encoding: string;
@@ -41,7 +48,8 @@ interface Page {
 
 /** What a finished chunk holds, with offsets relative to its first byte. */
 export interface FinishedChunk {
-  bytes: Uint8Array[];
+  /** Its parts in file order: headers and levels as bytes, compressed pages as stored. */
+  bytes: Stored[];
   size: number;
   uncompressed: number;
   dictionaryOffset?: number;
@@ -470,7 +478,7 @@ export function columnWriter(spec: ColumnSpec, path: readonly string[], compress
 
   /** Ends the chunk (the row group's end): its pages compressed, in file order, and its metadata. */
   async function finish(): Promise<FinishedChunk> {
-    let dictionaryPage: { header: Uint8Array; data: Uint8Array; uncompressed: number } | undefined;
+    let dictionaryPage: { header: Uint8Array; data: Stored; uncompressed: number } | undefined;
     if (dictionary) {
       const nonNull = indexCount;
       const indexBytes = Math.ceil((nonNull * bitWidth(Math.max(0, distinct.length - 1))) / 8);
@@ -490,10 +498,10 @@ export function columnWriter(spec: ColumnSpec, path: readonly string[], compress
     } else {
       cutPage();
     }
-    const bytes: Uint8Array[] = [];
+    const bytes: Stored[] = [];
     let size = 0;
     let uncompressed = 0;
-    const push = (part: Uint8Array) => {
+    const push = (part: Stored) => {
       bytes.push(part);
       size += part.length;
     };

@@ -21,8 +21,9 @@ import { youngGenerationBound } from './young-generation';
  *   the schema of every row read so far. After MAX_RESTARTS such changes, inference finishes
  *   alone and a last read writes with the final schema: the two-pass cost, only then.
  * Either way the file is the one a full inference pass then a write would give (a group's values
- * depend only on its rows and the schema). A row group is held as its compressed pages and the
- * page being filled per column (see column-writer.ts), so memory does not grow with rows.
+ * depend only on its rows and the schema). A row group is held as its compressed pages, spilled
+ * to a file, and the page being filled per column (see column-writer.ts), so memory does not grow
+ * with rows.
  *
  * Our own modules are imported at the top (the closure serializer copies their functions into the
  * Lambda); npm packages and built-ins are required inside functions (see DESIGN.md).

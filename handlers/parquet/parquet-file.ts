@@ -1,6 +1,6 @@
 import type { Codec } from './codecs';
 import { parquetCodec } from './codecs';
-import type { Allocate, Compress } from './column-writer';
+import type { Allocate, Compress, Stored } from './column-writer';
 import { columnWriter } from './column-writer';
 import { parquetSchema } from './columns';
 import { fdWriter } from './file-writer';
@@ -45,7 +45,7 @@ const SPARE_BYTES = 8 << 20;
 
 /** Compresses pages; `close` frees what the compressor holds once the file is done. */
 export interface Compressor {
-  compress: Compress;
+  compress(bytes: Uint8Array): Promise<Uint8Array>;
   close(): void;
 }
 
@@ -166,17 +166,46 @@ export function openParquet(
   const partial = `${output}.${require('node:crypto').randomUUID().slice(0, 8)}.partial`;
   const { compress: compressPage, close: closeCompressor } = compressor(codec);
   const fd = fs.openSync(partial, 'w');
+  // Compressed pages wait for their row group's end here, not in memory: a 10k-post row group is
+  // 9.2 MiB of them, held until every column's chunk is complete.
+  const spillPath = `${partial}.spill`;
+  const spillFd = fs.openSync(spillPath, 'w+');
+  let spillEnd = 0;
   let closed = false;
   const close = () => {
-    if (!closed) fs.closeSync(fd);
+    if (!closed) {
+      fs.closeSync(fd);
+      fs.closeSync(spillFd);
+    }
     closed = true;
     closeCompressor();
   };
   const abort = () => {
     close();
     fs.rmSync(partial, { force: true });
+    fs.rmSync(spillPath, { force: true });
   };
   const writer = fdWriter(fd);
+  const spill = (page: Uint8Array): Stored => {
+    // A page that finishes compressing after an abort must not write to a descriptor number
+    // that another file may hold by now.
+    if (closed) throw new Error(`${partial} was closed before a page of it was compressed`);
+    for (let at = 0; at < page.length; ) at += fs.writeSync(spillFd, page, at, page.length - at, spillEnd + at);
+    const stored = { offset: spillEnd, length: page.length };
+    spillEnd += page.length;
+    return stored;
+  };
+  let readBack = Buffer.allocUnsafe(0);
+  /** A spilled page's bytes, in a buffer the next call reuses. */
+  const unspill = ({ offset, length }: { offset: number; length: number }): Uint8Array => {
+    if (readBack.length < length) readBack = Buffer.allocUnsafe(length);
+    for (let at = 0; at < length; ) {
+      const read = fs.readSync(spillFd, readBack, at, length - at, offset + at);
+      if (read === 0) throw new Error(`${spillPath} ends before byte ${offset + length}, which a page of ${partial} was written to`);
+      at += read;
+    }
+    return readBack.subarray(0, length);
+  };
 
   let inFlight = 0;
   let waiting: (() => void) | undefined;
@@ -203,11 +232,13 @@ export function openParquet(
   };
   const compress: Compress = (bytes) => {
     inFlight += bytes.length;
-    const done = compressPage(bytes);
+    const stored = compressPage(bytes).then((page) => {
+      recycle(bytes);
+      return spill(page);
+    });
     // A failure is kept for drain() and rethrown by the chunk that awaits this page.
-    done.then(
+    stored.then(
       () => {
-        recycle(bytes);
         inFlight -= bytes.length;
         if (waiting && inFlight < IN_FLIGHT) waiting();
       },
@@ -216,7 +247,7 @@ export function openParquet(
         waiting?.();
       },
     );
-    return done;
+    return stored;
   };
 
   const codecName = parquetCodec(codec);
@@ -282,7 +313,7 @@ export function openParquet(
         for (let c = 0; c < columns.length; c++) {
           const finished = await columns[c].finish();
           const start = writer.offset;
-          for (const part of finished.bytes) writer.appendBytes(part);
+          for (const part of finished.bytes) writer.appendBytes(ArrayBuffer.isView(part) ? part : unspill(part));
           const chunk = {
             meta_data: {
               type: columns[c].physical,
@@ -307,6 +338,8 @@ export function openParquet(
           indexes.push({ chunk, offsetIndex });
         }
         rowGroups.push({ columns: chunks, total_byte_size: uncompressed, num_rows: BigInt(rows), total_compressed_size: BigInt(writer.offset - groupStart) });
+        // Every page of the group is in the file now: the next group's pages reuse the spill's space.
+        spillEnd = 0;
         totalRows += rows;
         rows = 0;
         writer.flush?.();
@@ -325,6 +358,7 @@ export function openParquet(
         writer.appendUint32(0x31524150);
         writer.finish?.();
         close();
+        fs.rmSync(spillPath, { force: true });
         fs.renameSync(partial, output);
         return { bytes: fs.statSync(output).size, rowGroups: rowGroups.length };
       }),

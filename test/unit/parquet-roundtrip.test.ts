@@ -162,7 +162,17 @@ test('a failed conversion leaves neither a partial file nor a changed previous f
   await writeFile(input, '[{"a":1},{"a":2},"not an object"]');
   await t.throwsAsync(convertJsonFile(input, output), { message: /item 2 of .* is "not an object", not an object/ });
   t.is(await readFile(output, 'utf8'), 'previous');
-  t.deepEqual((await readdir(dir)).filter((name) => name.endsWith('.partial')), []);
+  t.deepEqual((await readdir(dir)).filter((name) => name.includes('.partial')), []);
+});
+
+test('a conversion that fails after row groups were written leaves no partial or spill file, and the previous file as it was', async (t) => {
+  const { dir, input, output } = await fixture(t, []);
+  await writeFile(output, 'previous');
+  // Two row groups written and a third being spilled when the bad item is read.
+  await writeRawLayout(input, [...rows(2500), 'not an object']);
+  await t.throwsAsync(convertJsonFile(input, output, { rowGroupSize: 1000 }), { message: /item 2500 of .* is "not an object", not an object/ });
+  t.is(await readFile(output, 'utf8'), 'previous');
+  t.deepEqual((await readdir(dir)).sort(), ['in.json', 'out.parquet']);
 });
 
 test('a bad row group size is refused before any work', async (t) => {
@@ -228,7 +238,7 @@ for (const [layout, write] of layouts) {
       const { dir, input, output } = await fixture(t, []);
       await write(input, data);
       const report = await convertJsonFile(input, output, { rowGroupSize: 1000 });
-      t.deepEqual((await readdir(dir)).filter((name) => name.endsWith('.partial')), [], 'a dropped first attempt leaves no file');
+      t.deepEqual((await readdir(dir)).filter((name) => name.includes('.partial')), [], 'a dropped first attempt leaves no file');
       t.deepEqual(report.schema, inferColumns(data), 'the schema a full inference pass gives');
       t.like(report, { rows: 2500, rowGroups: 3 });
       const buffer = await readFile(output);
