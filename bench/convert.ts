@@ -16,8 +16,7 @@ import { median, runNode } from './proc';
  * instance creation out.
  *
  * A third side runs the same converter as the bronze Lambda carries it (lambda-form.ts), with the
- * same Node flags as ours, so that the two differ only in the code's form; that form was once 4x
- * slower.
+ * heap flags the Lambda runtime gives the default bronzeMemoryMb; that form was once 4x slower.
  */
 
 const ROOT = resolve(__dirname, '..');

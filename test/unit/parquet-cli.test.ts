@@ -5,6 +5,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { parseArgs } from '../../handlers/parquet/cli';
+import { convertNodeFlags } from '../../bench/convert';
+import { lambdaHeapFlags } from '../../bench/lambda-form';
+import { parseConfig } from '../../pipeline/config';
 
 test('the CLI takes two paths and defaults to zstd with 10 000-row groups', (t) => {
   t.deepEqual(parseArgs(['in.json', 'out.parquet']), {
@@ -54,4 +57,13 @@ test('the CLI converts a file and prints a machine-readable line with --json', a
   t.like(report, { rows: 2, columns: 2, codec: 'snappy', empty: false });
   t.is(report.bytes, (await stat(join(dir, 'out.parquet'))).size);
   t.is(typeof report.ms, 'number');
+});
+
+test("npm run convert gives V8's old generation the limit the bronze Lambda has at its default memory", (t) => {
+  // V8 grows the old generation by a factor it derives from that limit (up to 4x with this
+  // machine's 4 GB default): at the function's limit the converter peaked 7-12 MiB lower.
+  const oldSpace = (flags: string[]) => flags.find((flag) => flag.startsWith('--max-old-space-size='));
+  const lambda = oldSpace(lambdaHeapFlags(parseConfig({ siteUrl: 'https://example.com' }).bronzeMemoryMb));
+  t.truthy(lambda);
+  t.is(oldSpace(convertNodeFlags()), lambda);
 });
