@@ -40,11 +40,11 @@ export interface PipelineConfig {
    * in its own Node process with a function memory's heap flags): the smallest power of two whose
    * landings of sites up to 50 000 posts peak at no more than two thirds of it, the rest being for the Lambda runtime's own
    * client, run-to-run spread and posts longer than the generated 6.5 KB. A first landing is
-   * nearly flat in the site's size (152 / 176 / 200 MiB for 1171 / 10k / 50k posts at 1024 MB's
+   * nearly flat in the site's size (149 / 174 / 187 MiB for 1171 / 10k / 50k posts at 1024 MB's
    * flags); the next day's incremental run needs more, because it reads the table back a row
-   * group (10 000 rows) at a time, each decoded whole by hyparquet: 170 / 378 / 411 MiB. At 512
-   * MB's flags day 2 of 50k posts peaks at 416 MiB (81%), so 512 is not enough, and 1024 is
-   * (40%). 128 MB is not enough even for the fixture site's 1171 posts (147 MiB on day 1). More
+   * group (10 000 rows) at a time, each decoded whole by hyparquet: 165 / 367 / 424 MiB. At 512
+   * MB's flags day 2 of 50k posts peaks at 407 MiB (79%), so 512 is not enough, and 1024 is
+   * (41%). 128 MB is not enough even for the fixture site's 1171 posts (141 MiB on day 1). More
    * memory is also more CPU (Lambda gives memory/1769 of a vCPU) and this work is CPU-bound, so
    * GB-seconds barely change with it.
    * @default 1024
