@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { deflateRawSync } from 'node:zlib';
 import * as pulumi from '@pulumi/pulumi';
@@ -73,6 +73,8 @@ export interface LandingRun {
   /** Wall time of the process: import, the SSM, S3 and Glue calls, the landing. */
   processMs: number;
   peakRss: number;
+  /** Most bytes its temp folder held at once (sampled every 20 ms): what the function's /tmp must hold. */
+  peakTmpBytes: number;
   rows: number;
   error?: string;
 }
@@ -123,6 +125,20 @@ function runtimeModules(tmp: string): string {
     symlinkSync(join(ROOT, 'node_modules', entry), join(dir, entry));
   }
   return dir;
+}
+
+/** Bytes of the files under `dir` now; a file removed while it is counted counts as 0. */
+function bytesUnder(dir: string): number {
+  let bytes = 0;
+  for (const entry of readdirSync(dir, { recursive: true, withFileTypes: true })) {
+    if (!entry.isFile()) continue;
+    try {
+      bytes += statSync(join(entry.parentPath, entry.name)).size;
+    } catch {
+      // Removed between the listing and the stat.
+    }
+  }
+  return bytes;
 }
 
 /** The raw layer's layout (json-array-file.ts: one item per line), as bytes. */
@@ -223,17 +239,28 @@ export async function benchArtifacts(options: { tmp: string; runs: number; landi
       let site: ArtifactResult['site'];
       if (name === 'bronze') {
         const land = async (nodeOptions: string, object: Record<string, unknown> = { endpoint: 'posts', key: siteKey }) => {
-          const r = await runNode([join(ROOT, 'bench/cold-start.cjs'), dir, JSON.stringify({ objects: [object] })], {
-            tmp,
-            cwd: dir,
-            env: { ...env, NODE_OPTIONS: nodeOptions },
-            selfReportedRssKb: (out) => JSON.parse(out.trim().split('\n').pop()!).maxRssKb,
-          });
+          // The handler's temp folders go to a folder of their own, whose size is sampled while it runs.
+          const tmpDir = mkdtempSync(join(tmp, 'land-tmp-'));
+          let peakTmpBytes = 0;
+          const sampler = setInterval(() => (peakTmpBytes = Math.max(peakTmpBytes, bytesUnder(tmpDir))), 20);
+          let r: Awaited<ReturnType<typeof runNode>>;
+          try {
+            r = await runNode([join(ROOT, 'bench/cold-start.cjs'), dir, JSON.stringify({ objects: [object] })], {
+              tmp,
+              cwd: dir,
+              env: { ...env, NODE_OPTIONS: nodeOptions, TMPDIR: tmpDir },
+              selfReportedRssKb: (out) => JSON.parse(out.trim().split('\n').pop()!).maxRssKb,
+            });
+          } finally {
+            clearInterval(sampler);
+            rmSync(tmpDir, { recursive: true, force: true });
+          }
           const line = JSON.parse(r.stdout.trim().split('\n').pop()!);
           const failed = line.result?.failed?.length || !line.result?.succeeded?.length;
           const landed = line.result?.objects?.[0];
           return {
             peakRss: r.peakRss,
+            peakTmpBytes,
             invokeMs: line.invokeMs as number,
             landMs: Number(landed?.ms ?? Number.NaN),
             processMs: r.ms,
@@ -277,7 +304,7 @@ export async function benchArtifacts(options: { tmp: string; runs: number; landi
           aws.stored.set(`raw/${at('ids.json')}`, rawLayout(Array.from({ length: count }, (_, i) => i + 1).filter((id) => !gone.has(id)).map((id) => ({ id }))));
           const day2 = await land(flags, { endpoint, key: at('day2.json'), mode: 'incremental', idsKey: at('ids.json'), runId: 'day-2', fetchedAt: '2026-12-02T07:00:00.000Z' });
           for (const key of [...aws.stored.keys()]) if (key.includes(`/${endpoint}/`)) aws.stored.delete(key);
-          const run = ({ landMs, processMs, peakRss, rows, error }: Awaited<ReturnType<typeof land>>): LandingRun => ({ landMs, processMs, peakRss, rows, ...(error && { error }) });
+          const run = ({ landMs, processMs, peakRss, peakTmpBytes, rows, error }: Awaited<ReturnType<typeof land>>): LandingRun => ({ landMs, processMs, peakRss, peakTmpBytes, rows, ...(error && { error }) });
           landings.push({ posts: count, memoryMb, rawBytes: day1Raw.length, day1: run(day1), day2: { ...run(day2), edited: edits.length, deleted } });
           log(`bronze landing ${count} posts at ${memoryMb} MB's flags: day 1 ${day1.landMs.toFixed(0)} ms, ${(day1.peakRss / 2 ** 20).toFixed(0)} MiB; day 2 ${day2.landMs.toFixed(0)} ms, ${(day2.peakRss / 2 ** 20).toFixed(0)} MiB${day1.error || day2.error ? ` (FAILED: ${day1.error ?? day2.error})` : ''}`);
         }

@@ -281,6 +281,29 @@ function memoryRow(site: NonNullable<ArtifactResult['site']>): Row {
   };
 }
 
+/**
+ * The bronze /tmp the landings call for, by the memory's rule: the default bronzeTmpMb if every
+ * landing's temp folder peaks at BRONZE_FIT of it and the largest does not at half of it (or the
+ * default is Lambda's 512 MB minimum).
+ */
+function tmpRow(site: NonNullable<ArtifactResult['site']>): Row {
+  const tmpMb = parseConfig({ siteUrl: 'https://example.com' }).bronzeTmpMb;
+  const runs = site.landings.flatMap((l) => [{ posts: l.posts, day: 1, ...l.day1 }, { posts: l.posts, day: 2, ...l.day2 }]);
+  const worst = runs.reduce((a, b) => (b.peakTmpBytes > a.peakTmpBytes ? b : a));
+  const fits = (mb: number) => runs.every((run) => !run.error && run.peakTmpBytes <= BRONZE_FIT * mb * 2 ** 20);
+  const half = tmpMb > 512 && fits(tmpMb / 2);
+  const sized = Math.max(...site.landings.map((l) => l.posts)) >= DERIVED_FOR_POSTS;
+  return {
+    section: 'artifact',
+    metric: `bronze /tmp derived from the landings: the smallest power of two (512 MB at least) whose landings' temp folders peak at <= ${(BRONZE_FIT * 100).toFixed(0)}% of it; largest peak ${mib(worst.peakTmpBytes)} (day ${worst.day} of ${worst.posts} posts)`,
+    ours: half ? `${tmpMb / 2} MB or less` : fits(tmpMb) ? `${tmpMb} MB` : `more than ${tmpMb} MB`,
+    reference: `default bronzeTmpMb ${tmpMb} MB`,
+    ratio: x(worst.peakTmpBytes / (tmpMb * 2 ** 20)),
+    target: sized ? '= default' : `info (the default is derived from ${DERIVED_FOR_POSTS} posts)`,
+    verdict: sized ? verdict(fits(tmpMb) && !half) : '',
+  };
+}
+
 function artifactRows(a: ArtifactResult[]): Row[] {
   return a.flatMap((r): Row[] => [
     ...(r.site
@@ -303,14 +326,14 @@ function artifactRows(a: ArtifactResult[]): Row[] {
         } satisfies Row,
         ...r.site.landings.map((l): Row => ({
           section: 'artifact',
-          metric: `bronze: land ${l.posts} posts (${(l.rawBytes / 1e6).toFixed(0)} MB raw) with ${l.memoryMb} MB's heap flags, day 1 (full) / day 2 (incremental, ${l.day2.edited} edited, ${l.day2.deleted} deleted): merge + convert time, peak RSS${l.day1.error || l.day2.error ? ' (HANDLER FAILED)' : ''}`,
-          ours: `${ms(l.day1.landMs)} / ${ms(l.day2.landMs)}; ${mib(l.day1.peakRss)} / ${mib(l.day2.peakRss)}`,
+          metric: `bronze: land ${l.posts} posts (${(l.rawBytes / 1e6).toFixed(0)} MB raw) with ${l.memoryMb} MB's heap flags, day 1 (full) / day 2 (incremental, ${l.day2.edited} edited, ${l.day2.deleted} deleted): merge + convert time, peak RSS, peak /tmp${l.day1.error || l.day2.error ? ' (HANDLER FAILED)' : ''}`,
+          ours: `${ms(l.day1.landMs)} / ${ms(l.day2.landMs)}; ${mib(l.day1.peakRss)} / ${mib(l.day2.peakRss)}; ${mib(l.day1.peakTmpBytes)} / ${mib(l.day2.peakTmpBytes)}`,
           reference: `${l.memoryMb} MB`,
           ratio: x(Math.max(l.day1.peakRss, l.day2.peakRss) / (l.memoryMb * 2 ** 20)),
           target: 'info',
           verdict: '',
         })),
-        ...(r.site.landings.length > 0 ? [memoryRow(r.site)] : [])]
+        ...(r.site.landings.length > 0 ? [memoryRow(r.site), tmpRow(r.site)] : [])]
       : []),
     {
       section: 'artifact',

@@ -63,6 +63,7 @@ export class BronzeLayer extends pulumi.ComponentResource {
             glue: args.catalog.arns,
           }),
         memoryMb: config.bronzeMemoryMb,
+        tmpMb: config.bronzeTmpMb,
         timeoutSeconds: config.bronzeTimeoutSeconds,
         logRetentionDays: config.logRetentionDays,
         failureTopicArn: args.lambdaFailureTopicArn,

@@ -50,6 +50,16 @@ export interface PipelineConfig {
    * @default 1024
    */
   bronzeMemoryMb: number;
+  /**
+   * The bronze function's /tmp (Lambda ephemeral storage), derived like its memory: the smallest
+   * power of two whose landings of sites up to 50 000 posts hold at most two thirds of it in their
+   * temp folder (npm run bench, artifacts). A landing holds the raw download and the merged table
+   * as JSON at once, then that JSON, the current table and the new one: about twice the
+   * endpoint's raw JSON. Day 1 of 50k posts (321 MB raw) peaks at 617 MiB, more than Lambda's
+   * default 512 MB; day 2 at 412 MiB. Each MB above 512 costs 0.0000000309 USD a second of run.
+   * @default 1024
+   */
+  bronzeTmpMb: number;
   /** @default 300 */
   bronzeTimeoutSeconds: number;
   /** Endpoints processed at once by the state machine's Map. @default 4 */
@@ -315,6 +325,7 @@ export function parseConfig(all: Record<string, unknown>, version = '0.1.0'): Pi
     rawMemoryMb: int(raw, 'rawMemoryMb', 256, 128, 10240),
     rawTimeoutSeconds,
     bronzeMemoryMb: int(raw, 'bronzeMemoryMb', 1024, 128, 10240),
+    bronzeTmpMb: int(raw, 'bronzeTmpMb', 1024, 512, 10240),
     bronzeTimeoutSeconds: int(raw, 'bronzeTimeoutSeconds', 300, 10, 900),
     mapConcurrency: int(raw, 'mapConcurrency', 4, 1, 40),
     requestConcurrency,
@@ -337,7 +348,7 @@ export function parseConfig(all: Record<string, unknown>, version = '0.1.0'): Pi
 
 const KEYS = [
   'siteUrl', 'allowPrivateSite', 'endpoints', 'schedule', 'timezone', 'alertEmail', 'logRetentionDays', 'dataSource', 'noncurrentVersionDays',
-  'rawMemoryMb', 'rawTimeoutSeconds', 'bronzeMemoryMb', 'bronzeTimeoutSeconds', 'mapConcurrency', 'requestConcurrency',
+  'rawMemoryMb', 'rawTimeoutSeconds', 'bronzeMemoryMb', 'bronzeTmpMb', 'bronzeTimeoutSeconds', 'mapConcurrency', 'requestConcurrency',
   'pagesPerTask', 'fanOutConcurrency',
   'requestTimeoutSeconds', 'maxRetries', 'userAgent', 'wordpressUsername', 'parquetCodec', 'rowGroupSize', 'auditTrail', 'snsKmsKeyId',
   'incrementalOverlapMinutes', 'fullRefreshDays', 'athenaResultsExpirationDays', 'athenaBytesScannedCutoffMb',

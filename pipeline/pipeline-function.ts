@@ -11,6 +11,8 @@ export interface PipelineFunctionArgs<E, R> {
   /** The function's whole permission set, given the log group ARN it may write to. */
   policy: (logGroupArn: pulumi.Output<string>) => PolicyDocument;
   memoryMb: number;
+  /** Ephemeral storage (/tmp) in MB; Lambda's default of 512 when absent. */
+  tmpMb?: number;
   timeoutSeconds: number;
   logRetentionDays: number;
   /** Topic told when an asynchronous invocation fails (the original's `failure-lambda`). */
@@ -52,6 +54,7 @@ export class PipelineFunction<E, R> {
         runtime: aws.lambda.Runtime.NodeJS24dX,
         architectures: ['arm64'],
         memorySize: args.memoryMb,
+        ...(args.tmpMb !== undefined && { ephemeralStorage: { size: args.tmpMb } }),
         timeout: args.timeoutSeconds,
         loggingConfig: { logFormat: 'JSON', logGroup: this.logGroup.name, applicationLogLevel: 'INFO', systemLogLevel: 'WARN' },
         codePathOptions: { extraExcludePackages: [...SDK_PACKAGES, ...args.excludePackages] },

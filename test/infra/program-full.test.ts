@@ -140,6 +140,14 @@ test('functions run nodejs24.x on arm64 with explicit memory, timeout, role, JSO
   }
 });
 
+test('the bronze function gets the /tmp its landings need, the raw function keeps the default', async (t) => {
+  const { resources } = await program;
+  const functions = ofType(resources, 'aws:lambda/function:Function');
+  const byName = (name: string) => functions.find((f) => f.inputs.name === name)!;
+  t.deepEqual(byName('data_wordpressapi_bronze-dev').inputs.ephemeralStorage, { size: 1024 });
+  t.is(byName('data_wordpressapi_raw-dev').inputs.ephemeralStorage, undefined);
+});
+
 test('no IAM policy allows a wildcard action, and only log delivery uses a * resource', async (t) => {
   const { resources } = await program;
   for (const policy of ofType(resources, 'aws:iam/rolePolicy:RolePolicy')) {

@@ -18,6 +18,7 @@ test('a stack with only siteUrl gets the documented defaults', (t) => {
   t.is(config.fullRefreshDays, 7);
   t.is(config.athenaResultsExpirationDays, 7);
   t.is(config.athenaBytesScannedCutoffMb, 1024);
+  t.is(config.bronzeTmpMb, 1024);
 });
 
 test('Pulumi hands numbers, booleans and lists over as JSON text, and they are decoded', (t) => {
@@ -67,6 +68,7 @@ const rejects: Array<[string, Record<string, unknown>, string, RegExp]> = [
   ['the same endpoint twice', { siteUrl: 'https://e.com', endpoints: ['posts', 'posts'] }, 'endpoints', /twice/],
   ['an empty endpoint list', { siteUrl: 'https://e.com', endpoints: [] }, 'endpoints', /non-empty/],
   ['a memory size out of range', { siteUrl: 'https://e.com', rawMemoryMb: 64 }, 'rawMemoryMb', /128 to 10240/],
+  ['a /tmp under Lambda\'s 512 MB minimum', { siteUrl: 'https://e.com', bronzeTmpMb: 256 }, 'bronzeTmpMb', /512 to 10240/],
   ['a codec hyparquet-writer does not write', { siteUrl: 'https://e.com', parquetCodec: 'gzip' }, 'parquetCodec', /snappy or zstd/],
   ['an overlap longer than a week', { siteUrl: 'https://e.com', incrementalOverlapMinutes: 10081 }, 'incrementalOverlapMinutes', /from 0 to 10080/],
   ['a negative overlap', { siteUrl: 'https://e.com', incrementalOverlapMinutes: -1 }, 'incrementalOverlapMinutes', /from 0 to 10080/],
