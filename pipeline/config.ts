@@ -56,7 +56,8 @@ export interface PipelineConfig {
    * temp folder (npm run bench, artifacts). A landing holds the raw download and the merged table
    * as JSON at once, then that JSON, the current table and the new one: about twice the
    * endpoint's raw JSON. Day 1 of 50k posts (321 MB raw) peaks at 617 MiB, more than Lambda's
-   * default 512 MB; day 2 at 412 MiB. Each MB above 512 costs 0.0000000309 USD a second of run.
+   * default 512 MB; day 2 at 412 MiB. Storage above 512 MB is billed per GB-second at about
+   * 1/500 of memory's price (0.0000000309 USD in us-east-1): under a millionth of a dollar a run.
    * @default 1024
    */
   bronzeTmpMb: number;
