@@ -172,10 +172,12 @@ export function openParquet(
   const spillFd = fs.openSync(spillPath, 'w+');
   let spillEnd = 0;
   let closed = false;
+  // Whether the file completes or is dropped, its spilled pages are of no further use.
   const close = () => {
     if (!closed) {
       fs.closeSync(fd);
       fs.closeSync(spillFd);
+      fs.rmSync(spillPath, { force: true });
     }
     closed = true;
     closeCompressor();
@@ -183,7 +185,6 @@ export function openParquet(
   const abort = () => {
     close();
     fs.rmSync(partial, { force: true });
-    fs.rmSync(spillPath, { force: true });
   };
   const writer = fdWriter(fd);
   const spill = (page: Uint8Array): Stored => {
@@ -197,7 +198,7 @@ export function openParquet(
   };
   let readBack = Buffer.allocUnsafe(0);
   /** A spilled page's bytes, in a buffer the next call reuses. */
-  const unspill = ({ offset, length }: { offset: number; length: number }): Uint8Array => {
+  const unspill = ({ offset, length }: Exclude<Stored, Uint8Array>): Uint8Array => {
     if (readBack.length < length) readBack = Buffer.allocUnsafe(length);
     for (let at = 0; at < length; ) {
       const read = fs.readSync(spillFd, readBack, at, length - at, offset + at);
@@ -358,7 +359,6 @@ export function openParquet(
         writer.appendUint32(0x31524150);
         writer.finish?.();
         close();
-        fs.rmSync(spillPath, { force: true });
         fs.renameSync(partial, output);
         return { bytes: fs.statSync(output).size, rowGroups: rowGroups.length };
       }),
