@@ -127,18 +127,17 @@ function runtimeModules(tmp: string): string {
   return dir;
 }
 
-/** Bytes of the files under `dir` now; a file removed while it is counted counts as 0. */
+/**
+ * Bytes of the files under `dir` now, or 0 when a file or folder went away while they were
+ * counted (the handler removes its temp folder as it ends): a sample to skip, not an error.
+ */
 function bytesUnder(dir: string): number {
-  let bytes = 0;
-  for (const entry of readdirSync(dir, { recursive: true, withFileTypes: true })) {
-    if (!entry.isFile()) continue;
-    try {
-      bytes += statSync(join(entry.parentPath, entry.name)).size;
-    } catch {
-      // Removed between the listing and the stat.
-    }
+  try {
+    return walk(dir).reduce((n, f) => n + statSync(f).size, 0);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
+    return 0;
   }
-  return bytes;
 }
 
 /** The raw layer's layout (json-array-file.ts: one item per line), as bytes. */
