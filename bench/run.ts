@@ -4,7 +4,7 @@ import { join, resolve } from 'node:path';
 import { parseConfig } from '../pipeline/config';
 import { buildDefinition } from '../pipeline/state-machine';
 import { stateMachineSettings } from '../pipeline/handler-options';
-import type { ArtifactResult } from './artifacts';
+import type { ArtifactResult, Landing } from './artifacts';
 import { SITE_NODE_OPTIONS, SITE_POSTS, ZIP_METHOD, benchArtifacts } from './artifacts';
 import type { ConvertResults } from './convert';
 import { benchConvert, convertNodeFlags } from './convert';
@@ -253,13 +253,32 @@ const BRONZE_FIT = 2 / 3;
 /** The site size the default bronze memory is derived for: the largest landing of a full run. */
 const DERIVED_FOR_POSTS = 50_000;
 
+/** Each landing's two days, with the site size and day they belong to. */
+function landingRuns(landings: Landing[]) {
+  return landings.flatMap((l) => [{ posts: l.posts, day: 1, ...l.day1 }, { posts: l.posts, day: 2, ...l.day2 }]);
+}
+
+/**
+ * What a row deriving a default from the landings concludes: the default if the landings fit in
+ * it and not in half of it. The default is derived for sites up to DERIVED_FOR_POSTS posts
+ * (pipeline/config.ts); smaller landings (--quick) only inform.
+ */
+function derivedDefault(site: NonNullable<ArtifactResult['site']>, defaultMb: number, fits: boolean, halfFits: boolean): Pick<Row, 'ours' | 'target' | 'verdict'> {
+  const sized = Math.max(...site.landings.map((l) => l.posts)) >= DERIVED_FOR_POSTS;
+  return {
+    ours: halfFits ? `${defaultMb / 2} MB or less` : fits ? `${defaultMb} MB` : `more than ${defaultMb} MB`,
+    target: sized ? '= default' : `info (the default is derived from ${DERIVED_FOR_POSTS} posts)`,
+    verdict: sized ? verdict(fits && !halfFits) : '',
+  };
+}
+
 /**
  * The bronze memory the landings call for: the default bronzeMemoryMb if every landing fits in it
  * and the largest site's landings do not fit in half of it (the next power of two down).
  */
 function memoryRow(site: NonNullable<ArtifactResult['site']>): Row {
   const fits = (memoryMb: number) => {
-    const runs = site.landings.filter((l) => l.memoryMb === memoryMb).flatMap((l) => [{ posts: l.posts, day: 1, ...l.day1 }, { posts: l.posts, day: 2, ...l.day2 }]);
+    const runs = landingRuns(site.landings.filter((l) => l.memoryMb === memoryMb));
     const worst = runs.reduce((a, b) => (b.peakRss > a.peakRss ? b : a));
     return { ok: runs.every((run) => !run.error && run.peakRss <= BRONZE_FIT * memoryMb * 2 ** 20), worst, failed: runs.some((run) => run.error) };
   };
@@ -267,17 +286,12 @@ function memoryRow(site: NonNullable<ArtifactResult['site']>): Row {
   const at = fits(memory);
   const half = site.landings.some((l) => l.memoryMb === memory / 2) ? fits(memory / 2) : undefined;
   const share = (f: ReturnType<typeof fits>, mb: number) => `${mib(f.worst.peakRss)} at ${mb} MB (${((100 * f.worst.peakRss) / (mb * 2 ** 20)).toFixed(0)}%, day ${f.worst.day} of ${f.worst.posts} posts)${f.failed ? ', A LANDING FAILED' : ''}`;
-  const derived = half?.ok ? `${memory / 2} MB or less` : at.ok ? `${memory} MB` : `more than ${memory} MB`;
-  // The default is derived for sites up to DERIVED_FOR_POSTS posts (pipeline/config.ts); smaller landings (--quick) only inform.
-  const sized = Math.max(...site.landings.map((l) => l.posts)) >= DERIVED_FOR_POSTS;
   return {
     section: 'artifact',
     metric: `bronze memory derived from the landings: the smallest power of two whose landings peak at <= ${(BRONZE_FIT * 100).toFixed(0)}% of it, each with its own heap flags; largest peak ${share(at, memory)}${half ? `, ${share(half, memory / 2)}` : ''}`,
-    ours: derived,
     reference: `default bronzeMemoryMb ${memory} MB`,
     ratio: '',
-    target: sized ? '= default' : `info (the default is derived from ${DERIVED_FOR_POSTS} posts)`,
-    verdict: sized ? verdict(at.ok && !half?.ok) : '',
+    ...derivedDefault(site, memory, at.ok, half?.ok ?? false),
   };
 }
 
@@ -288,19 +302,15 @@ function memoryRow(site: NonNullable<ArtifactResult['site']>): Row {
  */
 function tmpRow(site: NonNullable<ArtifactResult['site']>): Row {
   const tmpMb = parseConfig({ siteUrl: 'https://example.com' }).bronzeTmpMb;
-  const runs = site.landings.flatMap((l) => [{ posts: l.posts, day: 1, ...l.day1 }, { posts: l.posts, day: 2, ...l.day2 }]);
+  const runs = landingRuns(site.landings);
   const worst = runs.reduce((a, b) => (b.peakTmpBytes > a.peakTmpBytes ? b : a));
   const fits = (mb: number) => runs.every((run) => !run.error && run.peakTmpBytes <= BRONZE_FIT * mb * 2 ** 20);
-  const half = tmpMb > 512 && fits(tmpMb / 2);
-  const sized = Math.max(...site.landings.map((l) => l.posts)) >= DERIVED_FOR_POSTS;
   return {
     section: 'artifact',
     metric: `bronze /tmp derived from the landings: the smallest power of two (512 MB at least) whose landings' temp folders peak at <= ${(BRONZE_FIT * 100).toFixed(0)}% of it; largest peak ${mib(worst.peakTmpBytes)} (day ${worst.day} of ${worst.posts} posts)`,
-    ours: half ? `${tmpMb / 2} MB or less` : fits(tmpMb) ? `${tmpMb} MB` : `more than ${tmpMb} MB`,
     reference: `default bronzeTmpMb ${tmpMb} MB`,
     ratio: x(worst.peakTmpBytes / (tmpMb * 2 ** 20)),
-    target: sized ? '= default' : `info (the default is derived from ${DERIVED_FOR_POSTS} posts)`,
-    verdict: sized ? verdict(fits(tmpMb) && !half) : '',
+    ...derivedDefault(site, tmpMb, fits(tmpMb), tmpMb > 512 && fits(tmpMb / 2)),
   };
 }
 
