@@ -68,7 +68,7 @@ interface Bytes {
   length: number;
   ensure(more: number): void;
   byte(value: number): void;
-  /** The bytes so far, handed over: the buffer starts again empty, at the same capacity. */
+  /** The bytes so far, handed over: the next write gets a buffer of the same capacity. */
   take(): Uint8Array;
 }
 
@@ -77,11 +77,18 @@ interface Bytes {
  * @param allocate - Where `take` gets the next buffer from.
  */
 function growable(size: number, most = Infinity, allocate: Allocate = (n) => Buffer.allocUnsafe(n)): Bytes {
+  const none = Buffer.alloc(0);
+  /** The capacity of the buffer last taken. */
+  let capacity = size;
   const self: Bytes = {
     buffer: Buffer.allocUnsafe(size),
     length: 0,
     ensure(more) {
       if (self.length + more <= self.buffer.length) return;
+      if (self.buffer === none && more <= capacity) {
+        self.buffer = allocate(capacity);
+        return;
+      }
       const next = Buffer.allocUnsafe(Math.max(self.length + more, Math.min(self.buffer.length * 2, most)));
       self.buffer.copy(next, 0, 0, self.length);
       self.buffer = next;
@@ -92,7 +99,10 @@ function growable(size: number, most = Infinity, allocate: Allocate = (n) => Buf
     },
     take() {
       const taken = self.buffer.subarray(0, self.length);
-      self.buffer = allocate(self.buffer.length);
+      // The next buffer waits for the next write: a row group's end takes every column's page at
+      // once, and by the next group's first row the compressor has handed most of them back.
+      capacity = self.buffer.length;
+      self.buffer = none;
       self.length = 0;
       return taken;
     },
@@ -488,13 +498,15 @@ export function columnWriter(spec: ColumnSpec, path: readonly string[], compress
     if (dictionary) {
       for (const value of distinct) write(value);
       const values = plain.take();
-      const compressed = await compress(values);
+      // The index pages start compressing beside the dictionary page, not after it.
+      const compressing = compress(values);
+      indexPages();
+      const compressed = await compressing;
       const header = pageHeader({
         type: 'DICTIONARY_PAGE', uncompressed_page_size: values.length, compressed_page_size: compressed.length,
         dictionary_page_header: { num_values: distinct.length, encoding: 'PLAIN' },
       });
       dictionaryPage = { header, data: compressed, uncompressed: header.length + values.length };
-      indexPages();
     } else {
       cutPage();
     }
