@@ -7,7 +7,7 @@ import { bronzeCallbackFactory } from '../handlers/bronze';
 import { rawCallbackFactory } from '../handlers/raw';
 import { catalogDatabaseName } from '../pipeline/catalog';
 import { parameterNamesFor, parseConfig } from '../pipeline/config';
-import { EXCLUDED_PACKAGES, bronzeHandlerOptions, rawHandlerOptions } from '../pipeline/handler-options';
+import { BRONZE_PROCESS_ENVIRONMENT, EXCLUDED_PACKAGES, bronzeHandlerOptions, rawHandlerOptions } from '../pipeline/handler-options';
 import { SDK_PACKAGES } from '../pipeline/pipeline-function';
 import { startWordPressFixture } from '../test/helpers/wordpress-fixture';
 import { lambdaHeapFlags } from './lambda-form';
@@ -227,7 +227,7 @@ export async function benchArtifacts(options: { tmp: string; runs: number; landi
         const r = await runNode([join(ROOT, 'bench/cold-start.cjs'), dir, JSON.stringify(events[name])], {
           tmp,
           cwd: dir,
-          env: { ...env, NODE_OPTIONS: lambdaHeapFlags(memoryMb[name]).join(' ') },
+          env: { ...env, ...(name === 'bronze' && BRONZE_PROCESS_ENVIRONMENT), NODE_OPTIONS: lambdaHeapFlags(memoryMb[name]).join(' ') },
           selfReportedRssKb: (out) => JSON.parse(out.trim().split('\n').pop()!).maxRssKb,
         });
         const line = JSON.parse(r.stdout.trim().split('\n').pop()!);
@@ -247,7 +247,7 @@ export async function benchArtifacts(options: { tmp: string; runs: number; landi
             r = await runNode([join(ROOT, 'bench/cold-start.cjs'), dir, JSON.stringify({ objects: [object] })], {
               tmp,
               cwd: dir,
-              env: { ...env, NODE_OPTIONS: nodeOptions, TMPDIR: tmpDir },
+              env: { ...env, ...BRONZE_PROCESS_ENVIRONMENT, NODE_OPTIONS: nodeOptions, TMPDIR: tmpDir },
               selfReportedRssKb: (out) => JSON.parse(out.trim().split('\n').pop()!).maxRssKb,
             });
           } finally {

@@ -1,6 +1,7 @@
 import { readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { parseConfig } from '../pipeline/config';
+import { BRONZE_PROCESS_ENVIRONMENT } from '../pipeline/handler-options';
 import { lambdaForm, lambdaHeapFlags } from './lambda-form';
 import { writePostsFile } from './posts';
 import { median, runNode } from './proc';
@@ -21,13 +22,27 @@ import { median, runNode } from './proc';
 
 const ROOT = resolve(__dirname, '..');
 
-/** The Node flags of package.json's `convert` script (`node <flags> scripts/convert.cjs`), so ours runs as `npm run convert` does. */
-export function convertNodeFlags(): string[] {
+/**
+ * package.json's `convert` script (`[NAME=value ...] node <flags> scripts/convert.cjs`): the
+ * environment and Node flags it runs with, so ours runs as `npm run convert` does.
+ */
+export function convertCommand(): { env: Record<string, string>; flags: string[] } {
   const script = (JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { scripts: Record<string, string> }).scripts.convert;
   const words = script.trim().split(/\s+/);
+  const node = words.indexOf('node');
   const at = words.indexOf('scripts/convert.cjs');
-  if (words[0] !== 'node' || at < 0) throw new Error(`package.json's convert script is not "node [flags] scripts/convert.cjs": ${script}`);
-  return words.slice(1, at);
+  const assignments = words.slice(0, Math.max(node, 0));
+  if (node < 0 || at < node || !assignments.every((word) => /^[A-Za-z_][A-Za-z0-9_]*=\S*$/.test(word))) {
+    throw new Error(`package.json's convert script is not "[NAME=value ...] node [flags] scripts/convert.cjs": ${script}`);
+  }
+  const env = Object.fromEntries(assignments.map((word) => [word.slice(0, word.indexOf('=')), word.slice(word.indexOf('=') + 1)]));
+  return { env, flags: words.slice(node + 1, at) };
+}
+
+/** The convert script as the bench's text shows it. */
+export function convertCommandText(): string {
+  const { env, flags } = convertCommand();
+  return [...Object.entries(env).map(([name, value]) => `${name}=${value}`), 'node', ...flags, 'scripts/convert.cjs'].join(' ');
 }
 
 export interface ConvertCase {
@@ -73,16 +88,18 @@ export async function benchConvert(options: { rows: number[]; runs: number; code
   // The flags the deployed function gets, not npm run convert's: the runtime sets them from its memory.
   const lambdaMemoryMb = parseConfig({ siteUrl: 'http://127.0.0.1' }).bronzeMemoryMb;
   const lambdaArgs = (input: string, output: string) => [...lambdaHeapFlags(lambdaMemoryMb), join(ROOT, 'bench/lambda-convert.cjs'), serialized, input, output, codec];
-  const oursArgs = (input: string, output: string) => [...convertNodeFlags(), ours, input, output, '--codec', codec, '--json'];
+  const command = convertCommand();
+  const oursArgs = (input: string, output: string) => [...command.flags, ours, input, output, '--codec', codec, '--json'];
   const duckArgs = (input: string, output: string) => [duck, input, output, codec];
-  const run = (args: string[]) => runNode(args, { tmp, cwd: ROOT, selfReportedRssKb: (out) => JSON.parse(out.trim().split('\n').pop() ?? '{}').maxRssKb });
+  const run = (args: string[], env: Readonly<Record<string, string>> = {}) =>
+    runNode(args, { tmp, cwd: ROOT, env: { ...process.env, ...env }, selfReportedRssKb: (out) => JSON.parse(out.trim().split('\n').pop() ?? '{}').maxRssKb });
 
   // Startup: a 1-row file, 3 runs each, alternating.
   const one = join(tmp, 'one.json');
   writeFileSync(one, JSON.stringify([{ id: 1, title: { rendered: 'x' } }]));
   const start = { ours: [] as number[], duck: [] as number[], tsx: [] as number[], oursRss: [] as number[], duckRss: [] as number[] };
   for (let i = 0; i < 3; i++) {
-    const a = await run(oursArgs(one, join(tmp, 'one-ours.parquet')));
+    const a = await run(oursArgs(one, join(tmp, 'one-ours.parquet')), command.env);
     const b = await run(duckArgs(one, join(tmp, 'one-duck.parquet')));
     const c = await run(['--require', require.resolve('tsx/cjs'), join(ROOT, 'handlers/parquet/cli.ts'), one, join(tmp, 'one-tsx.parquet'), '--codec', codec]);
     start.ours.push(a.ms);
@@ -104,11 +121,16 @@ export async function benchConvert(options: { rows: number[]; runs: number; code
       const outOurs = join(tmp, `ours-${variant}-${rows}.parquet`);
       const outDuck = join(tmp, `duck-${variant}-${rows}.parquet`);
       const outLambda = join(tmp, `lambda-${variant}-${rows}.parquet`);
-      const argsOf = { ours: () => oursArgs(input, outOurs), duckdb: () => duckArgs(input, outDuck), lambda: () => lambdaArgs(input, outLambda) };
+      // Ours with the convert script's environment, the Lambda form with the bronze function's.
+      const runOf = {
+        ours: () => run(oursArgs(input, outOurs), command.env),
+        duckdb: () => run(duckArgs(input, outDuck)),
+        lambda: () => run(lambdaArgs(input, outLambda), BRONZE_PROCESS_ENVIRONMENT),
+      };
       for (let i = 0; i < options.runs; i++) {
         // Alternate which side goes first so that neither always gets the warmer page cache.
         const order: Array<'ours' | 'duckdb' | 'lambda'> = i % 2 === 0 ? ['ours', 'duckdb', 'lambda'] : ['lambda', 'duckdb', 'ours'];
-        for (const side of order) sides[side].push(await run(argsOf[side]()));
+        for (const side of order) sides[side].push(await runOf[side]());
       }
       const oursRows = JSON.parse(sides.ours[0].stdout.trim().split('\n').pop()!).rows;
       const duckRows = JSON.parse(sides.duckdb[0].stdout.trim().split('\n').pop()!).rows;

@@ -3,11 +3,11 @@ import { cpus, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseConfig } from '../pipeline/config';
 import { buildDefinition } from '../pipeline/state-machine';
-import { stateMachineSettings } from '../pipeline/handler-options';
+import { BRONZE_PROCESS_ENVIRONMENT, stateMachineSettings } from '../pipeline/handler-options';
 import type { ArtifactResult, Landing } from './artifacts';
 import { SITE_NODE_OPTIONS, SITE_POSTS, ZIP_METHOD, benchArtifacts } from './artifacts';
 import type { ConvertResults } from './convert';
-import { benchConvert, convertNodeFlags } from './convert';
+import { benchConvert, convertCommandText } from './convert';
 import { lambdaHeapFlags } from './lambda-form';
 import type { Day2Results } from './day2';
 import { benchDay2 } from './day2';
@@ -107,7 +107,7 @@ function conversionRows(c: ConvertResults): Row[] {
   const rows: Row[] = [];
   const s = c.startup;
   const t = CONVERT_TARGETS;
-  rows.push({ section: 'convert', metric: `startup (1-row file, npm run convert: node ${convertNodeFlags().join(' ')} scripts/convert.cjs)`, ours: ms(s.oursMs), reference: ms(s.duckdbMs), ratio: x(s.oursMs / s.duckdbMs), target: 'info', verdict: '' });
+  rows.push({ section: 'convert', metric: `startup (1-row file, npm run convert: ${convertCommandText()})`, ours: ms(s.oursMs), reference: ms(s.duckdbMs), ratio: x(s.oursMs / s.duckdbMs), target: 'info', verdict: '' });
   rows.push({ section: 'convert', metric: 'startup before (node --require tsx/cjs handlers/parquet/cli.ts)', ours: ms(s.oursTsxMs), reference: '', ratio: '', target: 'info', verdict: '' });
   for (const variant of ['wordpress', 'drift'] as const) {
     const cases = c.cases.filter((k) => k.variant === variant);
@@ -496,7 +496,7 @@ async function main(): Promise<void> {
     `Machine: ${machine.nproc} CPU(s), ${machine.cpu}, ${machine.memoryGiB} GiB, Node ${machine.node}; 1-min load average ${machine.loadAverageAtStart.toFixed(2)} at start, ${require('node:os').loadavg()[0].toFixed(2)} at end. Total ${((performance.now() - started) / 1000).toFixed(0)} s.`,
     ...(convert
       ? [
-          `Conversion: ${args.runs} alternating A/B run(s) per size, medians. Each side is its own process: ours = node ${convertNodeFlags().join(' ')} scripts/convert.cjs, i.e. npm run convert (the esbuild bundle of handlers/parquet/cli.ts in dist/; the tsx loader used before: ${ms(convert.startup.oursTsxMs)} per 1-row run vs ${ms(convert.startup.oursMs)}), serialized = bench/lambda-convert.cjs running convertJsonFile as the bronze Lambda carries it (bench/lambda-form.ts: compiled by tsc, serialized by pulumi.runtime.serializeFunction; run with the heap flags the Lambda runtime gives the default bronzeMemoryMb of ${convert.lambdaMemoryMb} MB, ${lambdaHeapFlags(convert.lambdaMemoryMb).join(' ')}; the file it writes must equal ours byte for byte), DuckDB = bench/duckdb-convert.cjs (COPY ... read_json_auto ... FORMAT parquet, COMPRESSION ${convert.codec}; DuckDB uses all ${machine.nproc} cores; ours parses on one thread and compresses pages on libuv's thread pool). net = the conversion time each child reports for the work alone (ours: convertJsonFile; DuckDB: the COPY statement), so process start, module load and DuckDB's instance creation are out of rows/s; startup = a whole 1-row conversion. Peak RSS: ${RSS_METHOD}.`,
+          `Conversion: ${args.runs} alternating A/B run(s) per size, medians. Each side is its own process: ours = ${convertCommandText()}, i.e. npm run convert (the esbuild bundle of handlers/parquet/cli.ts in dist/; the tsx loader used before: ${ms(convert.startup.oursTsxMs)} per 1-row run vs ${ms(convert.startup.oursMs)}), serialized = bench/lambda-convert.cjs running convertJsonFile as the bronze Lambda carries it (bench/lambda-form.ts: compiled by tsc, serialized by pulumi.runtime.serializeFunction; run with the heap flags the Lambda runtime gives the default bronzeMemoryMb of ${convert.lambdaMemoryMb} MB, ${lambdaHeapFlags(convert.lambdaMemoryMb).join(' ')}, and the function's environment, ${Object.entries(BRONZE_PROCESS_ENVIRONMENT).map(([name, value]) => `${name}=${value}`).join(' ')}; the file it writes must equal ours byte for byte), DuckDB = bench/duckdb-convert.cjs (COPY ... read_json_auto ... FORMAT parquet, COMPRESSION ${convert.codec}; DuckDB uses all ${machine.nproc} cores; ours parses on one thread and compresses pages on libuv's thread pool). net = the conversion time each child reports for the work alone (ours: convertJsonFile; DuckDB: the COPY statement), so process start, module load and DuckDB's instance creation are out of rows/s; startup = a whole 1-row conversion. Peak RSS: ${RSS_METHOD}.`,
         ]
       : []),
     ...(extract

@@ -5,7 +5,7 @@ import { bronzeCallbackFactory } from '../handlers/bronze';
 import { alertTopic } from './alert-topic';
 import type { PipelineConfig } from './config';
 import { hardenedBucket } from './hardened-bucket';
-import { EXCLUDED_PACKAGES, bronzeHandlerOptions } from './handler-options';
+import { BRONZE_PROCESS_ENVIRONMENT, EXCLUDED_PACKAGES, bronzeHandlerOptions } from './handler-options';
 import { layerParameter } from './layer-parameter';
 import { PipelineFunction } from './pipeline-function';
 import { bronzeFunctionPolicy, stateReaderPolicy } from './policies';
@@ -65,6 +65,7 @@ export class BronzeLayer extends pulumi.ComponentResource {
         memoryMb: config.bronzeMemoryMb,
         tmpMb: config.bronzeTmpMb,
         timeoutSeconds: config.bronzeTimeoutSeconds,
+        environment: BRONZE_PROCESS_ENVIRONMENT,
         logRetentionDays: config.logRetentionDays,
         failureTopicArn: args.lambdaFailureTopicArn,
         excludePackages: [...EXCLUDED_PACKAGES.bronze],

@@ -14,6 +14,8 @@ export interface PipelineFunctionArgs<E, R> {
   /** Ephemeral storage (/tmp) in MB; Lambda's default of 512 when absent. */
   tmpMb?: number;
   timeoutSeconds: number;
+  /** Environment variables of the function's process; none when absent. */
+  environment?: Readonly<Record<string, string>>;
   logRetentionDays: number;
   /** Topic told when an asynchronous invocation fails (the original's `failure-lambda`). */
   failureTopicArn: pulumi.Input<string>;
@@ -56,6 +58,7 @@ export class PipelineFunction<E, R> {
         memorySize: args.memoryMb,
         ...(args.tmpMb !== undefined && { ephemeralStorage: { size: args.tmpMb } }),
         timeout: args.timeoutSeconds,
+        ...(args.environment && { environment: { variables: { ...args.environment } } }),
         loggingConfig: { logFormat: 'JSON', logGroup: this.logGroup.name, applicationLogLevel: 'INFO', systemLogLevel: 'WARN' },
         codePathOptions: { extraExcludePackages: [...SDK_PACKAGES, ...args.excludePackages] },
       },

@@ -148,6 +148,14 @@ test('the bronze function gets the /tmp its landings need, the raw function keep
   t.is(byName('data_wordpressapi_raw-dev').inputs.ephemeralStorage, undefined);
 });
 
+test("the bronze function's process fixes glibc's mmap threshold, which the raw function leaves alone", async (t) => {
+  const { resources } = await program;
+  const functions = ofType(resources, 'aws:lambda/function:Function');
+  const byName = (name: string) => functions.find((f) => f.inputs.name === name)!;
+  t.deepEqual(byName('data_wordpressapi_bronze-dev').inputs.environment, { variables: { MALLOC_MMAP_THRESHOLD_: '131072' } });
+  t.is(byName('data_wordpressapi_raw-dev').inputs.environment, undefined);
+});
+
 test('no IAM policy allows a wildcard action, and only log delivery uses a * resource', async (t) => {
   const { resources } = await program;
   for (const policy of ofType(resources, 'aws:iam/rolePolicy:RolePolicy')) {

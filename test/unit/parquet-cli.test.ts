@@ -5,9 +5,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { parseArgs } from '../../handlers/parquet/cli';
-import { convertNodeFlags } from '../../bench/convert';
+import { convertCommand } from '../../bench/convert';
 import { lambdaHeapFlags } from '../../bench/lambda-form';
 import { parseConfig } from '../../pipeline/config';
+import { BRONZE_PROCESS_ENVIRONMENT } from '../../pipeline/handler-options';
 
 test('the CLI takes two paths and defaults to zstd with 10 000-row groups', (t) => {
   t.deepEqual(parseArgs(['in.json', 'out.parquet']), {
@@ -65,5 +66,10 @@ test("npm run convert gives V8's old generation the limit the bronze Lambda has 
   const oldSpace = (flags: string[]) => flags.find((flag) => flag.startsWith('--max-old-space-size='));
   const lambda = oldSpace(lambdaHeapFlags(parseConfig({ siteUrl: 'https://example.com' }).bronzeMemoryMb));
   t.truthy(lambda);
-  t.is(oldSpace(convertNodeFlags()), lambda);
+  t.is(oldSpace(convertCommand().flags), lambda);
+});
+
+test("npm run convert runs with the bronze function's environment", (t) => {
+  // glibc reads MALLOC_MMAP_THRESHOLD_ when the process starts: the command has to set it.
+  t.deepEqual(convertCommand().env, { ...BRONZE_PROCESS_ENVIRONMENT });
 });
