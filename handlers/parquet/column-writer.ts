@@ -74,14 +74,14 @@ interface Bytes {
 
 /**
  * @param most - Capacity that doubling stops at (a page); a larger need still grows it.
- * @param allocate - Where `take` gets the next buffer from.
+ * @param allocate - Where every buffer comes from.
  */
 function growable(size: number, most = Infinity, allocate: Allocate = (n) => Buffer.allocUnsafe(n)): Bytes {
   const none = Buffer.alloc(0);
   /** The capacity of the buffer last taken. */
   let capacity = size;
   const self: Bytes = {
-    buffer: Buffer.allocUnsafe(size),
+    buffer: allocate(size),
     length: 0,
     ensure(more) {
       if (self.length + more <= self.buffer.length) return;
@@ -89,7 +89,7 @@ function growable(size: number, most = Infinity, allocate: Allocate = (n) => Buf
         self.buffer = allocate(capacity);
         return;
       }
-      const next = Buffer.allocUnsafe(Math.max(self.length + more, Math.min(self.buffer.length * 2, most)));
+      const next = allocate(Math.max(self.length + more, Math.min(Math.max(self.buffer.length, capacity) * 2, most)));
       self.buffer.copy(next, 0, 0, self.length);
       self.buffer = next;
     },
@@ -101,7 +101,7 @@ function growable(size: number, most = Infinity, allocate: Allocate = (n) => Buf
       const taken = self.buffer.subarray(0, self.length);
       // The next buffer waits for the next write: a row group's end takes every column's page at
       // once, and by the next group's first row the compressor has handed most of them back.
-      capacity = self.buffer.length;
+      if (self.buffer !== none) capacity = self.buffer.length;
       self.buffer = none;
       self.length = 0;
       return taken;

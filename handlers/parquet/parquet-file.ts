@@ -156,6 +156,40 @@ export function compressor(codec: Codec): Compressor {
 }
 
 /**
+ * Page buffers, reused once the compressor is done with them: a megabyte allocated per page and
+ * freed later makes glibc's malloc raise its mmap threshold and keep the freed memory, which grew
+ * the process by tens of megabytes. Only a buffer made here is taken back, whole: any other may be
+ * a slice of Node's shared buffer pool (64 KiB in Node 24, so as large as SPARE_FROM), whose other
+ * slices are in use elsewhere; handing that pool out as a page buffer corrupted pages.
+ */
+export function pageBuffers(spareLimit = SPARE_BYTES): { allocate: Allocate; recycle: (bytes: Uint8Array) => void } {
+  const ours = new WeakSet<ArrayBuffer>();
+  const spare = new Map<number, ArrayBuffer[]>();
+  let spareBytes = 0;
+  return {
+    allocate: (size) => {
+      const reused = spare.get(size)?.pop();
+      if (reused) {
+        spareBytes -= size;
+        return Buffer.from(reused);
+      }
+      const fresh = Buffer.allocUnsafeSlow(size);
+      ours.add(fresh.buffer);
+      return fresh;
+    },
+    recycle: (bytes) => {
+      const buffer = bytes.buffer;
+      if (!(buffer instanceof ArrayBuffer) || !ours.has(buffer) || buffer.byteLength < SPARE_FROM) return;
+      if (spareBytes + buffer.byteLength > spareLimit) return;
+      const list = spare.get(buffer.byteLength) ?? [];
+      list.push(buffer);
+      spareBytes += buffer.byteLength;
+      spare.set(buffer.byteLength, list);
+    },
+  };
+}
+
+/**
  * @param binaryPaths - Each column's path as the rows spell it (binary form).
  * @param kvMetadata - The footer's key-value metadata, for the schema the file ends with.
  */
@@ -219,26 +253,7 @@ export function openParquet(
   let inFlight = 0;
   let waiting: (() => void) | undefined;
   let failure: unknown;
-  // Page buffers the compressor is done with, by size, for the next pages: a megabyte allocated
-  // per page and freed later makes glibc's malloc raise its mmap threshold and keep the freed
-  // memory, which grew the process by tens of megabytes.
-  const spare = new Map<number, ArrayBuffer[]>();
-  let spareBytes = 0;
-  const allocate: Allocate = (size) => {
-    const reused = spare.get(size)?.pop();
-    if (!reused) return Buffer.allocUnsafe(size);
-    spareBytes -= size;
-    return Buffer.from(reused);
-  };
-  const recycle = (bytes: Uint8Array) => {
-    const buffer = bytes.buffer;
-    if (bytes.byteOffset !== 0 || !(buffer instanceof ArrayBuffer) || buffer.byteLength < SPARE_FROM) return;
-    if (spareBytes + buffer.byteLength > SPARE_BYTES) return;
-    const list = spare.get(buffer.byteLength) ?? [];
-    list.push(buffer);
-    spareBytes += buffer.byteLength;
-    spare.set(buffer.byteLength, list);
-  };
+  const { allocate, recycle } = pageBuffers();
   const compress: Compress = (bytes) => {
     inFlight += bytes.length;
     const stored = compressPage(bytes).then((page) => {

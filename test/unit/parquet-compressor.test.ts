@@ -2,7 +2,7 @@ import test from 'ava';
 import { randomBytes } from 'node:crypto';
 import { promisify } from 'node:util';
 import { zstdCompress, zstdDecompressSync } from 'node:zlib';
-import { compressor } from '../../handlers/parquet/parquet-file';
+import { compressor, pageBuffers } from '../../handlers/parquet/parquet-file';
 
 const oneShot = promisify(zstdCompress);
 
@@ -55,4 +55,25 @@ test('closing the compressor lets pages in progress finish', async (t) => {
   close();
   const done = await Promise.all(pending);
   for (let i = 0; i < input.length; i++) t.true(zstdDecompressSync(done[i]).equals(input[i]), `page ${i}`);
+});
+
+test('page buffers: one made here comes back whole for the next page of its size; memory made elsewhere never does', (t) => {
+  const { allocate, recycle } = pageBuffers();
+  const made = allocate(1 << 17);
+  recycle(made.subarray(0, 10));
+  t.is(allocate(1 << 17).buffer, made.buffer, 'a page taken from the start of a buffer made here returns the whole buffer');
+  // A slice of Node's shared pool starts at offset 0 of a 64 KiB block whose other slices belong
+  // to others: as a page buffer, writes to it overwrote them.
+  const shared = new ArrayBuffer(1 << 16);
+  recycle(new Uint8Array(shared, 0, 100));
+  t.not(allocate(1 << 16).buffer, shared);
+  t.not(allocate(1 << 16).buffer, shared);
+});
+
+test('page buffers: no more than the spare limit waits for reuse', (t) => {
+  const { allocate, recycle } = pageBuffers(3 << 16);
+  const buffers = [allocate(1 << 16), allocate(1 << 16), allocate(1 << 16), allocate(1 << 16)];
+  for (const buffer of buffers) recycle(buffer);
+  const again = new Set([allocate(1 << 16), allocate(1 << 16), allocate(1 << 16), allocate(1 << 16)].map((b) => b.buffer));
+  t.is(buffers.filter((b) => again.has(b.buffer)).length, 3);
 });
