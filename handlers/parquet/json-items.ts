@@ -107,7 +107,21 @@ export async function* readJsonBatches(source: AsyncIterable<Uint8Array>, option
   const decoding = binary ? 'latin1' : 'utf8';
   /** `[` + bytes `from`..`to` + `]` parsed; in binary form, text with an escape latin1 would misread goes through UTF-8. */
   const parseArray = (bytes: Buffer, from: number, to: number, close: string): unknown[] => {
-    const text = `[${bytes.toString(decoding, from, to)}${close}`;
+    let text: string;
+    if (close === ']' && from > 0) {
+      // The brackets go over the separators around the piece (the `[` or the `\n` of a `,\n` before
+      // it, the `,` of one after it) for as long as the text is copied out: one string, not a
+      // concatenation that JSON.parse would first copy into a flat one.
+      const before = bytes[from - 1];
+      const after = bytes[to];
+      bytes[from - 1] = 0x5b;
+      bytes[to] = 0x5d;
+      text = bytes.toString(decoding, from - 1, to + 1);
+      bytes[from - 1] = before;
+      bytes[to] = after;
+    } else {
+      text = `[${bytes.toString(decoding, from, to)}${close}`;
+    }
     if (!binary || !hasWideEscape(bytes.subarray(from, to))) return JSON.parse(text) as unknown[];
     return (JSON.parse(realString(text)) as unknown[]).map(toBinary);
   };

@@ -52,6 +52,16 @@ const broken: Array<[string, string, RegExp]> = [
   ['an HTML error page', '<html>403</html>', /expected a JSON array of objects, found "<"/],
 ];
 
+test('the batched reader falls back to the scanner mid-read, after pieces parsed in place, with the text as it was', async (t) => {
+  // Pieces of one read are parsed with brackets written over their separators: a piece that
+  // then fails (pretty-printed items) must reach the scanner with its separators back.
+  const lots = Array.from({ length: 3000 }, (_, i) => ({ ...tricky[i % 3], id: i }));
+  const head = rawLayout(lots.slice(0, 2000)).slice(0, -3);
+  t.true(head.length > 3 * (48 << 10), 'several pieces parse before the pretty-printed part');
+  const text = `${head},\n${JSON.stringify(lots.slice(2000), null, 2).slice(1)}`;
+  t.deepEqual(await collectBatches(text, 1 << 22), lots);
+});
+
 for (const [what, text, message] of broken) {
   test(`${what} is rejected with a clear message`, async (t) => {
     await t.throwsAsync(collect(text, 5), { message });
