@@ -1,4 +1,4 @@
-import test from 'ava';
+import test, { type ExecutionContext } from 'ava';
 import { mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -97,6 +97,17 @@ async function readDuckdb(file: string): Promise<Record<string, unknown>[]> {
   }
 }
 
+/** Every row and every column of `output`, read back by hyparquet and by DuckDB, equals `data`. */
+async function readsBack(t: ExecutionContext, output: string, data: readonly Record<string, unknown>[], schema: readonly ColumnSpec[]): Promise<void> {
+  for (const [source, read] of [['hyparquet', readHyparquet], ['duckdb', readDuckdb]] as const) {
+    const back = await read(output);
+    t.is(back.length, data.length, `${source} row count`);
+    for (const column of schema) {
+      t.deepEqual(back.map((r) => normalize(r[column.name], column)), data.map((r) => expected(r, column)), `${source}: column ${column.name} (${column.kind})`);
+    }
+  }
+}
+
 async function fixture(t: { teardown(fn: () => Promise<void>): void }, data: unknown): Promise<{ dir: string; input: string; output: string }> {
   const dir = await mkdtemp(join(tmpdir(), 'parquet-roundtrip-'));
   t.teardown(() => rm(dir, { recursive: true, force: true }));
@@ -119,15 +130,7 @@ for (const codec of ['zstd', 'snappy'] as Codec[]) {
     t.true(metadata.row_groups[0].columns.every((c) => c.meta_data?.codec === codec.toUpperCase()));
     t.true(metadata.row_groups[0].columns.every((c) => c.meta_data?.statistics !== undefined), 'statistics are written');
 
-    for (const [source, read] of [['hyparquet', readHyparquet], ['duckdb', readDuckdb]] as const) {
-      const back = await read(output);
-      t.is(back.length, data.length, `${source} row count`);
-      for (const column of report.schema) {
-        const actual = back.map((r) => normalize(r[column.name], column));
-        const wanted = data.map((r) => expected(r, column));
-        t.deepEqual(actual, wanted, `${source}: column ${column.name} (${column.kind})`);
-      }
-    }
+    await readsBack(t, output, data, report.schema);
   });
 }
 
@@ -138,15 +141,7 @@ for (const rowGroupSize of [300, 500]) {
     const data = [...posts(3000, 20240601, { drift: true })];
     const { input, output } = await fixture(t, data);
     const report = await convertJsonFile(input, output, { rowGroupSize });
-    for (const [source, read] of [['hyparquet', readHyparquet], ['duckdb', readDuckdb]] as const) {
-      const back = await read(output);
-      t.is(back.length, data.length, `${source} row count`);
-      for (const column of report.schema) {
-        const actual = back.map((r) => normalize(r[column.name], column));
-        const wanted = data.map((r) => expected(r, column));
-        t.deepEqual(actual, wanted, `${source}: column ${column.name} (${column.kind})`);
-      }
-    }
+    await readsBack(t, output, data, report.schema);
   });
 }
 
@@ -362,10 +357,5 @@ test('the column writer round-trips multi-page columns, kept and dropped diction
   }
   t.like(chunk('ratio').meta_data!.statistics, { min_value: -5, max_value: 0.5, null_count: 0n });
   t.like(chunk('nothing').meta_data!.statistics, { null_count: 2000n });
-  for (const [source, read] of [['hyparquet', readHyparquet], ['duckdb', readDuckdb]] as const) {
-    const back = await read(output);
-    for (const column of report.schema) {
-      t.deepEqual(back.map((r) => normalize(r[column.name], column)), data.map((r) => expected(r, column)), `${source}: column ${column.name} (${column.kind})`);
-    }
-  }
+  await readsBack(t, output, data, report.schema);
 });
