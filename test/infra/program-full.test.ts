@@ -26,6 +26,11 @@ const policyOf = (resources: Registered[], name: string) => {
   if (!found) throw new Error(`no RolePolicy ${name}`);
   return JSON.parse(found.inputs.policy) as { Statement: Array<{ Sid: string; Effect: string; Action: string[]; Resource: string[] }> };
 };
+const functionOf = (resources: Registered[], name: string) => {
+  const found = ofType(resources, 'aws:lambda/function:Function').find((f) => f.inputs.name === name);
+  if (!found) throw new Error(`no Function ${name}`);
+  return found;
+};
 const allows = (doc: ReturnType<typeof policyOf>, action: string) => doc.Statement.filter((s) => s.Effect === 'Allow' && s.Action.includes(action)).flatMap((s) => s.Resource);
 
 test('the program creates each resource of the pipeline exactly once', async (t) => {
@@ -142,18 +147,14 @@ test('functions run nodejs24.x on arm64 with explicit memory, timeout, role, JSO
 
 test('the bronze function gets the /tmp its landings need, the raw function keeps the default', async (t) => {
   const { resources } = await program;
-  const functions = ofType(resources, 'aws:lambda/function:Function');
-  const byName = (name: string) => functions.find((f) => f.inputs.name === name)!;
-  t.deepEqual(byName('data_wordpressapi_bronze-dev').inputs.ephemeralStorage, { size: 1024 });
-  t.is(byName('data_wordpressapi_raw-dev').inputs.ephemeralStorage, undefined);
+  t.deepEqual(functionOf(resources, 'data_wordpressapi_bronze-dev').inputs.ephemeralStorage, { size: 1024 });
+  t.is(functionOf(resources, 'data_wordpressapi_raw-dev').inputs.ephemeralStorage, undefined);
 });
 
 test("the bronze function's process fixes glibc's mmap threshold, which the raw function leaves alone", async (t) => {
   const { resources } = await program;
-  const functions = ofType(resources, 'aws:lambda/function:Function');
-  const byName = (name: string) => functions.find((f) => f.inputs.name === name)!;
-  t.deepEqual(byName('data_wordpressapi_bronze-dev').inputs.environment, { variables: { MALLOC_MMAP_THRESHOLD_: '131072' } });
-  t.is(byName('data_wordpressapi_raw-dev').inputs.environment, undefined);
+  t.deepEqual(functionOf(resources, 'data_wordpressapi_bronze-dev').inputs.environment, { variables: { MALLOC_MMAP_THRESHOLD_: '131072' } });
+  t.is(functionOf(resources, 'data_wordpressapi_raw-dev').inputs.environment, undefined);
 });
 
 test('no IAM policy allows a wildcard action, and only log delivery uses a * resource', async (t) => {
