@@ -39,10 +39,15 @@ export function convertCommand(): { env: Record<string, string>; flags: string[]
   return { env, flags: words.slice(node + 1, at) };
 }
 
+/** Environment variables as a shell prefix spells them: `NAME=value NAME=value`. */
+export function envText(env: Readonly<Record<string, string>>): string {
+  return Object.entries(env).map(([name, value]) => `${name}=${value}`).join(' ');
+}
+
 /** The convert script as the bench's text shows it. */
 export function convertCommandText(): string {
   const { env, flags } = convertCommand();
-  return [...Object.entries(env).map(([name, value]) => `${name}=${value}`), 'node', ...flags, 'scripts/convert.cjs'].join(' ');
+  return [envText(env), 'node', ...flags, 'scripts/convert.cjs'].filter(Boolean).join(' ');
 }
 
 export interface ConvertCase {
