@@ -90,7 +90,7 @@ export interface Landing {
   day2: LandingRun & { edited: number; deleted: number };
 }
 
-/** Public posts of the WordPress fixture (../shared/wordpress: 1171 posts, bodies 212 B-20 KB). */
+/** Public posts of the WordPress fixture (test/wordpress: 1171 posts, bodies 212 B-20 KB). */
 export const SITE_POSTS = 1171;
 
 /** The heap limits a 128 MB function gets (lambda-form.ts). */

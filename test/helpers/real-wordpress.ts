@@ -5,12 +5,12 @@ import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 
 /**
- * The real WordPress of ../shared/wordpress (see its README) and its ground truth. End-to-end
+ * The real WordPress of test/wordpress (see its README) and its ground truth. End-to-end
  * tests are declared through `wordpressTest`: skipped with the reason when the site is down,
  * failed instead when REQUIRE_WORDPRESS=1 (as in CI, which starts the site).
  */
 export const SITE = process.env.WORDPRESS_URL ?? 'http://127.0.0.1:8080';
-export const EXPECTED_FILE = process.env.WORDPRESS_EXPECTED ?? resolve(__dirname, '../../../shared/wordpress/expected-counts.json');
+export const EXPECTED_FILE = process.env.WORDPRESS_EXPECTED ?? resolve(__dirname, '../wordpress/expected-counts.json');
 export const ENDPOINTS = ['posts', 'pages', 'media', 'categories', 'tags', 'users', 'comments'] as const;
 
 export interface Expected {
@@ -59,6 +59,6 @@ export function wordpressTest(title: string, implementation: ImplementationFn<[]
   } else if (process.env.REQUIRE_WORDPRESS === '1') {
     test(title, (t) => t.fail(`REQUIRE_WORDPRESS=1 but ${problem}`));
   } else {
-    test.skip(`${title} (skipped: ${problem}; start it with ../shared/wordpress/setup.sh start, or set REQUIRE_WORDPRESS=1 to fail instead)`, () => undefined);
+    test.skip(`${title} (skipped: ${problem}; start it with sudo test/wordpress/setup.sh, or set REQUIRE_WORDPRESS=1 to fail instead)`, () => undefined);
   }
 }

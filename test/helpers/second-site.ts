@@ -8,10 +8,10 @@ import { join, resolve } from 'node:path';
  * A second, disposable site on the fixture's WordPress for tests that change content: Debian's
  * wp-config.php picks `/etc/wordpress/config-<host>.php` by the Host header, so `localhost:8080`
  * gets its own table prefix in the same database while `127.0.0.1:8080`, which the other test
- * files read at the same time, stays as seeded. Needs root and ../shared/wordpress set up.
+ * files read at the same time, stays as seeded. Needs root and test/wordpress/setup.sh run.
  */
 export const SECOND_SITE = 'http://localhost:8080';
-const SHARED = resolve(__dirname, '../../../shared/wordpress');
+const FIXTURE = resolve(__dirname, '../wordpress');
 const CONFIG = '/etc/wordpress/config-localhost.php';
 const PREFIX = 'wpincr_';
 
@@ -35,7 +35,7 @@ function dropTables(database: string): void {
 export function startSecondSite(t: ExecutionContext, seedArgs: string[]): SecondSite {
   const base = readFileSync('/etc/wordpress/config-default.php', 'utf8');
   const database = /define\('DB_NAME', '([A-Za-z0-9_]+)'\)/.exec(base)?.[1];
-  if (!database) throw new Error('/etc/wordpress/config-default.php names no DB_NAME: run ../shared/wordpress/setup.sh first');
+  if (!database) throw new Error('/etc/wordpress/config-default.php names no DB_NAME: run test/wordpress/setup.sh first');
   const config = base
     .replaceAll('http://127.0.0.1:8080', SECOND_SITE)
     .replace(/^\$table_prefix = 'wp_';$/m, `$table_prefix = '${PREFIX}';`)
@@ -47,8 +47,8 @@ export function startSecondSite(t: ExecutionContext, seedArgs: string[]): Second
     dropTables(database);
   });
   const out = join(mkdtempSync(join(tmpdir(), 'second-site-')), 'expected.json');
-  execFileSync('php', ['install-site.php', SECOND_SITE, 'second-site-admin'], { cwd: SHARED, stdio: 'pipe' });
-  execFileSync('php', ['seed.php', ...seedArgs, `--out=${out}`], { cwd: SHARED, stdio: 'pipe', env: { ...process.env, WP_BENCH_URL: SECOND_SITE } });
+  execFileSync('php', ['install-site.php', SECOND_SITE, 'second-site-admin'], { cwd: FIXTURE, stdio: 'pipe' });
+  execFileSync('php', ['seed.php', ...seedArgs, `--out=${out}`], { cwd: FIXTURE, stdio: 'pipe', env: { ...process.env, WP_BENCH_URL: SECOND_SITE } });
   return {
     url: SECOND_SITE,
     expected: JSON.parse(readFileSync(out, 'utf8')) as Record<string, unknown>,

@@ -7,7 +7,7 @@ import { convertJsonFile } from '../../handlers/parquet/convert';
 import { ENDPOINTS, SITE, loadExpected, wordpressTest } from '../helpers/real-wordpress';
 
 /**
- * End to end against the real WordPress of ../shared/wordpress: crawl each collection with plain
+ * End to end against the real WordPress of test/wordpress: crawl each collection with plain
  * fetch (the crawler is tested elsewhere), convert, and compare the row counts with the seed's
  * ground truth. Skipped when the site is down, unless REQUIRE_WORDPRESS=1.
  */

@@ -6,7 +6,7 @@ import { ENDPOINTS, SITE, fingerprint, loadExpected, wordpressTest } from '../he
 import { startS3 } from '../helpers/s3rver';
 
 /**
- * End to end against the real WordPress of ../shared/wordpress (README there): a full raw run
+ * End to end against the real WordPress of test/wordpress (README there): a full raw run
  * must return exactly the public items seed.php recorded, by count and by id fingerprint.
  */
 wordpressTest('a full raw run of the real WordPress returns every public item of every endpoint exactly once', async (t) => {
