@@ -62,7 +62,23 @@ export async function crawlEndpoint(spec: EndpointSpec, path: string, options: C
   }
 }
 
-const MAX_EMPTY_PAGES_IN_A_ROW = 3;
+/**
+ * Empty pages in a row, before the announced last page, after which a crawl stops and fails. In
+ * WordPress an empty page inside the announced range is legitimate: the posts, media and comments
+ * controllers drop unreadable rows from each page after the SQL LIMIT, while `X-WP-Total` is the
+ * query's row count (comments on private posts, media attached to drafts), so every announced page
+ * answers, short or empty. Ten in a row is a thousand hidden items in id order at `per_page=100`;
+ * a server announcing pages it does not have would otherwise be crawled to the timeout.
+ */
+const MAX_EMPTY_PAGES_IN_A_ROW = 10;
+
+/**
+ * Ids from earlier pages on one page that make it a copy rather than a shifted page. An item
+ * published (or made public) during the crawl with an id below the page being read pushes one item
+ * of every later page onto the next: one repeated id per such item, a handful at most in the
+ * minutes a crawl takes. A page cache that ignores the query string repeats a whole page.
+ */
+const REPEATS_OF_A_COPIED_PAGE = 10;
 
 type CrawlStats = Omit<CrawlResult, 'path' | 'items' | 'bytes' | 'sha256'>;
 
@@ -105,20 +121,13 @@ async function crawlInOrder(spec: EndpointSpec, file: JsonArrayFile, options: Cr
   let pages = 0;
   let emptyRun = 0;
   let total: number | undefined;
-  const write = async (outcome: PageOutcome) => {
+  const write = async (outcome: PageOutcome, page: number) => {
     if (outcome.end) return false;
-    // One empty page before the announced last is a page of hidden items; a run of them is a
-    // server announcing pages it does not have, which would otherwise be crawled to the timeout.
     emptyRun = outcome.items.length === 0 ? emptyRun + 1 : 0;
-    if (emptyRun >= MAX_EMPTY_PAGES_IN_A_ROW) return false;
+    if (emptyRun >= MAX_EMPTY_PAGES_IN_A_ROW) throw emptyRunError(paginator.url(page), { page, empty: emptyRun, announced, total, read: seen.size, perPage: options.perPage });
     pages++;
-    const fresh = outcome.items.filter((item) => {
-      const id = (item as { id?: unknown } | null)?.id;
-      if (id === undefined || id === null) return true;
-      if (seen.has(id)) return false;
-      seen.add(id);
-      return true;
-    });
+    const { fresh, repeated } = freshItems(outcome.items, seen);
+    if (isCopiedPage(repeated, outcome.items.length, options.perPage)) throw copiedPageError(paginator.url(page), { page, repeated, items: outcome.items.length });
     duplicates += outcome.items.length - fresh.length;
     await file.append(fresh);
     return true;
@@ -161,7 +170,7 @@ async function crawlInOrder(spec: EndpointSpec, file: JsonArrayFile, options: Cr
         const outcome = answer;
         written = page;
         if (page === 1) total = outcome.total;
-        if (!(await write(outcome))) return false;
+        if (!(await write(outcome, page))) return false;
         announced = Math.max(announced, outcome.totalPages ?? 1);
         beyond = paginator.hasMore(outcome);
         return true;
@@ -176,6 +185,50 @@ async function crawlInOrder(spec: EndpointSpec, file: JsonArrayFile, options: Cr
     controller.abort();
   }
   return { pages, total, duplicates, orderedById: orderById };
+}
+
+/**
+ * The items of a page whose id was not read before (items without an id are all kept), adding
+ * their ids to `seen`; `repeated` counts the items whose id an earlier page held.
+ */
+function freshItems(items: unknown[], seen: Set<unknown>): { fresh: unknown[]; repeated: number } {
+  const onThisPage = new Set<unknown>();
+  let repeated = 0;
+  const fresh = items.filter((item) => {
+    const id = (item as { id?: unknown } | null)?.id;
+    if (id === undefined || id === null) return true;
+    if (!seen.has(id)) {
+      seen.add(id);
+      onThisPage.add(id);
+      return true;
+    }
+    if (!onThisPage.has(id)) repeated++;
+    return false;
+  });
+  return { fresh, repeated };
+}
+
+/** Whether a page repeats so much of earlier pages that it is a copy of one (see REPEATS_OF_A_COPIED_PAGE). */
+export function isCopiedPage(repeated: number, items: number, perPage: number): boolean {
+  return repeated * 2 > items && repeated >= Math.min(REPEATS_OF_A_COPIED_PAGE, perPage);
+}
+
+function copiedPageError(url: string, seen: { page: number; repeated: number; items: number }): Error {
+  return new Error(
+    `GET ${url}: page ${seen.page} repeats ${seen.repeated} of its ${seen.items} items from earlier pages, so the crawl cannot be the collection. ` +
+      'Likely cause: a page cache or CDN in front of WordPress that ignores the query string and serves page 1 for every page. ' +
+      'Fix: exclude /wp-json/ (and ?rest_route=) from that cache, or add the query string to its cache key.',
+  );
+}
+
+function emptyRunError(url: string, seen: { page: number; empty: number; announced: number; total?: number; read: number; perPage: number }): Error {
+  return new Error(
+    `GET ${url}: ${seen.empty} pages in a row up to page ${seen.page} came back empty although X-WP-TotalPages announced ${seen.announced}` +
+      `${seen.total === undefined ? '' : ` and X-WP-Total ${seen.total}`}, with ${seen.read} items read and no end signal from the site. ` +
+      'Likely cause: a cache, proxy or plugin answering [] for pages WordPress would serve, or a server announcing pages it does not have ' +
+      `(WordPress itself leaves a page empty only for items hidden from this reader, and ${seen.empty * seen.perPage} of those in a row is not plausible). ` +
+      'Fix: open the URL in a browser, and exclude /wp-json/ from the cache or plugin that answers it.',
+  );
 }
 
 async function fetchPage(paginator: Paginator, page: number, transport: TransportOptions): Promise<PageOutcome> {

@@ -66,17 +66,6 @@ test('a page emptied entirely by hidden items before the last page is skipped, n
   t.is(result.items, 20);
 });
 
-test('a server announcing pages it does not have is not crawled for ever: three empty pages in a row end it', async (t) => {
-  const items = generateItems(10);
-  const fault = (req: { url: URL }) => {
-    const page = Number(req.url.searchParams.get('page'));
-    return { body: page === 1 ? items : [], headers: { 'x-wp-total': '1000000000', 'x-wp-totalpages': '100000000' } };
-  };
-  const { items: got, wp } = await crawl(t, { collections: { posts: { items } }, fault }, 'posts', { pageConcurrency: 1 });
-  t.is(got.length, 10);
-  t.is(wp.requests.length, 4);
-});
-
 test('pages fetched concurrently are written in page order', async (t) => {
   // Early pages answer slowest, so completion order is the reverse of page order.
   const fault = (req: { url: URL }) => ({ delayMs: Math.max(0, 60 - 10 * Number(req.url.searchParams.get('page'))), passThrough: true });
