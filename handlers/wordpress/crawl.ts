@@ -121,6 +121,9 @@ async function crawlInOrder(spec: EndpointSpec, file: JsonArrayFile, options: Cr
   let pages = 0;
   let emptyRun = 0;
   let total: number | undefined;
+  // The most pages any page read so far announced. Declared before `write`, which reads it:
+  // Pulumi's closure serializer cannot capture a variable declared after the closure using it.
+  let announced = 0;
   const write = async (outcome: PageOutcome, page: number) => {
     if (outcome.end) return false;
     emptyRun = outcome.items.length === 0 ? emptyRun + 1 : 0;
@@ -139,7 +142,6 @@ async function crawlInOrder(spec: EndpointSpec, file: JsonArrayFile, options: Cr
   // more (a `Link rel="next"`, or no totals at all). Page 1's X-WP-TotalPages is heard with its
   // headers: the pages it announces are asked for then, not once its body has been read, parsed
   // and written (the bench: each endpoint's slots waited 20-50 ms for that).
-  let announced = 0;
   let heard = 0;
   let written = 0;
   let beyond = false;
