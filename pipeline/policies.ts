@@ -58,14 +58,23 @@ export interface RawPolicyArgs {
 }
 
 /**
- * The raw function writes raw objects under its prefix; a new object is written with
- * If-None-Match, so raw history cannot be overwritten. The one thing it reads back is the id
- * listing a split crawl's parts are cut from.
+ * The raw function writes raw objects under its prefix, and only with If-None-Match: a write
+ * without it is refused, so raw history cannot be overwritten even by this role (S3 answers 412 to
+ * a conditional write over an existing key). The handlers never use multipart uploads, whose
+ * CreateMultipartUpload and UploadPart cannot carry the header: they are refused too. The one thing
+ * it reads back is the id listing a split crawl's parts are cut from.
+ * https://docs.aws.amazon.com/AmazonS3/latest/userguide/conditional-writes-enforce.html
  */
 export function rawFunctionPolicy(args: RawPolicyArgs): PolicyDocument {
   return doc(
     logStatement(args.logGroupArn),
-    { Sid: 'S3ObjectActions', Effect: 'Allow', Action: ['s3:PutObject'], Resource: [interpolate(args.rawBucketArn, `/${args.dataSource}/*`)] },
+    {
+      Sid: 'S3ObjectActions',
+      Effect: 'Allow',
+      Action: ['s3:PutObject'],
+      Resource: [interpolate(args.rawBucketArn, `/${args.dataSource}/*`)],
+      Condition: { Null: { 's3:if-none-match': 'false' } },
+    },
     { Sid: 'S3IdListingReadActions', Effect: 'Allow', Action: ['s3:GetObject'], Resource: [interpolate(args.rawBucketArn, `/${args.dataSource}/_ids/*`)] },
     { Sid: 'SNSActions', Effect: 'Allow', Action: ['sns:Publish'], Resource: args.topicArns },
     { Sid: 'ParameterStoreActions', Effect: 'Allow', Action: ['ssm:GetParameters', 'ssm:GetParameter'], Resource: args.parameterArns },

@@ -267,7 +267,7 @@ export async function startGlueEmulator(databases: string[], options: EmulatorOp
  * authorization reference). Anything not recognised is recorded as `s3:Unrecognized ...`, so a
  * handler starting a new kind of call cannot slip past the recorded list.
  */
-export function s3CallOf(method: string, url: string): AwsCall {
+export function s3CallOf(method: string, url: string, headers: Record<string, string | string[] | undefined> = {}): AwsCall {
   const parsed = new URL(url, 'http://s3');
   const [bucket, ...rest] = parsed.pathname.slice(1).split('/');
   const key = rest.map(decodeURIComponent).join('/');
@@ -279,7 +279,10 @@ export function s3CallOf(method: string, url: string): AwsCall {
       return { service: 's3', action: 's3:GetObject', resource: object };
     }
     // PutObject, and the parts of a multipart upload, are all authorized as s3:PutObject.
-    if (method === 'PUT' && !q.has('acl') && !q.has('tagging')) return { service: 's3', action: 's3:PutObject', resource: object };
+    // The raw role may only write with If-None-Match, which IAM sees as the s3:if-none-match key.
+    const ifNoneMatch = headers['if-none-match'];
+    const conditional = typeof ifNoneMatch === 'string' ? { context: { 's3:if-none-match': ifNoneMatch } } : {};
+    if (method === 'PUT' && !q.has('acl') && !q.has('tagging')) return { service: 's3', action: 's3:PutObject', resource: object, ...conditional };
     if (method === 'POST' && (q.has('uploads') || q.has('uploadId'))) return { service: 's3', action: 's3:PutObject', resource: object };
     if (method === 'DELETE' && q.has('uploadId')) return { service: 's3', action: 's3:AbortMultipartUpload', resource: object };
     if (method === 'DELETE') return { service: 's3', action: 's3:DeleteObject', resource: object };
@@ -297,7 +300,7 @@ export async function startS3Proxy(target: string): Promise<S3Proxy> {
   const server = createServer((req, res) => {
     const method = req.method ?? 'GET';
     const url = req.url ?? '/';
-    calls.push(s3CallOf(method, url));
+    calls.push(s3CallOf(method, url, req.headers));
     const forward = httpRequest(
       { host: upstream.hostname, port: upstream.port, method, path: url, headers: req.headers },
       (answer) => {

@@ -223,6 +223,20 @@ test('calls outside each role\'s job are denied', async (t) => {
   t.is(await simulate(w, 'raw', 's3:PutObject', `${w.raw}/wordpress_api/posts/posts.json`, { 'aws:SecureTransport': 'false' }), 'ExplicitlyDenied', 'the bucket policy\'s TLS deny wins over the role\'s allow');
 });
 
+test('the raw role may write a raw object only with If-None-Match, so it cannot replace a stored fetch', async (t) => {
+  const w = await world();
+  const fetch = `${w.raw}/wordpress_api/posts/ingest_date=2026-01-01/posts-run.json`;
+  t.is(await simulate(w, 'raw', 's3:PutObject', fetch, { 's3:if-none-match': '*' }), 'Allowed', 'a conditional write of a new fetch');
+  t.is(await simulate(w, 'raw', 's3:PutObject', fetch), 'ImplicitlyDenied', 'a write without If-None-Match, which would replace an existing object');
+  const listing = `${w.raw}/wordpress_api/_ids/posts/ingest_date=2026-01-01/posts-run.json`;
+  t.is(await simulate(w, 'raw', 's3:PutObject', listing, { 's3:if-none-match': '*' }), 'Allowed', 'a conditional write of an id listing');
+  t.is(await simulate(w, 'raw', 's3:PutObject', listing), 'ImplicitlyDenied', 'an unconditional write of an id listing');
+  // Everything the handlers were seen writing to raw carried the header.
+  const rawWrites = RECORDED.filter((call) => call.function === 'raw' && call.action === 's3:PutObject');
+  t.true(rawWrites.length > 0);
+  t.deepEqual(rawWrites.filter((call) => call.context?.['s3:if-none-match'] !== '*'), []);
+});
+
 test('the bronze role may read, create and update the tables of its stack\'s Glue database, and do nothing else in Glue', async (t) => {
   const w = await world();
   t.is(w.glue.database, `arn:aws:glue:${REGION}:${ACCOUNT}:database/wordpress_lakehouse_dev`);
