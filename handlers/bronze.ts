@@ -1,9 +1,10 @@
-import type { BronzeEvent, BronzeSummary, EndpointFailure, ManifestEvent, ParameterNames, RawObject } from './contracts';
+import type { BronzeEvent, BronzeObject, BronzeSummary, EndpointFailure, ManifestEvent, ParameterNames, RawObject } from './contracts';
 import type { HandlerDeps } from './aws/ports';
 import { awsHandlerDeps } from './aws/clients';
 import { putText } from './aws/s3';
 import type { Codec } from './parquet/codecs';
 import { mapLimit } from './concurrency';
+import { BRONZE_METRICS, embeddedMetrics } from './metrics';
 import type { LandContext, Landed } from './lake/land';
 import { landEndpoint } from './lake/land';
 import type { GlueCalls } from './lake/catalog';
@@ -84,6 +85,12 @@ async function catalogue(deps: HandlerDeps, glue: GlueCalls, options: BronzeOpti
     logged.deletions = await registerTable(glue, database, tableInput(tableName(folder), location(folder), landed.deletionColumns, { runId: object.runId, codec }));
   }
   deps.log.info(`${object.endpoint}: catalog ${action}`, logged);
+}
+
+/** A landed table's figures as CloudWatch metrics (embedded in the log line), for the dashboard. */
+function logFigures(deps: HandlerDeps, object: BronzeObject): void {
+  const { endpoint, upserted, deleted, rows, bytes, ms } = object;
+  deps.log.info(`${endpoint}: bronze figures`, { endpoint, ...embeddedMetrics(BRONZE_METRICS, { upserted, deleted, rows, bytes, duration: ms }) });
 }
 
 function isManifestEvent(event: BronzeEvent): event is ManifestEvent {
@@ -199,6 +206,7 @@ export async function runBronze(deps: HandlerDeps, options: BronzeOptions, event
     if (outcome.object) {
       summary.succeeded.push(outcome.object.endpoint);
       summary.objects.push(outcome.object);
+      logFigures(deps, outcome.object);
     } else if (outcome.failure) {
       summary.failed.push(outcome.failure);
     }

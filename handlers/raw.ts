@@ -4,6 +4,7 @@ import { awsHandlerDeps } from './aws/clients';
 import type { Credentials } from './wordpress/auth';
 import { parseCredentials } from './wordpress/auth';
 import { createLimiter, mapLimit } from './concurrency';
+import { RAW_METRICS, embeddedMetrics } from './metrics';
 import type { CrawlOptions } from './wordpress/crawl';
 import type { ExtractContext } from './lake/extract';
 import { extractEndpoint } from './lake/extract';
@@ -196,6 +197,7 @@ export async function runRaw(deps: HandlerDeps, options: RawOptions, event: RawE
     else {
       summary.succeeded.push(outcome.endpoint);
       summary.objects.push(outcome);
+      logFigures(deps, outcome);
     }
   }
   if (summary.failed.length > 0) await alertFailures(deps, { topicArn, bucket, dataSource }, summary.failed, endpoints.length);
@@ -226,6 +228,7 @@ export async function runRawTask(deps: HandlerDeps, options: RawOptions, event: 
     }
     if (event.part) return await fetchPart(deps, context, spec, event.part, crawlOptions);
     const object = await joinParts(deps, context, spec, event.join!.plan, event.join!.parts);
+    logFigures(deps, object);
     return { succeeded: [spec.name], failed: [], objects: [object] };
   } catch (error) {
     const failure = { endpoint: spec.name, error: `${step}: ${(error as Error).message}` };
@@ -247,6 +250,11 @@ async function extractOne(deps: HandlerDeps, context: ExtractContext, spec: Endp
     deps.log.error('endpoint failed', { endpoint: spec.name, error: message, ms: Date.now() - started });
     return { endpoint: spec.name, error: message };
   }
+}
+
+/** An extracted endpoint's figures as CloudWatch metrics (embedded in the log line), for the dashboard. */
+function logFigures(deps: HandlerDeps, object: RawObject): void {
+  deps.log.info(`${object.endpoint}: raw figures`, { endpoint: object.endpoint, ...embeddedMetrics(RAW_METRICS, { items: object.items, bytes: object.bytes, duration: object.ms }) });
 }
 
 /** The raw topic's alert for endpoints that failed in this invocation. */
