@@ -16,6 +16,8 @@ export function athenaType(kind: ColumnSpec['kind'] | ListElementKind, element?:
       return 'double';
     case 'boolean':
       return 'boolean';
+    case 'date':
+      return 'date';
     case 'timestamp':
     case 'timestamp_utc':
       return 'timestamp';

@@ -94,6 +94,8 @@ function toJson(value: unknown, kind: ColumnSpec['kind'] | ListElementKind, elem
     }
     case 'timestamp_utc':
       return (value as Date).toISOString().replace('.000Z', 'Z');
+    case 'date':
+      return (value as Date).toISOString().slice(0, 10);
     case 'list':
       return (value as unknown[]).map((item) => toJson(item, element ?? 'string'));
     default:

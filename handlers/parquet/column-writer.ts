@@ -18,7 +18,7 @@ import { timestampParser } from './timestamps';
  * RLE levels, as hyparquet-writer writes them; the footer is hyparquet-writer's own.
  */
 
-export type Physical = 'BOOLEAN' | 'INT64' | 'DOUBLE' | 'BYTE_ARRAY';
+export type Physical = 'BOOLEAN' | 'INT32' | 'INT64' | 'DOUBLE' | 'BYTE_ARRAY';
 
 /**
  * A compressed page as the file holds it until its row group is written: its bytes, or where in a
@@ -145,6 +145,8 @@ function physicalOf(kind: ColumnKind | ListElementKind): Physical {
   switch (kind) {
     case 'boolean':
       return 'BOOLEAN';
+    case 'date':
+      return 'INT32';
     case 'int64':
     case 'timestamp':
     case 'timestamp_utc':
@@ -276,6 +278,13 @@ export function columnWriter(spec: ColumnSpec, path: readonly string[], compress
         if (ts) return ts.millis;
         break;
       }
+      case 'date': {
+        // Days since the epoch of a `YYYY-MM-DD` text (a declared date column; see lake/declared.ts).
+        if (typeof value !== 'string' || value.length !== 10) break;
+        const ts = parseTimestamp(`${value}T00:00:00`);
+        if (ts) return ts.millis / 86_400_000;
+        break;
+      }
     }
     return misfit(value, kind);
   }
@@ -390,6 +399,11 @@ export function columnWriter(spec: ColumnSpec, path: readonly string[], compress
         plain.length += 4 + plain.buffer.write(text, plain.length + 4, 'latin1');
         return;
       }
+      case 'INT32':
+        plain.ensure(4);
+        plain.buffer.writeInt32LE(value as number, plain.length);
+        plain.length += 4;
+        return;
       case 'INT64': {
         // A safe integer as two 32-bit words, without a BigInt per value: `>>> 0` is its low word
         // modulo 2^32, the floored quotient its high word, both in two's complement.

@@ -15,6 +15,8 @@ function leaf(name: string, kind: ColumnKind | ListElementKind): SchemaElement {
       return { name, type: 'INT64', repetition_type };
     case 'double':
       return { name, type: 'DOUBLE', repetition_type };
+    case 'date':
+      return { name, type: 'INT32', repetition_type, converted_type: 'DATE', logical_type: { type: 'DATE' } };
     case 'timestamp':
       // No converted_type: the legacy TIMESTAMP_MILLIS annotation means UTC-adjusted.
       return { name, type: 'INT64', repetition_type, logical_type: { type: 'TIMESTAMP', isAdjustedToUTC: false, unit: 'MILLIS' } };

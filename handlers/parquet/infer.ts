@@ -8,7 +8,7 @@ import { timestampParser } from './timestamps';
  * on which rows come first, and every value of the file fits it without loss.
  */
 
-export type ScalarKind = 'boolean' | 'int64' | 'double' | 'string' | 'timestamp' | 'timestamp_utc';
+export type ScalarKind = 'boolean' | 'int64' | 'double' | 'string' | 'date' | 'timestamp' | 'timestamp_utc';
 export type ListElementKind = 'boolean' | 'int64' | 'double' | 'string';
 export type ColumnKind = ScalarKind | 'json' | 'list';
 
@@ -46,6 +46,11 @@ interface Seen {
   naive: boolean;
   /** Every string so far is an ISO date-time with `Z` or an offset. */
   instant: boolean;
+  /**
+   * Declared a date (an endpoint's `columns`): never inferred, since a text that reads as a date
+   * in one row may be a code or a label in the next; set only by a seed of kind `date`.
+   */
+  date: boolean;
   object: boolean;
   emptyArray: boolean;
   /** A non-empty array. */
@@ -59,7 +64,7 @@ interface Seen {
 
 function seen(): Seen {
   return {
-    boolean: false, int: false, double: false, string: false, naive: true, instant: true,
+    boolean: false, int: false, double: false, string: false, naive: true, instant: true, date: false,
     object: false, emptyArray: false, array: false, nestedArray: false, children: new Map(),
   };
 }
@@ -86,6 +91,7 @@ function scalarKind(node: Seen): ScalarKind {
   if (node.boolean) return 'boolean';
   if (node.double) return 'double';
   if (node.int) return 'int64';
+  if (node.date) return 'date';
   if (node.naive) return 'timestamp';
   if (node.instant) return 'timestamp_utc';
   return 'string';
@@ -117,7 +123,7 @@ function resolve(node: Seen, path: string[], depth: number, maxDepth: number, ou
       return;
     }
     const kind = scalarKind(node.element);
-    const element: ListElementKind = kind === 'timestamp' || kind === 'timestamp_utc' ? 'string' : kind;
+    const element: ListElementKind = kind === 'timestamp' || kind === 'timestamp_utc' || kind === 'date' ? 'string' : kind;
     out.push({ path, kind: 'list', element });
     return;
   }
@@ -144,6 +150,10 @@ function seedNode(node: Seen, kind: ColumnKind, element: ListElementKind | undef
     case 'timestamp_utc':
       node.string = true;
       node.naive = false;
+      return;
+    case 'date':
+      node.string = true;
+      node.date = true;
       return;
     case 'string':
       node.string = true;
