@@ -15,6 +15,13 @@ export interface EndpointSpec {
    * `false` for custom endpoints that answer one JSON document or one unpaginated array.
    */
   paginate: boolean;
+  /**
+   * The field(s) that identify a row across runs. wp/v2 collections use `id`; an endpoint with
+   * neither this nor a unique `id` is identified by each row's whole content.
+   */
+  primaryKey?: string[];
+  /** Declared types of top-level fields (`$wpdb` endpoints send every value as a JSON string). */
+  columns?: Record<string, 'bigint' | 'double' | 'boolean' | 'string' | 'date' | 'timestamp'>;
 }
 
 /**
@@ -78,6 +85,8 @@ export interface FanOutPlan {
   pagesPerTask: number;
   /** The parts; the state machine adds the listing's key and the fetch time to each task. */
   parts: Array<Pick<PartTask, 'index' | 'offset' | 'count'>>;
+  /** The collection's projection (RawObject.projection). */
+  projection?: string[];
 }
 
 /** The plan step's answer: `fanOut` when the endpoint is split, otherwise the usual raw step runs. */
@@ -141,6 +150,19 @@ export interface RawObject {
   partsKey?: string;
   /** Parts of a fanned-out crawl. */
   parts?: number;
+  /** The endpoint's configured key and declared column types, for bronze. */
+  primaryKey?: EndpointSpec['primaryKey'];
+  columns?: EndpointSpec['columns'];
+  /** Rows are keyed by `id` with no look at them: a paginated collection with no configured key (its crawl drops repeated ids). */
+  idKeyed?: boolean;
+  /**
+   * Top-level fields of the collection whose changes WordPress makes without a new
+   * `modified_gmt` (term lists, featured_media, sticky, meta...), from the route's schema: bronze
+   * keeps a digest of them per id, and the next incremental run lists them to find such changes.
+   */
+  projection?: string[];
+  /** Listed ids whose projected fields differed from the table's, fetched with `include=` (incremental). */
+  restated?: number;
 }
 
 /** What the raw function returns, and what the bronze function accepts as its event. */
@@ -176,6 +198,10 @@ export interface BronzeObject {
   unchanged: number;
   /** Ids that left the table (recorded in `<name>_deletions`). */
   deleted: number;
+  /** Of the upserted, rows that changed without a new `modified_gmt` (dynamic HTML, meta, terms...). */
+  restated: number;
+  /** How rows are matched across runs: the key's field(s), or `content` (no key configured and no unique id). */
+  keyedBy: string[] | 'content';
   deletionsKey?: string;
   rawKey: string;
   rawSha256: string;

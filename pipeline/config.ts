@@ -1,4 +1,5 @@
 import type { EndpointSpec } from '../handlers/contracts';
+import { checkDeclared } from '../handlers/lake/declared';
 import { tableName } from '../handlers/lake/layout';
 import { defaultPagesPerTask } from '../handlers/lake/fan-out';
 
@@ -202,13 +203,13 @@ function endpointsOf(raw: Raw, siteUrl: string): EndpointSpec[] {
       if (tableName(entry).endsWith('_deletions')) throw new ConfigError('endpoints', `item ${i} "${entry}" ends in _deletions, which names the deletion tables`, `give it another name with { name, url }`);
       spec = { name: entry, url: `${siteUrl}/wp-json/wp/v2/${entry}`, paginate: true };
     } else if (entry && typeof entry === 'object' && !Array.isArray(entry)) {
-      const { name, url, paginate, ...rest } = entry as Record<string, unknown>;
-      if (Object.keys(rest).length > 0) throw new ConfigError('endpoints', `item ${i} has unknown field(s) ${Object.keys(rest).join(', ')}`, 'use only name, url and paginate');
+      const { name, url, paginate, primaryKey, columns, ...rest } = entry as Record<string, unknown>;
+      if (Object.keys(rest).length > 0) throw new ConfigError('endpoints', `item ${i} has unknown field(s) ${Object.keys(rest).join(', ')}`, 'use only name, url, paginate, primaryKey and columns');
       if (typeof name !== 'string' || !NAME.test(name)) throw new ConfigError('endpoints', `item ${i} needs a name of [a-z0-9_-] (it becomes the S3 folder)`, `set name, e.g. { name: stats, url: ... }`);
       if (tableName(name).endsWith('_deletions')) throw new ConfigError('endpoints', `item ${i} "${name}" ends in _deletions, which names the deletion tables`, `choose another name`);
       if (typeof url !== 'string') throw new ConfigError('endpoints', `item ${i} (${name}) needs a url`, `set url to the endpoint's absolute http(s) URL`);
       if (paginate !== undefined && typeof paginate !== 'boolean') throw new ConfigError('endpoints', `item ${i} (${name}) paginate must be true or false`, 'set paginate: true for wp/v2-style collections');
-      spec = { name, url: checkEndpointUrl(i, name, url), paginate: paginate ?? false };
+      spec = { name, url: checkEndpointUrl(i, name, url), paginate: paginate ?? false, ...declaredOf(i, name, { primaryKey, columns }) };
     } else {
       throw new ConfigError('endpoints', `item ${i} must be a name or { name, url }, got ${JSON.stringify(entry)}`, `set it to ${example}`);
     }
@@ -219,6 +220,15 @@ function endpointsOf(raw: Raw, siteUrl: string): EndpointSpec[] {
     tables.set(tableName(spec.name), spec.name);
     return spec;
   });
+}
+
+function declaredOf(i: number, name: string, entry: { primaryKey?: unknown; columns?: unknown }) {
+  try {
+    return checkDeclared(entry, `item ${i} (${name})`);
+  } catch (error) {
+    const [problem, fix] = (error as Error).message.split('. Fix: ');
+    throw new ConfigError('endpoints', problem, fix);
+  }
 }
 
 function checkEndpointUrl(i: number, name: string, value: string): string {

@@ -11,6 +11,9 @@ import { idOf } from './merge';
 import { mapLimit } from '../concurrency';
 import type { EndpointState } from './state';
 import { fullRefreshReason, inRanges, modifiedAfter } from './state';
+import { declaredText } from './declared';
+import { projectionDigest, projectionOf } from './listing';
+import { getJson } from '../wordpress/transport';
 import { loadState } from './state-store';
 import { inTempDir } from './temp-dir';
 
@@ -40,12 +43,12 @@ export async function extractEndpoint(deps: HandlerDeps, context: ExtractContext
   const { join } = require('node:path') as typeof import('node:path');
   const started = Date.now();
   const fetchedAt = new Date(started).toISOString();
-  const { state, reason } = await crawlMode(deps, context, spec, fetchedAt);
+  const { state, reason, projection } = await crawlMode(deps, context, spec, fetchedAt, options);
   return inTempDir('wordpress-raw-', async (dir) => {
     const itemsPath = join(dir, `${spec.name}.json`);
     let crawl: CrawlResult;
-    let incremental: { modifiedAfter: string; ids: CrawlResult; unseen: number } | undefined;
-    // Yesterday's row count sizes both a full crawl and the id listing, so their pages need not
+    let incremental: { modifiedAfter: string; ids: CrawlResult; unseen: number; restated: number } | undefined;
+    // Yesterday's row count sizes both a full crawl and the listing, so their pages need not
     // wait for page 1's X-WP-TotalPages.
     const sized: CrawlOptions = state?.rows ? { ...options, expectedPages: Math.ceil(state.rows / options.perPage) } : options;
     if (reason !== undefined) {
@@ -53,12 +56,11 @@ export async function extractEndpoint(deps: HandlerDeps, context: ExtractContext
     } else {
       const after = modifiedAfter(state!.mark!, context.overlapMinutes);
       const delta = await crawlEndpoint({ ...spec, url: withQuery(spec.url, { modified_after: after }) }, join(dir, 'delta.json'), options);
-      const ids = await crawlEndpoint({ ...spec, url: withQuery(spec.url, { _fields: 'id' }) }, join(dir, 'ids.json'), sized);
-      const have = new Set(await idsOf(delta.path));
-      const unseen = (await idsOf(ids.path)).filter((id) => !have.has(id) && !(typeof id === 'number' && inRanges(state!.ids ?? [], id)));
-      const included = await fetchIncluded(spec, unseen, dir, options);
+      const ids = await crawlEndpoint({ ...spec, url: withQuery(spec.url, { _fields: projection!.join(',') }) }, join(dir, 'ids.json'), sized);
+      const refetch = await toRefetch(delta.path, ids.path, state!, projection!);
+      const included = await fetchIncluded(spec, refetch.ids, dir, options);
       crawl = { ...(await concatenate([delta.path, ...included.paths], itemsPath)), pages: delta.pages + included.pages, total: delta.total, duplicates: delta.duplicates, orderedById: delta.orderedById };
-      incremental = { modifiedAfter: after, ids, unseen: unseen.length };
+      incremental = { modifiedAfter: after, ids, unseen: refetch.unseen, restated: refetch.restated };
     }
 
     const meta = {
@@ -95,7 +97,9 @@ export async function extractEndpoint(deps: HandlerDeps, context: ExtractContext
       mode: incremental ? 'incremental' : 'full',
       ...(reason !== undefined && { reason }),
       ...(state?.mark && { markBefore: state.mark }),
-      ...(incremental && { modifiedAfter: incremental.modifiedAfter, idsKey, listed: incremental.ids.items, idPages: incremental.ids.pages, unseen: incremental.unseen }),
+      ...(incremental && { modifiedAfter: incremental.modifiedAfter, idsKey, listed: incremental.ids.items, idPages: incremental.ids.pages, unseen: incremental.unseen, restated: incremental.restated }),
+      ...declaredOf(spec),
+      ...(projection && { projection }),
     };
     deps.log.info('endpoint extracted', {
       endpoint: spec.name,
@@ -109,17 +113,75 @@ export async function extractEndpoint(deps: HandlerDeps, context: ExtractContext
       ...(crawl.total !== undefined && { total: crawl.total }),
       ...(crawl.duplicates > 0 && { duplicates: crawl.duplicates }),
       ...(!crawl.orderedById && spec.paginate && { orderedById: false }),
-      ...(incremental && { modifiedAfter: incremental.modifiedAfter, listed: incremental.ids.items, idPages: incremental.ids.pages, unseen: incremental.unseen }),
+      ...(incremental && { modifiedAfter: incremental.modifiedAfter, listed: incremental.ids.items, idPages: incremental.ids.pages, listingBytes: incremental.ids.bytes, unseen: incremental.unseen, restated: incremental.restated }),
     });
     return object;
   });
 }
 
+/**
+ * What bronze needs to know of the spec: the configured key and types, and whether rows are keyed
+ * by `id` without a look at them (a paginated collection, whose crawl drops repeated ids).
+ */
+export function declaredOf(spec: EndpointSpec): Pick<RawObject, 'primaryKey' | 'columns' | 'idKeyed'> {
+  return {
+    ...(spec.primaryKey && { primaryKey: spec.primaryKey }),
+    ...(spec.columns && { columns: spec.columns }),
+    ...(!spec.primaryKey && spec.paginate && { idKeyed: true }),
+  };
+}
+
+/**
+ * The listed ids to fetch with `include=`: those the table does not hold (a draft published with
+ * an old modification time, a post made public again) and those whose projected fields differ
+ * from what the table holds (`restated`), minus what the delta brought.
+ */
+async function toRefetch(deltaPath: string, listingPath: string, state: EndpointState, projection: string[]): Promise<{ ids: unknown[]; unseen: number; restated: number }> {
+  const have = new Set<unknown>();
+  for await (const item of readJsonFileItems(deltaPath)) have.add(idOf(item));
+  const digest = projectionDigest(projection);
+  const hashes = state.listing!.hashes;
+  const ids: unknown[] = [];
+  let unseen = 0;
+  for await (const item of readJsonFileItems(listingPath)) {
+    const id = idOf(item);
+    if (id === undefined || id === null || have.has(id)) continue;
+    if (!(typeof id === 'number' && inRanges(state.ids ?? [], id))) {
+      unseen++;
+      ids.push(id);
+    } else if (hashes[JSON.stringify(id)] !== digest(item as Record<string, unknown>)) {
+      ids.push(id);
+    }
+  }
+  return { ids, unseen, restated: ids.length - unseen };
+}
+
 /** Whether this run's crawl of the endpoint is full (and why) or incremental, from the stored state. */
-export async function crawlMode(deps: HandlerDeps, context: ExtractContext, spec: EndpointSpec, now: string): Promise<{ state?: EndpointState; reason?: string }> {
+export async function crawlMode(deps: HandlerDeps, context: ExtractContext, spec: EndpointSpec, now: string, options: CrawlOptions): Promise<{ state?: EndpointState; reason?: string; projection?: string[] }> {
   const { state, error: stateError } = await loadState(deps.s3, context.bronzeBucket, context.dataSource, spec.name);
   if (stateError) deps.log.warn('state unreadable, crawling in full', { endpoint: spec.name, error: stateError });
-  return { state, reason: fullRefreshReason(state, { requested: context.fullRefresh, paginated: spec.paginate, fullRefreshDays: context.fullRefreshDays, now, stateError }) };
+  const projection = spec.paginate ? await projectionFor(deps, spec, options) : undefined;
+  const reason = spec.primaryKey && !(spec.primaryKey.length === 1 && spec.primaryKey[0] === 'id')
+    ? 'primaryKey is not id (incremental runs match rows on id)'
+    : fullRefreshReason(state, { requested: context.fullRefresh, paginated: spec.paginate, fullRefreshDays: context.fullRefreshDays, now, stateError, declared: declaredText(spec), projection });
+  return { state, reason, projection };
+}
+
+/**
+ * The collection's projection (listing.ts), from its schema: WordPress answers OPTIONS on a route
+ * with it, and honours `_method=OPTIONS` on a GET (WP_REST_Server::serve_request), which keeps
+ * the request on the transport's retries and checks. Undefined, with a warning, when the answer
+ * holds no schema: the run is then full.
+ */
+async function projectionFor(deps: HandlerDeps, spec: EndpointSpec, options: CrawlOptions): Promise<string[] | undefined> {
+  try {
+    const projection = projectionOf((await getJson(withQuery(spec.url, { _method: 'OPTIONS' }), options)).body);
+    if (!projection) deps.log.warn("the route's OPTIONS answer holds no schema; crawling in full", { endpoint: spec.name });
+    return projection;
+  } catch (error) {
+    deps.log.warn("the route's schema could not be read; crawling in full", { endpoint: spec.name, error: (error as Error).message });
+    return undefined;
+  }
 }
 
 /**
@@ -161,15 +223,6 @@ export function withQuery(url: string, params: Record<string, string>): string {
   const out = new URL(url);
   for (const [name, value] of Object.entries(params)) out.searchParams.set(name, value);
   return out.href;
-}
-
-async function idsOf(path: string): Promise<unknown[]> {
-  const ids: unknown[] = [];
-  for await (const item of readJsonFileItems(path)) {
-    const id = idOf(item);
-    if (id !== undefined && id !== null) ids.push(id);
-  }
-  return ids;
 }
 
 /** One JSON array file of the items of `parts`, each id once (the first part wins). */

@@ -7,7 +7,7 @@ import { openJsonArrayFile } from '../wordpress/json-array-file';
 import { getJson } from '../wordpress/transport';
 import { readJsonFileItems, readJsonItems } from '../parquet/json-items';
 import type { ExtractContext } from './extract';
-import { concatenate, crawlMode, fetchIncluded, putNew, runMetadata, withQuery } from './extract';
+import { concatenate, crawlMode, declaredOf, fetchIncluded, putNew, runMetadata, withQuery } from './extract';
 import { rawIdsKey, rawPartKey, rawPartsKey } from './layout';
 import { idOf } from './merge';
 import { inTempDir } from './temp-dir';
@@ -65,7 +65,7 @@ export async function planEndpoint(deps: HandlerDeps, context: FanOutContext, sp
     deps.log.info('endpoint crawled in one task', { endpoint: spec.name, why });
     return { endpoint: spec.name, single: why, failed: [] };
   };
-  const { state, reason } = await crawlMode(deps, context, spec, fetchedAt);
+  const { state, reason, projection } = await crawlMode(deps, context, spec, fetchedAt, options);
   if (reason === undefined) return single('incremental run');
   if (!spec.paginate) return single('not a paginated collection');
   // Yesterday's size answers without a request when it is far below a split: a site does not
@@ -112,6 +112,7 @@ export async function planEndpoint(deps: HandlerDeps, context: FanOutContext, sp
       idPages: listing.pages + 1,
       pagesPerTask: context.pagesPerTask,
       parts,
+      ...(projection && { projection }),
     };
     deps.log.info('endpoint split into parts', { endpoint: spec.name, reason, totalPages, listed: ids.length, idPages: plan.idPages, parts: count, pagesPerTask: context.pagesPerTask, idsKey });
     return { endpoint: spec.name, fanOut: plan, failed: [] };
@@ -204,6 +205,8 @@ export async function joinParts(deps: HandlerDeps, context: FanOutContext, spec:
       idPages: plan.idPages,
       partsKey,
       parts: parts.length,
+      ...declaredOf(spec),
+      ...(plan.projection && { projection: plan.projection }),
     };
     deps.log.info('endpoint extracted', { endpoint: spec.name, key: partsKey, mode: 'full', parts: parts.length, items, listed: plan.listed, missing: plan.listed - items, pages: object.pages, idPages: plan.idPages, bytes: object.bytes, ms: object.ms });
     return object;

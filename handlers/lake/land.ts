@@ -9,6 +9,11 @@ import { readJsonFileItems } from '../parquet/json-items';
 import { openJsonArrayFile } from '../wordpress/json-array-file';
 import { deletionsKey, stateKey, tableKey } from './layout';
 import { LINEAGE, idOf, mergeRows } from './merge';
+import type { Identity } from './identity';
+import { BY_ID, deletedKeyColumns, describeKey, inferIdentity } from './identity';
+import { declaredText, itemTyper, seedColumns } from './declared';
+import type { ListingDigests } from './listing';
+import { projectionDigest } from './listing';
 import type { EndpointState } from './state';
 import { laterMark, modifiedInstant, toRanges } from './state';
 import { loadState } from './state-store';
@@ -70,16 +75,25 @@ export async function landEndpoint(deps: HandlerDeps, context: LandContext, obje
     const partPath = (i: number) => join(dir, `items-${i}.json`);
     // The first is fetched before anything else is read: a raw object that is not there fails the merge at once.
     await download(context.rawBucket, rawKeys[0], partPath(0));
+    // An unreadable state only loses the mark (raw then crawled in full anyway); this run rewrites it.
+    const { state, error: stateError } = await loadState(deps.s3, context.bronzeBucket, context.dataSource, endpoint);
+    if (stateError) deps.log.warn('state unreadable; it is rewritten after this run', { endpoint, error: stateError });
+    // Without the digests raw compared against (a state lost since), every id not fetched is left
+    // out, and the next run fetches it again.
+    const digests = listingDigester(object.projection, mode === 'incremental' ? (state?.listing ?? { fields: object.projection ?? [], hashes: {} }) : undefined);
     let listed: unknown[] | undefined;
     if (mode === 'incremental') {
       const idsPath = join(dir, 'ids.json');
       await download(context.rawBucket, object.idsKey!, idsPath);
       listed = [];
-      for await (const item of readJsonFileItems(idsPath)) listed.push(idOf(item));
+      for await (const item of readJsonFileItems(idsPath)) {
+        listed.push(idOf(item));
+        digests?.listed(item as Record<string, unknown>);
+      }
     }
-    // An unreadable state only loses the mark (raw then crawled in full anyway); this run rewrites it.
-    const { state, error: stateError } = await loadState(deps.s3, context.bronzeBucket, context.dataSource, endpoint);
-    if (stateError) deps.log.warn('state unreadable; it is rewritten after this run', { endpoint, error: stateError });
+    const identity = await identityOf(object, mode, partPath(0));
+    if (identity.kind === 'content') deps.log.warn(`${endpoint}: rows are identified by their content (no primaryKey configured and no unique id); name the key in the endpoint's spec, e.g. "primaryKey": ["object_id", "term_taxonomy_id"]`, { endpoint });
+    const typed = typedItems(endpoint, identity, itemTyper(object.columns));
     let previous: StoredTable | undefined;
     const previousPath = join(dir, 'previous.parquet');
     try {
@@ -104,8 +118,8 @@ export async function landEndpoint(deps: HandlerDeps, context: LandContext, obje
           const modified = modifiedInstant(item);
           if (modified === undefined) allModified = false;
           maxModified = laterMark(maxModified, modified);
-          items++;
-          yield item;
+          digests?.fetched(item as Record<string, unknown>);
+          yield typed(item, items++);
         }
         await rm(itemsPath, { force: true });
       }
@@ -123,11 +137,12 @@ export async function landEndpoint(deps: HandlerDeps, context: LandContext, obje
       counts = await mergeRows(
         {
           mode,
-          // A full crawl replaces every row: only the ids and lineage of the old ones are needed.
-          previous: previous && (() => previous!.records(mode === 'full' ? ['id', ...Object.values(LINEAGE)] : undefined)),
+          // A full crawl replaces every row: only the keys, lineage and modification time of the old ones are needed.
+          previous: previous && (() => previous!.records(mode === 'full' ? previousColumns(previous!.columns, identity) : undefined)),
           previousIds: previous && (() => previous!.column('id')),
           items: fetched,
           listed,
+          identity,
           fetchedAt: object.fetchedAt,
           runId,
         },
@@ -149,7 +164,7 @@ export async function landEndpoint(deps: HandlerDeps, context: LandContext, obje
     }
 
     const parquetPath = join(dir, `${endpoint}.parquet`);
-    const report = await convertJsonFile(mergedPath, parquetPath, { codec: context.codec, rowGroupSize: context.rowGroupSize, maxDepth: context.maxDepth, seed: previous?.columns });
+    const report = await convertJsonFile(mergedPath, parquetPath, { codec: context.codec, rowGroupSize: context.rowGroupSize, maxDepth: context.maxDepth, seed: seedColumns(previous?.columns, object.columns) });
     let recorded: string | undefined;
     let deletionsPath: string | undefined;
     let deletionColumns: ColumnSpec[] = [];
@@ -158,7 +173,7 @@ export async function landEndpoint(deps: HandlerDeps, context: LandContext, obje
       const detectedAt = new Date().toISOString();
       const listPath = join(dir, 'deletions.json');
       const list = openJsonArrayFile(listPath);
-      await list.append(counts.deleted.map((id) => ({ id, detected_at: detectedAt, run_id: runId, mode })));
+      await list.append(counts.deleted.map((left) => ({ ...deletedKeyColumns(identity, left), detected_at: detectedAt, run_id: runId, mode })));
       await list.close();
       deletionsPath = join(dir, 'deletions.parquet');
       deletionColumns = (await convertJsonFile(listPath, deletionsPath, { codec: context.codec, seed: DELETION_COLUMNS })).schema;
@@ -176,6 +191,8 @@ export async function landEndpoint(deps: HandlerDeps, context: LandContext, obje
       updatedAt: new Date().toISOString(),
       rows: counts.rows,
       ...(tracksModified && { ids: toRanges(ids) }),
+      ...(tracksModified && digests && { listing: digests.result() }),
+      declared: declaredText(object),
     };
 
     // Table, deletions, then the state, which commits the run: the mark advances only once both
@@ -215,6 +232,8 @@ export async function landEndpoint(deps: HandlerDeps, context: LandContext, obje
       inserted: counts.inserted,
       unchanged: counts.unchanged,
       deleted: counts.deleted.length,
+      restated: counts.restated,
+      keyedBy: identity.kind === 'content' ? 'content' : identity.fields,
       ...(recorded && { deletionsKey: recorded }),
       rawKey: object.key,
       rawSha256: object.sha256,
@@ -222,13 +241,76 @@ export async function landEndpoint(deps: HandlerDeps, context: LandContext, obje
       ...(markAfter && { markAfter }),
     };
     deps.log.info(report.empty ? `${endpoint}: nothing to write (no rows, no table yet)` : `${endpoint}: merged into bronze`, {
-      endpoint, mode, items, upserted: counts.upserted, inserted: counts.inserted, unchanged: counts.unchanged, deleted: counts.deleted.length,
+      endpoint, mode, items, upserted: counts.upserted, inserted: counts.inserted, unchanged: counts.unchanged, deleted: counts.deleted.length, restated: counts.restated,
       rows: result.rows, columns: result.columns, bytes: result.bytes, ms: result.ms, rowGroups: report.rowGroups, codec: report.codec,
       source: `s3://${context.rawBucket}/${object.key}`, target: report.empty ? undefined : `s3://${context.bronzeBucket}/${key}`,
       markBefore: state?.mark, markAfter,
     });
     return { object: result, columns: report.schema, ...(recorded && { deletionColumns }) };
   });
+}
+
+/**
+ * How this run's rows are matched to the table's: the configured key; `id` where it is known to
+ * be one (a paginated collection, an incremental run); otherwise `id` if the items show it unique,
+ * else their content.
+ */
+async function identityOf(object: RawObject, mode: 'full' | 'incremental', firstPart: string): Promise<Identity> {
+  if (object.primaryKey) return { kind: 'key', fields: object.primaryKey, strict: true };
+  if (mode === 'incremental' || object.partsKey || object.idKeyed) return BY_ID;
+  return inferIdentity(readJsonFileItems(firstPart));
+}
+
+/** The columns a full merge reads of the table: the key's, the lineage and `modified_gmt` (all of them for content identity). */
+function previousColumns(columns: readonly ColumnSpec[], identity: Identity): string[] | undefined {
+  if (identity.kind === 'content') return undefined;
+  const wanted = [...identity.fields, 'modified_gmt', ...Object.values(LINEAGE)];
+  return columns.filter((c) => c.path.length === 1 && wanted.includes(c.path[0])).map((c) => c.name);
+}
+
+/**
+ * Types an item's declared columns; a value that does not fit fails the endpoint with the
+ * endpoint, the row's key and the column in the error (nothing is replaced).
+ */
+function typedItems(endpoint: string, identity: Identity, typer: ((item: Record<string, unknown>) => Record<string, unknown>) | undefined) {
+  return (item: unknown, index: number): unknown => {
+    if (!typer || typeof item !== 'object' || item === null || Array.isArray(item)) return item;
+    try {
+      return typer(item as Record<string, unknown>);
+    } catch (error) {
+      const row = item as Record<string, unknown>;
+      const where = identity.kind === 'key' ? `${describeKey(identity.fields)} = ${JSON.stringify(identity.fields.length === 1 ? row[identity.fields[0]] : identity.fields.map((f) => row[f]))}` : `row ${index}`;
+      throw new Error(`endpoint ${endpoint}, row ${where}: ${(error as Error).message}`, { cause: error });
+    }
+  };
+}
+
+/**
+ * The listing digests the state keeps (listing.ts). A full run digests every fetched item. An
+ * incremental one starts from its listing, keeping an id's digest only where the listing shows
+ * the same fields as the table (raw fetched the others), then digests what it fetched; an id
+ * whose fields differ and whose item did not come (made private between listing and fetch) is
+ * left out, so the next run fetches it again.
+ */
+function listingDigester(projection: string[] | undefined, before: ListingDigests | undefined) {
+  if (!projection) return undefined;
+  const digest = projectionDigest(projection);
+  const hashes: Record<string, string> = {};
+  const listedKeys = before ? new Set<string>() : undefined;
+  return {
+    listed(item: Record<string, unknown>) {
+      const key = JSON.stringify(item.id);
+      listedKeys!.add(key);
+      const hash = digest(item);
+      if (before!.hashes[key] === hash) hashes[key] = hash;
+    },
+    fetched(item: Record<string, unknown>) {
+      if (item.id === undefined || item.id === null) return;
+      const key = JSON.stringify(item.id);
+      if (!listedKeys || listedKeys.has(key)) hashes[key] = digest(item);
+    },
+    result: (): ListingDigests => ({ fields: projection, hashes }),
+  };
 }
 
 /** The raw keys of a fanned-out crawl's parts, in id order, from the list its join step stored. */

@@ -5,6 +5,9 @@
  * one entry per id (an id and a short hash), plus, for an incremental run, that run's items.
  */
 
+import type { Identity } from './identity';
+import { BY_ID, duplicateKey, keyReader, occurrences } from './identity';
+
 /** Lineage columns added to every row. */
 export const LINEAGE = { ingestedAt: '_ingested_at', runId: '_run_id', hash: '_row_hash' } as const;
 
@@ -18,6 +21,11 @@ export interface MergeInput {
   items: () => AsyncIterable<unknown>;
   /** Incremental runs: every id the site lists now; a table id not among them was deleted. */
   listed?: Iterable<unknown>;
+  /**
+   * What matches a previous row to an item (full runs; incremental runs match on `id`).
+   * @default BY_ID
+   */
+  identity?: Identity;
   fetchedAt: string;
   runId: string;
 }
@@ -29,7 +37,10 @@ export interface MergeCounts {
   inserted: number;
   /** Items fetched again unchanged (the overlap, or a full crawl of a quiet endpoint). */
   unchanged: number;
+  /** Of the upserted, rows that changed while their `modified_gmt` stayed the same. */
+  restated: number;
   rows: number;
+  /** What identifies each row that left: its key's value (values, for several fields), or `{ row_hash, row }`. */
   deleted: unknown[];
 }
 
@@ -104,39 +115,68 @@ export async function mergeRows(input: MergeInput, emit: Emit): Promise<MergeCou
 /**
  * A full crawl is the table: every item becomes a row. A row whose item is unchanged keeps the
  * lineage of the run that delivered that version, so `_run_id` says when a row last changed.
+ * Previous rows and items are matched by the input's identity (lake/identity.ts).
  */
 async function mergeFull(input: MergeInput, emit: Emit): Promise<MergeCounts> {
   const text = rowText();
-  const before = new Map<string, { id: unknown; hash: unknown; ingestedAt: unknown; runId: unknown }>();
+  const identity = input.identity ?? BY_ID;
+  const keyed = identity.kind === 'key' ? keyReader(identity) : undefined;
+  // The table was checked when it was written, perhaps under another identity: read it leniently.
+  const keyedBefore = identity.kind === 'key' ? keyReader({ ...identity, strict: false }) : undefined;
+  const previousKey = identity.kind === 'content' ? occurrences() : undefined;
+  // What a deletion records, kept per previous row until the crawl shows it is still there.
+  type Before = { left: unknown; hash: unknown; ingestedAt: unknown; runId: unknown; modified: unknown };
+  const before = new Map<string, Before>();
   if (input.previous) {
+    let index = 0;
     for await (const row of input.previous()) {
-      const key = text.key(idOf(row));
-      if (key !== undefined) before.set(key, { id: idOf(row), hash: row[LINEAGE.hash], ingestedAt: row[LINEAGE.ingestedAt], runId: row[LINEAGE.runId] });
+      const key = keyedBefore ? keyedBefore.key(row, index++) : previousKey!(String(row[LINEAGE.hash]));
+      if (key === undefined) continue;
+      const left = keyedBefore ? keyedBefore.values(row) : { row_hash: row[LINEAGE.hash], row: withoutLineage(row) };
+      before.set(key, { left, hash: row[LINEAGE.hash], ingestedAt: row[LINEAGE.ingestedAt], runId: row[LINEAGE.runId], modified: row.modified_gmt });
     }
   }
-  const counts: MergeCounts = { upserted: 0, inserted: 0, unchanged: 0, rows: 0, deleted: [] };
+  const counts: MergeCounts = { upserted: 0, inserted: 0, unchanged: 0, restated: 0, rows: 0, deleted: [] };
   const stringify = JSON.stringify;
+  const itemKey = identity.kind === 'content' ? occurrences() : undefined;
+  const seen = identity.kind === 'key' && identity.strict ? new Set<string>() : undefined;
   let index = 0;
   for await (const raw of input.items()) {
-    const item = asObject(raw, index++);
+    const item = asObject(raw, index);
     const json = stringify(item);
     const hash = text.digest(json);
-    const id = item.id;
-    const key = text.key(id);
+    const key = keyed ? keyed.key(item, index) : itemKey!(hash);
+    index++;
+    if (seen && key !== undefined) {
+      if (seen.has(key)) throw duplicateKey((identity as { fields: string[] }).fields, key);
+      seen.add(key);
+    }
     const old = key === undefined ? undefined : before.get(key);
     if (key !== undefined) before.delete(key);
+    const id = item.id;
     if (old && old.hash === hash && typeof old.ingestedAt === 'string' && typeof old.runId === 'string') {
       counts.unchanged++;
       await emit(id, text.withLineage(item, json, hash, old.ingestedAt, old.runId));
     } else {
       counts.upserted++;
       if (!old) counts.inserted++;
+      else if (isRestated(item, old.modified)) counts.restated++;
       await emit(id, text.withLineage(item, json, hash, input.fetchedAt, input.runId));
     }
     counts.rows++;
   }
-  counts.deleted = [...before.values()].map((entry) => entry.id);
+  counts.deleted = [...before.values()].map((entry) => entry.left);
   return counts;
+}
+
+/** A changed item whose modification time is the one the table had: WordPress changed it without saying so. */
+function isRestated(item: Record<string, unknown>, previousModified: unknown): boolean {
+  return typeof item.modified_gmt === 'string' && item.modified_gmt === previousModified;
+}
+
+function withoutLineage(row: Record<string, unknown>): string {
+  const { [LINEAGE.ingestedAt]: _a, [LINEAGE.runId]: _r, [LINEAGE.hash]: _h, ...fields } = row;
+  return JSON.stringify(fields);
 }
 
 /**
@@ -172,7 +212,7 @@ async function mergeIncremental(input: MergeInput, emit: Emit): Promise<MergeCou
   }
   // New ids, in id order; items the listing no longer has were deleted after the delta was read.
   const fresh = [...delta.entries()].filter(([key]) => !existing.has(key) && listed.has(key)).map(([, fetched]) => fetched).sort((a, b) => compareIds(a.item.id, b.item.id));
-  const counts: MergeCounts = { upserted: 0, inserted: 0, unchanged: 0, rows: 0, deleted: [] };
+  const counts: MergeCounts = { upserted: 0, inserted: 0, unchanged: 0, restated: 0, rows: 0, deleted: [] };
   const upsert = ({ item, json, hash }: Fetched) => emit(item.id, text.withLineage(item, json, hash, input.fetchedAt, input.runId));
   let next = 0;
   const insert = async (fetched: Fetched) => {
@@ -199,6 +239,7 @@ async function mergeIncremental(input: MergeInput, emit: Emit): Promise<MergeCou
       counts.rows++;
       if (update && update.hash !== row[LINEAGE.hash]) {
         counts.upserted++;
+        if (isRestated(update.item, row.modified_gmt)) counts.restated++;
         await upsert(update);
       } else {
         if (update) counts.unchanged++;

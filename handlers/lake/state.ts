@@ -3,6 +3,8 @@
  * (so the mark only ever advances past data that is in the table) and read by raw at the start
  * of the next run. Pure: parsing, the mark arithmetic and the compact id set.
  */
+import type { ListingDigests } from './listing';
+import { sameFields } from './listing';
 
 export interface EndpointState {
   version: 1;
@@ -22,12 +24,26 @@ export interface EndpointState {
   rows: number;
   /** The table's ids as sorted, inclusive `[first, last]` ranges of integers (tracked endpoints only). */
   ids?: Array<[number, number]>;
+  /** The projected fields of the table's rows as last listed or fetched (tracked endpoints only; listing.ts). */
+  listing?: ListingDigests;
+  /** The endpoint's `primaryKey` and `columns` the table was built with (declared.ts), `''` when none. */
+  declared?: string;
 }
 
 /** Why a run is full, or undefined when it may be incremental. */
 export function fullRefreshReason(
   state: EndpointState | undefined,
-  options: { requested: boolean; paginated: boolean; fullRefreshDays: number; now: string; stateError?: string },
+  options: {
+    requested: boolean;
+    paginated: boolean;
+    fullRefreshDays: number;
+    now: string;
+    stateError?: string;
+    /** The endpoint's `declared` text now. */
+    declared: string;
+    /** The collection's projection now (listing.ts); undefined when its schema could not be read. */
+    projection?: readonly string[];
+  },
 ): string | undefined {
   if (options.requested) return 'full refresh requested';
   if (!options.paginated) return 'not a paginated collection';
@@ -35,10 +51,20 @@ export function fullRefreshReason(
   if (!state) return 'first run (no state)';
   if (!state.tracksModified) return 'items carry no modified_gmt';
   if (!state.mark) return 'no high-water mark';
+  if ((state.declared ?? '') !== options.declared) return 'primaryKey or columns changed since the table was built';
+  if (!options.projection) return "the route's schema (OPTIONS) could not be read, so changes WordPress makes without a new modified_gmt cannot be listed";
+  if (!state.listing) return 'no listing digests in the state yet';
+  if (!sameFields(state.listing.fields, options.projection)) return `the collection's fields changed (${fieldChange(state.listing.fields, options.projection)})`;
   if (options.fullRefreshDays === 0) return 'fullRefreshDays is 0';
   const age = Date.parse(options.now) - Date.parse(state.lastFullAt);
   if (!(age < options.fullRefreshDays * 86_400_000)) return `last full crawl ${state.lastFullAt} is ${options.fullRefreshDays} or more days old`;
   return undefined;
+}
+
+function fieldChange(before: readonly string[], now: readonly string[]): string {
+  const added = now.filter((field) => !before.includes(field));
+  const removed = before.filter((field) => !now.includes(field));
+  return [added.length > 0 && `new: ${added.join(', ')}`, removed.length > 0 && `gone: ${removed.join(', ')}`].filter(Boolean).join('; ');
 }
 
 /** Checks a stored state document; throws with what is wrong, so raw can fall back to a full crawl. */
@@ -60,6 +86,9 @@ export function parseState(text: string, endpoint: string): EndpointState {
   }
   if (s.ids !== undefined && (!Array.isArray(s.ids) || !s.ids.every((r) => Array.isArray(r) && r.length === 2 && Number.isSafeInteger(r[0]) && Number.isSafeInteger(r[1]) && r[0] <= r[1]))) {
     throw new Error('ids is not a list of [first, last] integer ranges');
+  }
+  if (s.listing !== undefined && (typeof s.listing !== 'object' || s.listing === null || !Array.isArray(s.listing.fields) || typeof s.listing.hashes !== 'object' || s.listing.hashes === null)) {
+    throw new Error('listing is not { fields, hashes }');
   }
   return s as EndpointState;
 }

@@ -1,4 +1,5 @@
 import type { EndpointSpec } from '../contracts';
+import { checkDeclared } from '../lake/declared';
 import { tableName } from '../lake/layout';
 
 // Names become S3 folders beside `_state`, `_runs`, `_ids` and `<name>_deletions`: no leading `_`.
@@ -33,15 +34,15 @@ function fromJson(text: string): EndpointSpec[] {
   } catch (error) {
     throw new Error(`the endpoints parameter is not valid JSON: ${(error as Error).message}`);
   }
-  if (!Array.isArray(parsed)) throw new Error('the endpoints parameter must be a JSON array of {"name","url","paginate"}');
+  if (!Array.isArray(parsed)) throw new Error('the endpoints parameter must be a JSON array of {"name","url","paginate","primaryKey","columns"}');
   return parsed.map((entry, index) => {
     if (typeof entry !== 'object' || entry === null) throw new Error(`endpoints[${index}] must be an object {"name","url","paginate"}`);
-    const { name, url, paginate } = entry as Record<string, unknown>;
+    const { name, url, paginate, primaryKey, columns } = entry as Record<string, unknown>;
     if (typeof name !== 'string' || !NAME.test(name)) throw new Error(`endpoints[${index}].name must match [a-z0-9][a-z0-9_-]*, got ${JSON.stringify(name)}`);
     if (tableName(name).endsWith('_deletions')) throw new Error(`endpoints[${index}].name ${JSON.stringify(name)} ends in _deletions (or -deletions), which names the deletion tables; rename it`);
     if (typeof url !== 'string') throw new Error(`endpoints[${index}] (${name}).url must be a string`);
     if (paginate !== undefined && typeof paginate !== 'boolean') throw new Error(`endpoints[${index}] (${name}).paginate must be true or false`);
-    return { name, url: checkUrl(url, name), paginate: paginate ?? isWordPressCollection(url) };
+    return { name, url: checkUrl(url, name), paginate: paginate ?? isWordPressCollection(url), ...checkDeclared({ primaryKey, columns }, `endpoints[${index}] (${name})`) };
   });
 }
 

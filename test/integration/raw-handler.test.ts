@@ -9,9 +9,10 @@ import { createLogger } from '../../handlers/log';
 import type { RawOptions } from '../../handlers/raw';
 import { runRaw } from '../../handlers/raw';
 import { ingestDate } from '../../handlers/lake/layout';
+import { projectionDigest } from '../../handlers/lake/listing';
 import { startS3 } from '../helpers/s3rver';
-import type { FaultHook, WordPressFixture } from '../helpers/wordpress-fixture';
-import { generateItems, startWordPressFixture } from '../helpers/wordpress-fixture';
+import type { FaultHook, WordPressFixture } from '../../local/demo-site/rest-server';
+import { generateItems, startWordPressFixture } from '../../local/demo-site/rest-server';
 
 const names = {
   rawBucket: '/lake/test/raw-bucket',
@@ -327,7 +328,16 @@ const postsState = () => ({
   updatedAt: new Date(Date.now() - 86_400_000).toISOString(),
   rows: 229,
   ids: [[65, 100], [102, 294]],
+  declared: '',
+  listing: listingOf(modifiedPosts().filter((post) => post.id !== 101)),
 });
+/** The collection's projection as the fixture's schema gives it: every field but the rendered objects. */
+const PROJECTION = Object.keys(modifiedPosts()[0]).filter((key) => !(modifiedPosts()[0][key] as { rendered?: unknown } | null)?.rendered).sort();
+/** The listing digests bronze would have stored for these items. */
+function listingOf(items: Array<Record<string, unknown>>) {
+  const digest = projectionDigest(PROJECTION);
+  return { fields: PROJECTION, hashes: Object.fromEntries(items.map((item) => [JSON.stringify(item.id), digest(item)])) };
+}
 
 test('with a state in bronze, a run fetches the delta since the mark minus the overlap, lists every id, and fetches listed ids the table lacks', async (t) => {
   const h = await harness(t, allParameters, { posts: modifiedPosts() });
@@ -344,15 +354,38 @@ test('with a state in bronze, a run fetches the delta since the mark minus the o
   t.deepEqual(items.map((i) => i.id).sort((a, b) => a - b), [101, ...Array.from({ length: 90 }, (_, i) => 65 + 140 + i)]);
   const ids = JSON.parse(await h.read(object.idsKey!)) as Array<Record<string, unknown>>;
   t.is(ids.length, 230);
-  t.deepEqual(Object.keys(ids[0]), ['id'], 'the listing carries ids only');
+  t.deepEqual(Object.keys(ids[0]).sort(), PROJECTION, 'the listing carries the projected fields');
+  t.false(PROJECTION.includes('content'), 'rendered HTML stays out of the listing');
 
   const queries = h.wp.requests.map((r) => r.url.searchParams);
   t.true(queries.some((q) => q.get('modified_after') === instant(139)), 'the delta is asked with an explicit Z');
-  t.true(queries.some((q) => q.get('_fields') === 'id'));
+  t.true(queries.some((q) => q.get('_method') === 'OPTIONS'), 'the projection comes from the route\'s schema');
+  t.true(queries.some((q) => q.get('_fields') === PROJECTION.join(',')));
   t.true(queries.some((q) => q.get('include') === '101'));
-  t.false(queries.some((q) => !q.has('modified_after') && !q.has('_fields') && !q.has('include')), 'no full crawl');
+  t.false(queries.some((q) => !q.has('modified_after') && !q.has('_fields') && !q.has('include') && !q.has('_method')), 'no full crawl');
   const head = await h.deps.s3.send(new HeadObjectCommand({ Bucket: 'raw', Key: object.key }));
   t.like(head.Metadata, { mode: 'incremental', mark: instant(199), 'modified-after': instant(139), 'run-id': 'inc', items: '91' });
+});
+
+test('a listed item whose projected fields differ from the table\'s digest is fetched again, and counted as restated', async (t) => {
+  const h = await harness(t, allParameters, { posts: modifiedPosts() });
+  const state = postsState();
+  // As if bronze held post 70 (modified long before the mark) with other categories or meta.
+  state.listing.hashes['70'] = '0000000000000000';
+  await putState(h, state);
+  const object = (await runRaw(h.deps, options, { endpoint: 'posts', runId: 'restated' })).objects[0];
+  t.like(object, { mode: 'incremental', unseen: 1, restated: 1, items: 92, projection: PROJECTION });
+  const items = JSON.parse(await h.read(object.key)) as Array<{ id: number }>;
+  t.true(items.some((item) => item.id === 70));
+  t.true(h.wp.requests.some((r) => r.url.searchParams.get('include')?.split(',').includes('70')));
+});
+
+test('a collection whose schema cannot be read is crawled in full, saying why', async (t) => {
+  const h = await harness(t, allParameters, { posts: modifiedPosts(), fault: (request) => (request.url.searchParams.get('_method') === 'OPTIONS' ? { status: 404, body: { code: 'rest_no_route' } } : undefined) });
+  await putState(h, postsState());
+  const object = (await runRaw(h.deps, options, { endpoint: 'posts', runId: 'no-schema' })).objects[0];
+  t.like(object, { mode: 'full', items: 230, projection: undefined });
+  t.regex(object.reason!, /schema \(OPTIONS\) could not be read/);
 });
 
 test('fullRefresh in the execution input, an old last full crawl or an unreadable state each make the run full', async (t) => {

@@ -44,7 +44,7 @@ test('an incremental merge upserts changed ids in place, inserts new ones in id 
   t.is(rows[2].title, 'edited');
   t.like(rows[2], { [LINEAGE.runId]: 'day-2', [LINEAGE.ingestedAt]: '2026-12-02T07:00:00.000Z' });
   t.deepEqual(rows[0], previous[0], 'untouched rows pass through unchanged, lineage included');
-  t.deepEqual({ ...counts, deleted: counts.deleted }, { upserted: 3, inserted: 2, unchanged: 0, rows: 5, deleted: [] });
+  t.deepEqual({ ...counts, deleted: counts.deleted }, { upserted: 3, inserted: 2, unchanged: 0, restated: 1, rows: 5, deleted: [] });
 });
 
 test('ids missing from the listing are deleted and reported, whether or not the delta had them', async (t) => {
@@ -67,7 +67,7 @@ test('an empty delta with an unchanged listing leaves the table exactly as it wa
   const previous = [post(1), post(2), post(3)].map((p) => stored(p));
   const { rows, counts } = await merge({ mode: 'incremental', listed: [3, 2, 1] }, previous, []);
   t.deepEqual(rows, previous);
-  t.deepEqual(counts, { upserted: 0, inserted: 0, unchanged: 0, rows: 3, deleted: [] });
+  t.deepEqual(counts, { upserted: 0, inserted: 0, unchanged: 0, restated: 0, rows: 3, deleted: [] });
 });
 
 test('all rows deleted leaves an empty table and every id recorded', async (t) => {
@@ -84,7 +84,7 @@ test('a full merge is the crawl: unchanged items keep their lineage, changed and
   t.like(rows[0], { [LINEAGE.runId]: 'day-1' });
   t.like(rows[1], { [LINEAGE.runId]: 'day-2', title: 'changed' });
   t.like(rows[2], { [LINEAGE.runId]: 'day-2' });
-  t.deepEqual(counts, { upserted: 2, inserted: 1, unchanged: 1, rows: 3, deleted: [4] });
+  t.deepEqual(counts, { upserted: 2, inserted: 1, unchanged: 1, restated: 1, rows: 3, deleted: [4] });
 });
 
 test('the first run has no table: every item is inserted with this run\'s lineage', async (t) => {
@@ -138,4 +138,44 @@ test('an item that is not an object names its position', async (t) => {
 
 test('ids sort numerically before any other kind', (t) => {
   t.deepEqual([10, 'b', 2, 'a', 1].sort(compareIds), [1, 2, 10, 'a', 'b']);
+});
+
+test('a changed row counts as restated only when its modified_gmt is the one the table had', async (t) => {
+  const previous = [post(1), post(2)].map((p) => stored(p));
+  const bumped = { ...post(2, 'edited through wp_update_post'), modified_gmt: '2026-12-02T06:00:00' };
+  const full = await merge({ mode: 'full' }, previous, [post(1, 'term list changed, same modified_gmt'), bumped]);
+  t.like(full.counts, { upserted: 2, restated: 1 });
+  const incremental = await merge({ mode: 'incremental', listed: [1, 2] }, previous, [post(1, 'featured image set'), bumped]);
+  t.like(incremental.counts, { upserted: 2, restated: 1 });
+});
+
+/** A `$wpdb` table row: every value a string, keyed by two columns. */
+const relationship = (object: number, taxonomy: number, order = '0') => ({ object_id: object, term_taxonomy_id: taxonomy, term_order: order });
+const relationships = { identity: { kind: 'key', fields: ['object_id', 'term_taxonomy_id'], strict: true } } as const;
+
+test('a two-column key matches rows across runs: unchanged rows keep their lineage, a deleted row is reported by its key', async (t) => {
+  const previous = [relationship(1, 2), relationship(1, 3), relationship(2, 2)].map((r) => stored(r));
+  const { rows, counts } = await merge({ mode: 'full', ...relationships }, previous, [relationship(2, 2), relationship(1, 2, '1'), relationship(5, 2)]);
+  t.like(counts, { upserted: 2, inserted: 1, unchanged: 1, rows: 3 });
+  t.deepEqual(counts.deleted, [[1, 3]]);
+  t.is(rows[0][LINEAGE.runId], 'day-1', 'the unchanged row keeps its lineage, whatever its place in the fetch');
+});
+
+test('a configured key missing from a row, or on two rows, fails the merge naming the key and the value', async (t) => {
+  await t.throwsAsync(merge({ mode: 'full', ...relationships }, undefined, [relationship(1, 2), { object_id: 1 }]), { message: /row 1 has no value for term_taxonomy_id, part of the primary key \(object_id, term_taxonomy_id\)/ });
+  await t.throwsAsync(merge({ mode: 'full', ...relationships }, undefined, [relationship(1, 2), relationship(1, 3), relationship(1, 2, '4')]), { message: /primary key \(object_id, term_taxonomy_id\) = \[1,2\] is on more than one row/ });
+  await t.throwsAsync(merge({ mode: 'full', identity: { kind: 'key', fields: ['term_id'], strict: true } }, undefined, [{ term_id: { nested: 1 } }]), { message: /term_id, the primary key, is \{"nested":1\}/ });
+});
+
+test('rows identified by content: identical rows pair up one to one, a changed row is a deletion and an insertion', async (t) => {
+  const a = { option: 'a', value: '1' };
+  const b = { option: 'b', value: '2' };
+  const previous = [a, a, b].map((r) => stored(r));
+  const same = await merge({ mode: 'full', identity: { kind: 'content' } }, previous, [b, a, a]);
+  t.like(same.counts, { upserted: 0, unchanged: 3, deleted: [] });
+  t.true(same.rows.every((row) => row[LINEAGE.runId] === 'day-1'));
+  const changed = await merge({ mode: 'full', identity: { kind: 'content' } }, previous, [a, { ...b, value: '3' }]);
+  t.like(changed.counts, { upserted: 1, inserted: 1, unchanged: 1, rows: 2 });
+  t.deepEqual(changed.counts.deleted.map((left) => (left as { row: string }).row).sort(), [JSON.stringify(a), JSON.stringify(b)]);
+  t.deepEqual((changed.counts.deleted[0] as { row_hash: string }).row_hash.length, 32);
 });

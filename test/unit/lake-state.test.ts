@@ -12,8 +12,9 @@ const state: EndpointState = {
   updatedAt: '2026-12-01T07:01:00.000Z',
   rows: 3,
   ids: [[1, 3]],
+  listing: { fields: ['categories', 'id', 'modified_gmt'], hashes: {} },
 };
-const when = { requested: false, paginated: true, fullRefreshDays: 7, now: '2026-12-02T07:00:00.000Z' };
+const when = { requested: false, paginated: true, fullRefreshDays: 7, now: '2026-12-02T07:00:00.000Z', declared: '', projection: ['categories', 'id', 'modified_gmt'] };
 
 test('the mark is modified_gmt read as UTC, whatever the site zone puts in modified', (t) => {
   // Three sites, the same instant: UTC-10, UTC+14 and Europe/Berlin in summer.
@@ -51,6 +52,14 @@ test('a run is incremental only with a usable state of a tracked endpoint and a 
   t.regex(fullRefreshReason(state, { ...when, fullRefreshDays: 0 })!, /fullRefreshDays is 0/);
   t.regex(fullRefreshReason(state, { ...when, now: '2026-12-07T07:00:00.000Z' })!, /7 or more days old/);
   t.is(fullRefreshReason(state, { ...when, now: '2026-12-07T06:59:59.000Z' }), undefined);
+});
+
+test('a run is full when the listing cannot show what changed without a modification time, or the key or types changed', (t) => {
+  t.regex(fullRefreshReason(state, { ...when, projection: undefined })!, /schema \(OPTIONS\) could not be read/);
+  t.regex(fullRefreshReason({ ...state, listing: undefined }, when)!, /no listing digests/);
+  t.is(fullRefreshReason(state, { ...when, projection: ['categories', 'genre', 'id'] }), "the collection's fields changed (new: genre; gone: modified_gmt)");
+  t.regex(fullRefreshReason(state, { ...when, declared: '{"columns":{"count":"bigint"}}' })!, /primaryKey or columns changed/);
+  t.regex(fullRefreshReason({ ...state, declared: '{"columns":{"count":"bigint"}}' }, when)!, /primaryKey or columns changed/);
 });
 
 test('a stored state is checked before it is trusted', (t) => {
