@@ -6,7 +6,8 @@
  * Shape: read the endpoint list from SSM -> a Distributed Map (bounded concurrency; each endpoint
  * a child execution with a history of its own) over endpoints: plan, then raw in one task or, for
  * a full crawl too big for one, an inline Map of part tasks and a join; then bronze -> the bronze
- * function writes the run manifest -> if any endpoint failed, publish one alert and end in Fail.
+ * function writes the run manifest -> the silver function rebuilds the silver tables from bronze
+ * (when the refs name one) -> if any endpoint failed, publish one alert and end in Fail.
  * An endpoint that fails is caught inside its iteration so that the others still run to
  * completion; the execution as a whole still ends FAILED.
  *
@@ -32,6 +33,10 @@ export const STATES = {
   bronze: 'data_wordpressapi_bronze',
   summarise: 'SummariseRun',
   writeManifest: 'WriteRunManifest',
+  silver: 'data_wordpressapi_silver',
+  publishSilverFailure: 'PublishSilverFailure',
+  afterSilverFailure: 'AfterSilverFailure',
+  silverFailed: 'SilverFailed',
   allSucceeded: 'AllEndpointsSucceeded',
   collectFailures: 'CollectFailures',
   publishFailure: 'PublishFailure',
@@ -58,6 +63,8 @@ export interface StateMachineRefs<T> {
   failureTopicArn: T;
   /** Name of the SSM parameter holding the endpoint list (JSON array of { name, url, paginate }). */
   endpointsParameterName: T;
+  /** The silver function and the topic its failures are published on; without them the run ends at bronze. */
+  silver?: { functionArn: T; topicArn: T };
 }
 
 export interface StateMachineSettings {
@@ -68,6 +75,11 @@ export interface StateMachineSettings {
   /** The raw function's own timeout; the task waits a little longer so Lambda's timeout error wins. */
   rawTimeoutSeconds: number;
   bronzeTimeoutSeconds: number;
+  /**
+   * The silver function's own timeout.
+   * @default bronzeTimeoutSeconds (the silver function is sized like bronze's)
+   */
+  silverTimeoutSeconds?: number;
   /**
    * Extra seconds a Lambda task waits beyond its function's timeout. Only the local runner's
    * fault tests change it (to get a task timeout in about a second); deployments use the default.
@@ -254,9 +266,10 @@ export function buildDefinition<T>(refs: StateMachineRefs<T>, settings: StateMac
         ResultPath: null,
         TimeoutSeconds: 60 + margin,
         Retry: lambdaRetry(),
-        Catch: [{ ErrorEquals: ['States.ALL'], ResultPath: '$.manifestError', Next: STATES.allSucceeded }],
-        Next: STATES.allSucceeded,
+        Catch: [{ ErrorEquals: ['States.ALL'], ResultPath: '$.manifestError', Next: refs.silver ? STATES.silver : STATES.allSucceeded }],
+        Next: refs.silver ? STATES.silver : STATES.allSucceeded,
       },
+      ...(refs.silver && silverStates(refs.silver, (settings.silverTimeoutSeconds ?? settings.bronzeTimeoutSeconds) + margin)),
       [STATES.allSucceeded]: {
         Type: 'Choice',
         Choices: [{ Variable: '$.anyFailed', BooleanEquals: true, Next: STATES.collectFailures }],
@@ -289,6 +302,51 @@ export function buildDefinition<T>(refs: StateMachineRefs<T>, settings: StateMac
         Cause: 'One or more endpoints failed; the failure-stepfunction alert and the execution history name them and why.',
       },
       [STATES.succeeded]: { Type: 'Succeed' },
+    },
+  };
+}
+
+/**
+ * Silver, once every endpoint's bronze has landed (or kept yesterday's table): built from the
+ * bronze tables as they are, even when some endpoints failed this run. Its failure is published on
+ * the silver topic and fails the execution, after the endpoints' own failures are alerted if
+ * there were any; bronze is not touched either way.
+ */
+function silverStates<T>(silver: { functionArn: T; topicArn: T }, timeoutSeconds: number) {
+  return {
+    [STATES.silver]: {
+      Type: 'Task',
+      Resource: 'arn:aws:states:::lambda:invoke',
+      Parameters: { FunctionName: silver.functionArn, Payload: { 'runId.$': '$$.Execution.Name', 'endpoints.$': '$.results[*].endpoint' } },
+      ResultPath: null,
+      TimeoutSeconds: timeoutSeconds,
+      Retry: lambdaRetry(),
+      Catch: [{ ErrorEquals: ['States.ALL'], ResultPath: '$.silverError', Next: STATES.publishSilverFailure }],
+      Next: STATES.allSucceeded,
+    },
+    [STATES.publishSilverFailure]: {
+      Type: 'Task',
+      Resource: 'arn:aws:states:::sns:publish',
+      Parameters: {
+        TopicArn: silver.topicArn,
+        Subject: `${STATE_MACHINE_NAME}: Silver Failed`,
+        'Message.$': `States.Format('${STATE_MACHINE_NAME} execution {} could not build the silver tables (bronze stays as this run landed it): {}', $$.Execution.Name, States.JsonToString($.silverError))`,
+      },
+      ResultPath: null,
+      TimeoutSeconds: 30,
+      Retry: [{ ErrorEquals: ['States.TaskFailed'], IntervalSeconds: 2, MaxAttempts: 3, BackoffRate: 2, JitterStrategy: 'FULL' }],
+      Catch: [{ ErrorEquals: ['States.ALL'], ResultPath: '$.publishError', Next: STATES.afterSilverFailure }],
+      Next: STATES.afterSilverFailure,
+    },
+    [STATES.afterSilverFailure]: {
+      Type: 'Choice',
+      Choices: [{ Variable: '$.anyFailed', BooleanEquals: true, Next: STATES.collectFailures }],
+      Default: STATES.silverFailed,
+    },
+    [STATES.silverFailed]: {
+      Type: 'Fail',
+      Error: 'SilverLayerFailed',
+      Cause: 'The silver tables could not be built; the data-lakehouse-silver alert and the execution history say why.',
     },
   };
 }
