@@ -11,8 +11,9 @@ import type { BronzeEvent, BronzeObject, BronzeSummary, ManifestEvent, PartResul
 import { manifestKey } from '../handlers/lake/layout';
 import { createLogger, type LogSink } from '../handlers/log';
 import { runRawTask, type RawOptions } from '../handlers/raw';
+import { runSilver, type SilverEvent, type SilverSummary } from '../handlers/silver';
 import { ConfigError, type PipelineConfig, parameterNamesFor, parseConfig } from '../pipeline/config';
-import { bronzeHandlerOptions, rawHandlerOptions, stateMachineSettings } from '../pipeline/handler-options';
+import { bronzeHandlerOptions, rawHandlerOptions, silverBucketParameterName, silverHandlerOptions, stateMachineSettings } from '../pipeline/handler-options';
 import { STATES, STATE_MACHINE_NAME, type StateMachineSettings, buildDefinition } from '../pipeline/state-machine';
 import { s3ClientFor, startEmbeddedS3 } from './embedded-s3';
 
@@ -60,7 +61,7 @@ export interface LocalTestingHooks {
 }
 
 export type LocalEvent =
-  | { kind: 'log'; layer: 'raw' | 'bronze'; line: Record<string, unknown> }
+  | { kind: 'log'; layer: 'raw' | 'bronze' | 'silver'; line: Record<string, unknown> }
   | { kind: 'alert'; topic: string; subject: string; message: string };
 
 export interface EndpointReport {
@@ -73,6 +74,10 @@ export interface EndpointReport {
   parts?: number;
   upserted?: number;
   deleted?: number;
+  /** Of the upserted, rows that changed with the same `modified_gmt` (BronzeObject.restated). */
+  restated?: number;
+  /** How rows are matched across runs (BronzeObject.keyedBy). */
+  keyedBy?: string[] | 'content';
   items?: number;
   pages?: number;
   bytes?: number;
@@ -94,10 +99,12 @@ export interface LocalRunResult {
   out: string;
   /** The run manifest the state machine had the bronze function write (absent if it could not). */
   manifest?: Record<string, unknown>;
+  /** What the silver function built and skipped, or why it failed (absent when it did not run). */
+  silver?: SilverSummary | { error: string };
 }
 
 /** The buckets of the embedded S3; their objects are mirrored as plain files under `<out>/<bucket>/`. */
-const BUCKETS = { raw: 'raw', bronze: 'bronze' } as const;
+const BUCKETS = { raw: 'raw', bronze: 'bronze', silver: 'silver' } as const;
 const LOCAL_ACCOUNT = '000000000000';
 
 /** The stack `npm start` reads unless told otherwise: the local one, never the one CI deploys. */
@@ -158,13 +165,15 @@ export async function runLocal(options: LocalRunOptions): Promise<LocalRunResult
   const runId = options.testing?.runId ?? `${new Date().toISOString().replace(/[:.]/g, '-')}-${randomUUID().slice(0, 8)}`;
   const out = options.out;
   await mkdir(join(out, 'runs'), { recursive: true });
-  const s3 = await startEmbeddedS3(join(out, '.s3'), [BUCKETS.raw, BUCKETS.bronze]);
+  const s3 = await startEmbeddedS3(join(out, '.s3'), Object.values(BUCKETS));
 
   const names = parameterNamesFor(options.stack, config.siteUrl);
   const topics = { raw: 'local:data-lakehouse-raw', bronze: 'local:data-lakehouse-bronze', failure: 'local:failure-stepfunction' };
+  const silverBucketName = silverBucketParameterName(options.stack);
   const values: Record<string, string> = {
     [names.rawBucket]: BUCKETS.raw,
     [names.bronzeBucket]: BUCKETS.bronze,
+    [silverBucketName]: BUCKETS.silver,
     [names.rawTopicArn]: topics.raw,
     [names.bronzeTopicArn]: topics.bronze,
     [names.endpoints]: JSON.stringify(config.endpoints),
@@ -185,7 +194,7 @@ export async function runLocal(options: LocalRunOptions): Promise<LocalRunResult
   };
   const testing = options.testing ?? {};
   const handlerS3 = testing.handlerS3Endpoint ? s3ClientFor(await testing.handlerS3Endpoint(s3.endpoint)) : s3.client;
-  const deps = (layer: 'raw' | 'bronze', functionName: string): HandlerDeps => {
+  const deps = (layer: 'raw' | 'bronze' | 'silver', functionName: string): HandlerDeps => {
     const sink: LogSink = (line) => {
       logWrites = logWrites.then(() => appendFile(logFile, `${line}\n`));
       options.onEvent?.({ kind: 'log', layer, line: JSON.parse(line) });
@@ -197,6 +206,9 @@ export async function runLocal(options: LocalRunOptions): Promise<LocalRunResult
   const parameterNames = { ...names, credentials: values[names.credentials] ? names.credentials : undefined };
   const rawOptions: RawOptions = { ...rawHandlerOptions(config, STATES.raw, parameterNames), ...testing.rawOptions };
   const bronzeOptions = bronzeHandlerOptions(config, STATES.bronze, parameterNames);
+  const silverDeps = deps('silver', STATES.silver);
+  const silverOptions = silverHandlerOptions(config, STATES.silver, { bronzeBucket: names.bronzeBucket, silverBucket: silverBucketName });
+  let silver: LocalRunResult['silver'];
 
   const started = new Map<string, number>();
   const reports = new Map<string, EndpointReport>();
@@ -212,6 +224,7 @@ export async function runLocal(options: LocalRunOptions): Promise<LocalRunResult
       bronzeFunctionArn: `arn:aws:lambda:local:${LOCAL_ACCOUNT}:function:${STATES.bronze}`,
       failureTopicArn: `arn:aws:sns:local:${LOCAL_ACCOUNT}:failure-stepfunction`,
       endpointsParameterName: names.endpoints,
+      silver: { functionArn: `arn:aws:lambda:local:${LOCAL_ACCOUNT}:function:${STATES.silver}`, topicArn: `arn:aws:sns:local:${LOCAL_ACCOUNT}:data-lakehouse-silver` },
     },
     { ...stateMachineSettings(config), ...testing.stateMachine },
   );
@@ -256,7 +269,7 @@ export async function runLocal(options: LocalRunOptions): Promise<LocalRunResult
           endpoint,
           failure
             ? { ok: false, error: `bronze: ${failure.error}` }
-            : { ok: true, rows: object?.rows, columns: object?.columns, parquetBytes: object?.bytes, empty: object?.empty, upserted: object?.upserted, deleted: object?.deleted },
+            : { ok: true, rows: object?.rows, columns: object?.columns, parquetBytes: object?.bytes, empty: object?.empty, upserted: object?.upserted, deleted: object?.deleted, restated: object?.restated, keyedBy: object?.keyedBy },
         );
         return summary;
       } catch (error) {
@@ -265,6 +278,19 @@ export async function runLocal(options: LocalRunOptions): Promise<LocalRunResult
       }
     }),
     [STATES.writeManifest]: invoke((event: ManifestEvent) => runBronze(bronzeDeps, bronzeOptions, event)),
+    [STATES.silver]: invoke(async (event: SilverEvent) => {
+      try {
+        silver = await runSilver(silverDeps, silverOptions, event);
+        return silver;
+      } catch (error) {
+        silver = { error: (error as Error).message };
+        throw error;
+      }
+    }),
+    [STATES.publishSilverFailure]: async (input) => {
+      await notifier.publish(input.TopicArn, input.Subject, input.Message);
+      return { MessageId: randomUUID() };
+    },
     [STATES.publishFailure]: async (input) => {
       // Failures the state machine caught before a handler ran or reported (a task timeout,
       // Lambda throttling, a throwing override) reach the summary only through this message.
@@ -280,7 +306,7 @@ export async function runLocal(options: LocalRunOptions): Promise<LocalRunResult
     overrides[state] = (input) => wrap(input, real) as Promise<any>;
   }
   const retryIntervalOverrides =
-    testing.retryIntervalMs === undefined ? undefined : Object.fromEntries([STATES.listEndpoints, STATES.plan, STATES.fetchPart, STATES.joinParts, STATES.raw, STATES.bronze, STATES.writeManifest, STATES.publishFailure].map((state) => [state, testing.retryIntervalMs!]));
+    testing.retryIntervalMs === undefined ? undefined : Object.fromEntries([STATES.listEndpoints, STATES.plan, STATES.fetchPart, STATES.joinParts, STATES.raw, STATES.bronze, STATES.writeManifest, STATES.silver, STATES.publishSilverFailure, STATES.publishFailure].map((state) => [state, testing.retryIntervalMs!]));
 
   let status: LocalRunResult['status'] = 'SUCCEEDED';
   let error: string | undefined;
@@ -306,9 +332,9 @@ export async function runLocal(options: LocalRunOptions): Promise<LocalRunResult
   const endpoints = config.endpoints.map((e) => reports.get(e.name) ?? { endpoint: e.name, ok: false, ms: 0, error: 'not run' });
   const manifest = await readManifest(join(out, BUCKETS.bronze, ...manifestKey(config.dataSource, runId).split('/')));
   const summaryPath = join(out, 'runs', `${runId}.json`);
-  await writeFile(summaryPath, `${JSON.stringify({ runId, stack: options.stack, site: config.siteUrl, status, error, endpoints, manifest }, null, 2)}\n`);
+  await writeFile(summaryPath, `${JSON.stringify({ runId, stack: options.stack, site: config.siteUrl, status, error, endpoints, manifest, silver }, null, 2)}\n`);
   await logWrites;
-  return { runId, status, error, endpoints, summaryPath, out, manifest };
+  return { runId, status, error, endpoints, summaryPath, out, manifest, silver };
 }
 
 async function readManifest(path: string): Promise<Record<string, unknown> | undefined> {
@@ -335,7 +361,7 @@ function parseFailures(message: string): Array<{ endpoint: string; stage: string
 }
 
 /**
- * Writes every object of both buckets as a plain file under `<out>/<bucket>/<key>`, so DuckDB or
+ * Writes every object of the buckets as a plain file under `<out>/<bucket>/<key>`, so DuckDB or
  * pandas read them directly. Objects of endpoints that failed this run are yesterday's, untouched
  * in S3, so their files stay as they were. Each file is replaced by a rename, never half-written.
  */

@@ -1,7 +1,9 @@
 import type { BronzeOptions } from '../handlers/bronze';
 import type { ParameterNames } from '../handlers/contracts';
 import type { RawOptions } from '../handlers/raw';
+import type { SilverOptions } from '../handlers/silver';
 import type { PipelineConfig } from './config';
+import { PROJECT } from './config';
 import type { StateMachineSettings } from './state-machine';
 
 /**
@@ -46,10 +48,27 @@ export function bronzeHandlerOptions(config: PipelineConfig, functionName: strin
 }
 
 /**
- * Packages of `dependencies` a function never loads, left out of its archive (the AWS SDK is
- * left out of both by PipelineFunction).
+ * The silver function reads the bronze bucket's name from the bronze layer's parameter and its
+ * own from this one, under the same stack-scoped prefix as parameterNamesFor's.
  */
-export const EXCLUDED_PACKAGES = { raw: ['hyparquet-writer', 'hyparquet'], bronze: ['ky'] } as const;
+export function silverBucketParameterName(stack: string): string {
+  return `/${PROJECT}/${stack}/s3/lakehouse/name/silver`;
+}
+
+/** `<bronze database>_silver`: the silver tables' own Glue database, so `posts` can name both layers' tables. */
+export function silverDatabaseName(bronzeDatabase: string): string {
+  return `${bronzeDatabase}_silver`.slice(0, 255);
+}
+
+export function silverHandlerOptions(config: PipelineConfig, functionName: string, parameterNames: SilverOptions['parameterNames']): SilverOptions {
+  return { functionName, layer: 'silver', parameterNames, dataSource: config.dataSource, codec: config.parquetCodec, rowGroupSize: config.rowGroupSize };
+}
+
+/**
+ * Packages of `dependencies` a function never loads, left out of its archive (the AWS SDK is
+ * left out of every one by PipelineFunction).
+ */
+export const EXCLUDED_PACKAGES = { raw: ['hyparquet-writer', 'hyparquet', 'htmlparser2'], bronze: ['ky', 'htmlparser2'], silver: ['ky'] } as const;
 
 /**
  * Environment variables of the bronze function's process, which `npm run convert` sets too
