@@ -9,9 +9,9 @@ import { catalogDatabaseName } from '../pipeline/catalog';
 import { parameterNamesFor, parseConfig } from '../pipeline/config';
 import { BRONZE_PROCESS_ENVIRONMENT, EXCLUDED_PACKAGES, bronzeHandlerOptions, rawHandlerOptions } from '../pipeline/handler-options';
 import { SDK_PACKAGES } from '../pipeline/pipeline-function';
-import { startWordPressFixture } from '../test/helpers/wordpress-fixture';
+import { startWordPressFixture } from '../local/demo-site/rest-server';
 import { lambdaHeapFlags } from './lambda-form';
-import { posts } from './posts';
+import { posts } from '../local/demo-site/posts';
 import { median, runNode } from './proc';
 import { startAwsStandIn } from './stand-in';
 
@@ -166,7 +166,7 @@ export async function benchArtifacts(options: { tmp: string; runs: number; landi
   const fixture = await startWordPressFixture({ collections: { posts: { items: [...posts(20, 3, { contentBytes: [200, 2000] })] } } });
   // Not the key the raw run writes: its PutObject must not replace the bronze run's input.
   const rawKey = `${config.dataSource}/posts/bench-input.json`;
-  // The fixture site's posts: as many, with bodies of the same range (bench/posts.ts, 200 B-20 KB).
+  // The fixture site's posts: as many, with bodies of the same range (local/demo-site/posts.ts, 200 B-20 KB).
   const siteKey = `${config.dataSource}/posts/bench-site.json`;
   // The raw layer's layout, which the bronze reader parses in batches; one minified line would
   // take the character scanner, the path for foreign files.

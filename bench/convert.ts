@@ -3,7 +3,7 @@ import { join, resolve } from 'node:path';
 import { parseConfig } from '../pipeline/config';
 import { BRONZE_PROCESS_ENVIRONMENT } from '../pipeline/handler-options';
 import { lambdaForm, lambdaHeapFlags } from './lambda-form';
-import { writePostsFile } from './posts';
+import { writePostsFile } from '../local/demo-site/posts';
 import { median, runNode } from './proc';
 
 /**

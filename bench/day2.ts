@@ -1,9 +1,9 @@
 import { cpSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type { EndpointReport } from '../local/run';
-import type { FixtureCollection } from '../test/helpers/wordpress-fixture';
-import { startWordPressFixture } from '../test/helpers/wordpress-fixture';
-import { posts } from './posts';
+import type { FixtureCollection } from '../local/demo-site/rest-server';
+import { startWordPressFixture } from '../local/demo-site/rest-server';
+import { posts } from '../local/demo-site/posts';
 import { runNode } from './proc';
 
 /**

@@ -1,7 +1,7 @@
 import { isMainThread, parentPort, Worker, workerData } from 'node:worker_threads';
-import type { FixtureCollection } from '../test/helpers/wordpress-fixture';
-import { startWordPressFixture } from '../test/helpers/wordpress-fixture';
-import { post, prng } from './posts';
+import type { FixtureCollection } from '../local/demo-site/rest-server';
+import { startWordPressFixture } from '../local/demo-site/rest-server';
+import { post, prng } from '../local/demo-site/posts';
 import { startAwsStandIn } from './stand-in';
 
 /**

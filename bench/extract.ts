@@ -3,7 +3,7 @@ import { S3Client } from '@aws-sdk/client-s3';
 import type { HandlerDeps } from '../handlers/aws/ports';
 import type { RawSummary } from '../handlers/contracts';
 import { runRaw } from '../handlers/raw';
-import type { FixtureCollection } from '../test/helpers/wordpress-fixture';
+import type { FixtureCollection } from '../local/demo-site/rest-server';
 import type { ExtractServer, ServerConfig } from './extract-server';
 import { nowEpochMs, serveHere, serveOnWorker } from './extract-server';
 import { lambdaForm } from './lambda-form';

@@ -1,7 +1,10 @@
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
+import { basicAuthorization } from '../handlers/wordpress/auth';
 import { ConfigError } from '../pipeline/config';
-import { type EndpointReport, LOCAL_STACK, type LocalEvent, runLocal } from './run';
+import { DEMO_SIZES, startDemoSite } from './demo-site';
+import { probeSite } from './probe';
+import { type EndpointReport, LOCAL_STACK, type LocalEvent, localConfig, readStackConfig, runLocal } from './run';
 import { runCli } from './run-cli';
 
 const HELP = `Usage: npm start -- [options]
@@ -10,7 +13,8 @@ Runs the daily pipeline on this machine: the same state machine definition and h
 AWS, an embedded S3 in <out>/.s3, parameters from Pulumi.<stack>.yaml, alerts in <out>/alerts.jsonl.
 
 Options:
-  --site URL          WordPress site to extract (default: the stack's siteUrl)
+  --site URL          WordPress site to extract (default: the stack's siteUrl; when the stack has
+                      none, as the dev stack, a demo blog generated and served on loopback)
   --endpoints a,b,c   endpoints to run (default: the stack's endpoints)
   --stack NAME        stack whose Pulumi.<stack>.yaml is read (default: ${LOCAL_STACK})
   --out DIR           output folder (default: .lakehouse)
@@ -28,7 +32,11 @@ Output: <out>/raw/<data source>/<name>/ingest_date=YYYY-MM-DD/<name>-<run id>.js
 fetched), <out>/bronze/<data source>/<name>/<name>.parquet (the merged table), <name>_deletions/,
 _state/ and _runs/<run id>.json (the manifest) beside it, <out>/runs/<run id>.json (summary) and
 <out>/runs/<run id>.log.jsonl (handler logs). Later runs in the same --out are incremental.
-Exit code: 0 when every endpoint succeeded, 1 when any failed, 2 on bad options.`;
+Before the run, one request to <site>/wp-json/ checks that a WordPress answers there; when none
+does, one line says why and what to do, and nothing runs.
+
+Exit code: 0 when every endpoint succeeded, 1 when any failed, 2 on bad options or a site that
+cannot be crawled.`;
 
 class UsageError extends Error {}
 
@@ -73,9 +81,14 @@ function options(argv: string[]) {
   return { help: parsed.help!, site: parsed.site, endpoints, stack: parsed.stack!, out: resolve(parsed.out!), concurrency, pagesPerTask, fullRefresh: parsed['full-refresh']! };
 }
 
+/**
+ * Live progress on stderr. A failure's cause is printed once, in the list after the table: an
+ * alert shows only its subject here (its text repeats the causes; alerts.jsonl keeps it whole),
+ * and the handlers' error lines stay in the run log.
+ */
 function progress(event: LocalEvent): void {
   if (event.kind === 'alert') {
-    process.stderr.write(`ALERT ${event.subject}\n  ${event.message.split('\n').join('\n  ')}\n`);
+    process.stderr.write(`ALERT ${event.subject} (message in alerts.jsonl)\n`);
     return;
   }
   const { line } = event;
@@ -83,14 +96,14 @@ function progress(event: LocalEvent): void {
   if (line.message === 'page fetched' && endpoint) {
     const total = line.totalPages ? `/${line.totalPages}` : '';
     process.stderr.write(`  ${event.layer.padEnd(6)} ${endpoint.padEnd(14)} page ${line.page}${total}  items ${line.items}\n`);
-  } else if (endpoint && (line.level === 'ERROR' || /extracted|merged|nothing to write/.test(String(line.message)))) {
+  } else if (endpoint && line.level !== 'ERROR' && /extracted|merged|nothing to write/.test(String(line.message))) {
     const facts = ['mode', 'pages', 'idPages', 'items', 'upserted', 'deleted', 'rows', 'columns', 'bytes', 'ms', 'error'].filter((k) => line[k] !== undefined).map((k) => `${k} ${line[k]}`);
     process.stderr.write(`  ${event.layer.padEnd(6)} ${endpoint.padEnd(14)} ${line.message}: ${facts.join(', ')}\n`);
   }
 }
 
 function table(rows: EndpointReport[]): string {
-  const header = ['endpoint', 'status', 'mode', 'pages', 'items', 'upserted', 'deleted', 'raw bytes', 'rows', 'columns', 'parquet bytes', 'ms'];
+  const header = ['endpoint', 'status', 'mode', 'pages', 'items', 'upserted', 'deleted', 'restated', 'raw bytes', 'rows', 'columns', 'parquet bytes', 'ms'];
   const cells = rows.map((r) => [
     r.endpoint,
     r.ok ? (r.empty ? 'ok (empty)' : 'ok') : 'FAILED',
@@ -99,6 +112,7 @@ function table(rows: EndpointReport[]): string {
     r.items ?? '',
     r.upserted ?? '',
     r.deleted ?? '',
+    r.restated ?? '',
     r.bytes ?? '',
     r.rows ?? '',
     r.columns ?? '',
@@ -108,6 +122,56 @@ function table(rows: EndpointReport[]): string {
   const widths = header.map((h, i) => Math.max(h.length, ...cells.map((c) => c[i].length)));
   const line = (c: string[]) => c.map((v, i) => (i <= 2 ? v.padEnd(widths[i]) : v.padStart(widths[i]))).join('  ');
   return [line(header), line(widths.map((w) => '-'.repeat(w))), ...cells.map(line)].join('\n');
+}
+
+type Options = ReturnType<typeof options>;
+
+/** Why the run's site cannot be crawled (see ./probe.ts), or undefined when it can. */
+async function siteProblem(opts: Options, stackConfig: Record<string, unknown>): Promise<string | undefined> {
+  const config = localConfig(stackConfig, opts);
+  // Custom endpoints may live anywhere: the probe speaks for the site's wp/v2 collections only.
+  if (!config.endpoints.some((e) => e.url.startsWith(`${config.siteUrl}/wp-json/`))) return undefined;
+  const username = process.env.WORDPRESS_USERNAME;
+  const password = process.env.WORDPRESS_APPLICATION_PASSWORD;
+  const authorization = username && password && config.siteUrl.startsWith('https:') ? basicAuthorization({ username, password }, config.siteUrl) : undefined;
+  return probeSite(config.siteUrl, { userAgent: config.userAgent, authorization });
+}
+
+/** How to look at what the run wrote, and how to run it on a real site. */
+function nextSteps(opts: Options, demo: boolean): string {
+  const out = opts.out === resolve('.lakehouse') ? '' : ` --out ${JSON.stringify(opts.out)}`;
+  const lines = [`Query it:  npm run query --${out} "SELECT count(*) FROM posts"   (or --tables)`];
+  if (demo) lines.push('Your site: npm start -- --site https://your-wordpress.example   (or set wordpress-lakehouse:siteUrl in Pulumi.dev.yaml)');
+  return lines.join('\n');
+}
+
+async function run(opts: Options): Promise<number> {
+  const stackConfig = await readStackConfig(process.cwd(), opts.stack);
+  const demo = !opts.site && stackConfig['wordpress-lakehouse:siteUrl'] === undefined ? await startDemoSite() : undefined;
+  try {
+    if (demo) {
+      const sizes = Object.entries(DEMO_SIZES).map(([name, n]) => `${n} ${name}`).join(', ');
+      process.stdout.write(`Serving a demo WordPress site at ${demo.origin} (no siteUrl in Pulumi.${opts.stack}.yaml and no --site): ${sizes}, generated.\n`);
+    }
+    const site = demo?.origin ?? opts.site;
+    const problem = await siteProblem({ ...opts, site }, stackConfig);
+    if (problem) {
+      process.stderr.write(`error: ${problem}\n`);
+      return 2;
+    }
+    const result = await runLocal({ projectDir: process.cwd(), ...opts, site, onEvent: progress });
+    process.stdout.write(`\n${table(result.endpoints)}\n\nrun ${result.runId}: ${result.status}; summary ${result.summaryPath}\n`);
+    const failed = result.endpoints.filter((e) => !e.ok);
+    for (const f of failed) process.stdout.write(`FAILED ${f.endpoint}: ${f.error ?? 'see the run log'}\n`);
+    const byContent = result.endpoints.filter((e) => e.keyedBy === 'content').map((e) => e.endpoint);
+    if (byContent.length > 0) process.stdout.write(`\n${byContent.join(', ')}: rows are identified by their content (no primaryKey configured and no unique id), so a changed row counts as one deletion and one insertion. Name the key in the endpoint's spec, e.g. { name, url, primaryKey: [object_id, term_taxonomy_id] }.\n`);
+    const restated = result.endpoints.filter((e) => (e.restated ?? 0) > 0).map((e) => `${e.endpoint} ${e.restated}`);
+    if (restated.length > 0) process.stdout.write(`\nrestated: rows that changed while their modified_gmt stayed the same (${restated.join(', ')}); incremental runs list such changes, except rendered HTML of dynamic blocks, which only a full refresh sees.\n`);
+    process.stdout.write(`\n${nextSteps(opts, Boolean(demo))}\n`);
+    return result.status === 'SUCCEEDED' && failed.length === 0 ? 0 : 1;
+  } finally {
+    await demo?.close();
+  }
 }
 
 async function main(): Promise<number> {
@@ -122,9 +186,8 @@ async function main(): Promise<number> {
     process.stdout.write(`${HELP}\n`);
     return 0;
   }
-  let result;
   try {
-    result = await runLocal({ projectDir: process.cwd(), ...opts, onEvent: progress });
+    return await run(opts);
   } catch (error) {
     if (error instanceof ConfigError) {
       process.stderr.write(`${error.message}\n`);
@@ -132,10 +195,6 @@ async function main(): Promise<number> {
     }
     throw error;
   }
-  process.stdout.write(`\n${table(result.endpoints)}\n\nrun ${result.runId}: ${result.status}; summary ${result.summaryPath}\n`);
-  const failed = result.endpoints.filter((e) => !e.ok);
-  for (const f of failed) process.stdout.write(`FAILED ${f.endpoint}: ${f.error ?? 'see the run log'}\n`);
-  return result.status === 'SUCCEEDED' && failed.length === 0 ? 0 : 1;
 }
 
 runCli(main);

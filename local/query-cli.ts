@@ -55,7 +55,9 @@ async function main(): Promise<number> {
   }
   let dataSource: string;
   try {
-    dataSource = localConfig(await readStackConfig(process.cwd(), values.stack as string), {}).dataSource;
+    // Only the data source matters here, and the local stack may name no site (npm start then
+    // serves its demo site): any valid site lets the rest of the stack be read and checked.
+    dataSource = localConfig(await readStackConfig(process.cwd(), values.stack as string), { site: 'http://127.0.0.1' }).dataSource;
   } catch (error) {
     if (error instanceof ConfigError) {
       process.stderr.write(`${error.message}\n`);

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { zstdDecompressSync } from 'node:zlib';
 import { parquetReadObjects } from 'hyparquet';
 import { type LocalRunResult, runLocal } from '../../local/run';
-import { type FixtureCollection, generateItems, startWordPressFixture } from '../helpers/wordpress-fixture';
+import { type FixtureCollection, generateItems, startWordPressFixture } from '../../local/demo-site/rest-server';
 
 /**
  * Full crawls split into parts (lake/fan-out.ts) through the deployed state machine, run locally:

@@ -23,8 +23,8 @@ import { normalizeCalls, startGlueEmulator, startS3Proxy, startSnsEmulator, star
 import type { InvocationResult, LambdaArchive } from '../helpers/lambda-archive';
 import { buildLambdaArchive, invokeArchive, lambdaRuntimeModules } from '../helpers/lambda-archive';
 import { startS3 } from '../helpers/s3rver';
-import type { FixtureCollection } from '../helpers/wordpress-fixture';
-import { generateItems, startWordPressFixture } from '../helpers/wordpress-fixture';
+import type { FixtureCollection } from '../../local/demo-site/rest-server';
+import { generateItems, startWordPressFixture } from '../../local/demo-site/rest-server';
 
 /**
  * The archives `pulumi up` would upload, run in a separate Node 24 process with a Lambda-like

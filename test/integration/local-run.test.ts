@@ -8,7 +8,7 @@ import { zstdDecompressSync } from 'node:zlib';
 import { DuckDBInstance } from '@duckdb/node-api';
 import { parquetReadObjects } from 'hyparquet';
 import { type LocalRunResult, runLocal } from '../../local/run';
-import { type FixtureCollection, generateItems, startWordPressFixture } from '../helpers/wordpress-fixture';
+import { type FixtureCollection, generateItems, startWordPressFixture } from '../../local/demo-site/rest-server';
 
 const exec = promisify(execFile);
 const ROOT = resolve(__dirname, '../..');

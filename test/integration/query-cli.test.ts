@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
 import { runLocal } from '../../local/run';
-import { generateItems, startWordPressFixture } from '../helpers/wordpress-fixture';
+import { generateItems, startWordPressFixture } from '../../local/demo-site/rest-server';
 
 /** `npm run query` as a user runs it, over a lakehouse that two local runs wrote. */
 

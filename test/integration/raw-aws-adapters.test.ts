@@ -8,7 +8,7 @@ import { snsNotifier, ssmParameterReader } from '../../handlers/aws/clients';
 import type { RawSummary } from '../../handlers/contracts';
 import type { RawOptions } from '../../handlers/raw';
 import { rawCallbackFactory } from '../../handlers/raw';
-import { generateItems, startWordPressFixture } from '../helpers/wordpress-fixture';
+import { generateItems, startWordPressFixture } from '../../local/demo-site/rest-server';
 
 // The mocks patch the clients' prototypes, so tests that install them run one at a time.
 const names = { rawBucket: '/p/raw-bucket', bronzeBucket: '/p/bronze-bucket', rawTopicArn: '/p/raw-topic', bronzeTopicArn: '/p/bronze-topic', endpoints: '/p/endpoints' };

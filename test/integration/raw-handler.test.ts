@@ -310,7 +310,7 @@ test('a second run with the same run id writes beside the first object (-2) inst
 });
 
 /** 230 posts whose modified_gmt is one minute apart from 2026-01-01T00:00:00 on, by id. */
-const modifiedPosts = () => generateItems(230, 65).map((item, i) => ({ ...item, modified_gmt: new Date(Date.UTC(2026, 0, 1) + i * 60_000).toISOString().slice(0, 19) }));
+const modifiedPosts = (): Array<Record<string, unknown>> => generateItems(230, 65).map((item, i) => ({ ...item, modified_gmt: new Date(Date.UTC(2026, 0, 1) + i * 60_000).toISOString().slice(0, 19) }));
 const instant = (minutes: number) => new Date(Date.UTC(2026, 0, 1) + minutes * 60_000).toISOString().replace('.000Z', 'Z');
 
 /** The state bronze would have written after a full run: mark at post 199 (id 264), every id but 101. */

@@ -1,6 +1,6 @@
 import test, { type ExecutionContext } from 'ava';
 import type { LocalTestingHooks } from '../../local/run';
-import type { FaultHook, FaultResponse } from '../helpers/wordpress-fixture';
+import type { FaultHook, FaultResponse } from '../../local/demo-site/rest-server';
 import { FAST, describePattern, type Prepared, type Scenario, bronzeRows, generateItems, isPage, kept, merge, outcome, page, prepare, record, sequence, shorten, startServer } from './support';
 
 /**

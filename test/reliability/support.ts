@@ -7,7 +7,7 @@ import { zstdDecompressSync } from 'node:zlib';
 import { parquetReadObjects } from 'hyparquet';
 import { type LocalRunResult, type LocalTestingHooks, runLocal } from '../../local/run';
 import { startServer } from '../helpers/loopback-server';
-import { type FaultHook, type FaultResponse, type FixtureCollection, type FixtureRequest, type WordPressFixture, generateItems, startWordPressFixture } from '../helpers/wordpress-fixture';
+import { type FaultHook, type FaultResponse, type FixtureCollection, type FixtureRequest, type WordPressFixture, generateItems, startWordPressFixture } from '../../local/demo-site/rest-server';
 
 /**
  * Shared pieces of the fault-injection suites: a two-endpoint project on the loopback WordPress

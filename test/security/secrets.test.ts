@@ -13,7 +13,7 @@ import { runRaw } from '../../handlers/raw';
 import { runLocal } from '../../local/run';
 import { parameterNamesFor } from '../../pipeline/config';
 import { startS3 } from '../helpers/s3rver';
-import { type FaultHook, generateItems, startWordPressFixture } from '../helpers/wordpress-fixture';
+import { type FaultHook, generateItems, startWordPressFixture } from '../../local/demo-site/rest-server';
 
 /**
  * The WordPress application password at run time: refused over plain http, sent over https

@@ -11,7 +11,7 @@ import type { Codec } from '../../handlers/parquet/codecs';
 import type { ColumnSpec } from '../../handlers/parquet/infer';
 import { inferColumns } from '../../handlers/parquet/infer';
 import { openJsonArrayFile } from '../../handlers/wordpress/json-array-file';
-import { posts } from '../../bench/posts';
+import { posts } from '../../local/demo-site/posts';
 
 const html = `<p>Caf\u00e9 &amp; &#8220;quoted&#8221; \ud83d\ude00 \u4e2d\u6587 \u05e9\u05dc\u05d5\u05dd</p>\n`.repeat(250);
 

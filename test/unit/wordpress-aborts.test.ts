@@ -6,8 +6,8 @@ import { join } from 'node:path';
 import { createLimiter } from '../../handlers/concurrency';
 import { crawlEndpoint } from '../../handlers/wordpress/crawl';
 import { defaultTransportOptions, getJson, isRequestError } from '../../handlers/wordpress/transport';
-import type { FaultHook } from '../helpers/wordpress-fixture';
-import { generateItems, startWordPressFixture } from '../helpers/wordpress-fixture';
+import type { FaultHook } from '../../local/demo-site/rest-server';
+import { generateItems, startWordPressFixture } from '../../local/demo-site/rest-server';
 import { recordUnhandledRejections } from '../helpers/unhandled-rejections';
 
 test('a crawl aborted during a retry wait starts no new attempt and leaves no unhandled rejection', async (t) => {

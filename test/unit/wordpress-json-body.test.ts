@@ -1,6 +1,6 @@
 import test from 'ava';
 import { parseJsonArrayInPieces } from '../../handlers/wordpress/json-body';
-import { prng } from '../../bench/posts';
+import { prng } from '../../local/demo-site/posts';
 
 /** What JSON.parse makes of the whole body, as the transport parses it without pieces. */
 function whole(bytes: Buffer): { value: unknown } | { error: string } {

@@ -7,8 +7,8 @@ import type { EndpointSpec } from '../../handlers/contracts';
 import type { CrawlOptions } from '../../handlers/wordpress/crawl';
 import { crawlEndpoint } from '../../handlers/wordpress/crawl';
 import { defaultTransportOptions } from '../../handlers/wordpress/transport';
-import type { FixtureCollection, WordPressFixtureOptions } from '../helpers/wordpress-fixture';
-import { generateItems, startWordPressFixture } from '../helpers/wordpress-fixture';
+import type { FixtureCollection, WordPressFixtureOptions } from '../../local/demo-site/rest-server';
+import { generateItems, startWordPressFixture } from '../../local/demo-site/rest-server';
 
 const options: CrawlOptions = { ...defaultTransportOptions, maxRetries: 2, sleep: async () => undefined, perPage: 100, pageConcurrency: 4 };
 

@@ -7,8 +7,8 @@ import { createLimiter } from '../../handlers/concurrency';
 import type { CrawlOptions, CrawlResult } from '../../handlers/wordpress/crawl';
 import { crawlEndpoint } from '../../handlers/wordpress/crawl';
 import { defaultTransportOptions } from '../../handlers/wordpress/transport';
-import type { FaultHook, FixtureCollection, WordPressFixture } from '../helpers/wordpress-fixture';
-import { generateItems, startWordPressFixture } from '../helpers/wordpress-fixture';
+import type { FaultHook, FixtureCollection, WordPressFixture } from '../../local/demo-site/rest-server';
+import { generateItems, startWordPressFixture } from '../../local/demo-site/rest-server';
 import { recordUnhandledRejections } from '../helpers/unhandled-rejections';
 
 /**

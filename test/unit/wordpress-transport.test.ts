@@ -2,8 +2,8 @@ import test from 'ava';
 import { getJson, isRequestError } from '../../handlers/wordpress/transport';
 import type { TransportOptions } from '../../handlers/wordpress/transport';
 import { defaultTransportOptions } from '../../handlers/wordpress/transport';
-import type { FaultHook } from '../helpers/wordpress-fixture';
-import { startWordPressFixture } from '../helpers/wordpress-fixture';
+import type { FaultHook } from '../../local/demo-site/rest-server';
+import { startWordPressFixture } from '../../local/demo-site/rest-server';
 
 /** Transport options with recorded, instant waits. */
 function fastOptions(overrides: Partial<TransportOptions> = {}): TransportOptions & { waits: number[] } {

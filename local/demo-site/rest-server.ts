@@ -3,8 +3,10 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 
 /**
- * A loopback WordPress REST API for tests: generated collections with WordPress' paging headers
- * and quirks, plus a fault hook per request to inject what real sites and their proxies do.
+ * A loopback WordPress REST API: generated collections with WordPress' paging headers and quirks,
+ * the REST index and each collection's schema (OPTIONS), plus a fault hook per request to inject
+ * what real sites and their proxies do. The tests and the bench run it with their own collections;
+ * `npm start` serves the demo blog of ./blog.ts with it when no site is configured.
  */
 
 /** How a collection ends and what it supports. */
@@ -75,8 +77,10 @@ export type FaultHook = (request: FixtureRequest, n: number) => FaultResponse | 
 export interface WordPressFixtureOptions {
   /** Collections under `/wp/v2/<name>`. */
   collections?: Record<string, FixtureCollection>;
-  /** Any other route answered as-is with 200 JSON (custom endpoints). */
+  /** Any other route answered as-is with 200 JSON (custom endpoints); `/` replaces the REST index. */
   documents?: Record<string, unknown>;
+  /** Site name in the REST index (`GET /wp-json/`). @default 'WordPress fixture' */
+  name?: string;
   fault?: FaultHook;
   /**
    * How long an idle keep-alive connection stays open, as Apache's `KeepAliveTimeout` (5 s by
@@ -230,9 +234,13 @@ function respond(request: FixtureRequest, res: ServerResponse, options: WordPres
   const reused = answers?.get(url.href);
   if (reused) return send(res, reused, bodyUntil);
   if (options.documents && route in options.documents) return json(res, 200, options.documents[route]);
+  if (route === '/' || route === '') return json(res, 200, restIndex(url, options));
   const match = /^\/wp\/v2\/([a-z0-9_-]+)\/?$/.exec(route);
   const collection = match ? options.collections?.[match[1]] : undefined;
   if (!collection) return wpError(res, 404, 'rest_no_route', 'No route was found matching the URL and request method.');
+  // WordPress takes the method from `_method` or X-HTTP-Method-Override too (WP_REST_Server::serve_request).
+  const method = (url.searchParams.get('_method') ?? request.headers['x-http-method-override'] ?? request.method).toString().toUpperCase();
+  if (method === 'OPTIONS') return json(res, 200, { namespace: 'wp/v2', methods: ['GET'], schema: collectionSchema(match![1], collection) });
 
   const q = url.searchParams;
   const perPage = q.has('per_page') ? Number(q.get('per_page')) : 10;
@@ -315,4 +323,55 @@ function slotsOf(collection: FixtureCollection): Array<Record<string, unknown> |
   });
   while (placed++ < hidden) slots.push(null);
   return slotCache.set(collection, slots).get(collection)!;
+}
+
+/**
+ * `GET /wp-json/`, as much of it as clients look at: the site, its namespaces and one route per
+ * collection. A client tells a WordPress from any other JSON server by `namespaces`.
+ */
+function restIndex(url: URL, options: WordPressFixtureOptions): Record<string, unknown> {
+  const names = Object.keys(options.collections ?? {});
+  return {
+    name: options.name ?? 'WordPress fixture',
+    description: '',
+    url: url.origin,
+    home: url.origin,
+    gmt_offset: 0,
+    timezone_string: 'UTC',
+    namespaces: ['oembed/1.0', 'wp/v2'],
+    authentication: {},
+    routes: Object.fromEntries(names.map((name) => [`/wp/v2/${name}`, { namespace: 'wp/v2', methods: ['GET'], endpoints: [{ methods: ['GET'], args: {} }] }])),
+  };
+}
+
+/** The JSON Schema type of one value, with `format` for WordPress' zone-less ISO dates. */
+function schemaOfValue(value: unknown): Record<string, unknown> {
+  if (value === null) return { type: 'null' };
+  if (Array.isArray(value)) return { type: 'array', items: value.length > 0 ? { type: schemaOfValue(value[0]).type } : {} };
+  if (typeof value === 'object') {
+    const properties = Object.fromEntries(Object.entries(value).map(([key, inner]) => [key, { ...schemaOfValue(inner), context: ['view', 'edit', 'embed'] }]));
+    return { type: 'object', properties };
+  }
+  if (typeof value === 'number') return { type: Number.isInteger(value) ? 'integer' : 'number' };
+  if (typeof value === 'string' && /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}$/.test(value)) return { type: 'string', format: 'date-time' };
+  return { type: typeof value };
+}
+
+/**
+ * The collection's schema as WP_REST_Posts_Controller answers OPTIONS: every field the items
+ * carry (`_links` is not a field), `title.rendered` and the like as object properties; a field
+ * whose items disagree gets every type seen, as WordPress writes `['string', 'null']`.
+ */
+function collectionSchema(name: string, collection: FixtureCollection): Record<string, unknown> {
+  const properties: Record<string, Record<string, unknown>> = {};
+  for (const item of collection.items) {
+    for (const [field, value] of Object.entries(item)) {
+      if (field === '_links') continue;
+      const seen = schemaOfValue(value);
+      const known = properties[field];
+      if (!known) properties[field] = { description: '', ...seen, context: ['view', 'edit', 'embed'] };
+      else if (![known.type].flat().includes(seen.type)) known.type = [...[known.type].flat(), seen.type];
+    }
+  }
+  return { $schema: 'http://json-schema.org/draft-04/schema#', title: name, type: 'object', properties };
 }
