@@ -6,7 +6,8 @@ import { tableName } from '../handlers/lake/layout';
 /**
  * The local lakehouse (`npm start --out`, default `.lakehouse`) as SQL: DuckDB with one view per
  * bronze table, named exactly as the Glue tables of a deployed stack, so the same queries run on
- * a laptop and in Athena.
+ * a laptop and in Athena; the silver tables are views in the schema `silver` (`silver.posts`), as
+ * they are a Glue database of their own on AWS.
  */
 
 export interface LakehouseTable {
@@ -34,16 +35,31 @@ export function lakehouseTables(out: string, dataSource: string): LakehouseTable
 const quote = (identifier: string) => `"${identifier.replace(/"/g, '""')}"`;
 const literal = (text: string) => `'${text.replace(/'/g, "''")}'`;
 
-/** A DuckDB connection with one view per table. */
-export async function openLakehouse(out: string, dataSource: string): Promise<{ connection: DuckDBConnection; tables: LakehouseTable[] }> {
+/** The silver tables npm start wrote (none before its first run with silver). */
+export function silverTables(out: string, dataSource: string): LakehouseTable[] {
+  const root = join(out, 'silver', dataSource);
+  if (!existsSync(root)) return [];
+  return readdirSync(root, { withFileTypes: true })
+    .filter((entry) => entry.isDirectory() && readdirSync(join(root, entry.name)).some((file) => file.endsWith('.parquet')))
+    .map((entry) => ({ name: tableName(entry.name), folder: join(root, entry.name) }))
+    .sort((a, b) => a.name.localeCompare(b.name));
+}
+
+/** A DuckDB connection with one view per bronze table, and one per silver table in the schema `silver`. */
+export async function openLakehouse(out: string, dataSource: string): Promise<{ connection: DuckDBConnection; tables: LakehouseTable[]; silver: LakehouseTable[] }> {
   const tables = lakehouseTables(out, dataSource);
+  const silver = silverTables(out, dataSource);
   const { DuckDBInstance } = require('@duckdb/node-api') as typeof import('@duckdb/node-api');
   const connection = await (await DuckDBInstance.create(':memory:')).connect();
   for (const table of tables) {
     // union_by_name: a table may be several files (a deletions table is one per run).
     await connection.run(`CREATE VIEW ${quote(table.name)} AS SELECT * FROM read_parquet(${literal(join(table.folder, '*.parquet'))}, union_by_name = true)`);
   }
-  return { connection, tables };
+  if (silver.length > 0) await connection.run('CREATE SCHEMA silver');
+  for (const table of silver) {
+    await connection.run(`CREATE VIEW silver.${quote(table.name)} AS SELECT * FROM read_parquet(${literal(join(table.folder, '*.parquet'))})`);
+  }
+  return { connection, tables, silver };
 }
 
 export interface QueryResult {
