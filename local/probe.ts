@@ -39,9 +39,15 @@ export async function probeSite(siteUrl: string, options: ProbeOptions = {}): Pr
     response = await fetch(url, { headers, signal: AbortSignal.timeout(timeoutMs) });
     body = await response.text();
   } catch (error) {
-    return connectionProblem(url, error, timeoutMs);
+    return oneLine(connectionProblem(url, error, timeoutMs));
   }
-  return answerProblem(url, response, body, Boolean(options.authorization));
+  const problem = answerProblem(url, response, body, Boolean(options.authorization));
+  return problem && oneLine(problem);
+}
+
+/** Messages quote what the site and OpenSSL said, which may span lines. */
+function oneLine(text: string): string {
+  return text.replace(/\s*\n\s*/g, ' ');
 }
 
 function connectionProblem(url: string, error: unknown, timeoutMs: number): string {
@@ -50,6 +56,13 @@ function connectionProblem(url: string, error: unknown, timeoutMs: number): stri
   const cause = (error as { cause?: { code?: string; message?: string } }).cause;
   const code = cause?.code ?? '';
   if (NETWORK_CAUSES[code]) return `${url}: ${NETWORK_CAUSES[code]}. ${fix}`;
+  // https://fetch.spec.whatwg.org/#port-blocking: undici, and so the crawler, never connects there.
+  if (cause?.message === 'bad port') {
+    return `${url}: port ${new URL(url).port} is on the Fetch standard's list of blocked ports, which Node's fetch (and so the crawler) refuses to connect to. Fix: serve the site on another port (e.g. 8080).`;
+  }
+  if (/WRONG_VERSION_NUMBER|PACKET_LENGTH_TOO_LONG/.test(code)) {
+    return `${url}: TLS error ${code}: the port answers plain HTTP, not TLS. Fix: use http:// for this address, or the site's https port.`;
+  }
   if (/CERT|TLS|SSL|EPROTO/.test(code)) {
     return `${url}: TLS error ${code} (${cause?.message ?? ''}). Fix: give the site a certificate a public CA signed for this host name, or use the address its certificate names.`;
   }
