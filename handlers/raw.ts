@@ -257,9 +257,28 @@ function logFigures(deps: HandlerDeps, object: RawObject): void {
   deps.log.info(`${object.endpoint}: raw figures`, { endpoint: object.endpoint, ...embeddedMetrics(RAW_METRICS, { items: object.items, bytes: object.bytes, duration: object.ms }) });
 }
 
+/**
+ * One alert line per cause: endpoints that failed the same way (a site down, a WAF in front of
+ * every route) are named together, the cause told once with the first request it hit. A cause is
+ * the error without its request (`GET <url> -> ` or `GET <url>: `), which differs per endpoint.
+ */
+export function failureLines(failed: EndpointFailure[]): string[] {
+  const request = /GET \S+(?: ->|:) /;
+  const groups = new Map<string, EndpointFailure[]>();
+  for (const f of failed) {
+    const cause = f.error.replace(request, '');
+    groups.set(cause, [...(groups.get(cause) ?? []), f]);
+  }
+  return [...groups].map(([cause, same]) => {
+    if (same.length === 1) return `- ${same[0].endpoint}: ${same[0].error}`;
+    const first = request.exec(same[0].error)?.[0].replace(/(?: ->|:) $/, '');
+    return `- ${same.map((f) => f.endpoint).join(', ')}: ${cause}${first ? ` (first request: ${first})` : ''}`;
+  });
+}
+
 /** The raw topic's alert for endpoints that failed in this invocation. */
 async function alertFailures(deps: HandlerDeps, where: Pick<Prepared, 'topicArn' | 'bucket' | 'dataSource'>, failed: EndpointFailure[], of: number): Promise<void> {
-  const lines = failed.map((f) => `- ${f.endpoint}: ${f.error}`);
+  const lines = failureLines(failed);
   await alert(
     deps,
     where.topicArn,
