@@ -144,9 +144,47 @@ export function bronzeFunctionPolicy(args: BronzePolicyArgs): PolicyDocument {
   );
 }
 
+export interface SilverPolicyArgs {
+  logGroupArn: Input<string>;
+  bronzeBucketArn: Input<string>;
+  silverBucketArn: Input<string>;
+  dataSource: string;
+  /** The failure-lambda topic (on-failure destination of asynchronous invocations). */
+  failureTopicArn: Input<string>;
+  /** The bronze and silver bucket name parameters. */
+  parameterArns: Input<string>[];
+  /** The silver Glue database's catalog, database and `table/<database>/*` ARNs. */
+  glue: { catalog: Input<string>; database: Input<string>; tables: Input<string> };
+}
+
+/**
+ * The silver function reads the bronze tables' Parquet (not their state or manifests), writes
+ * its own tables under the prefix, and deletes nothing. ListBucket on bronze, narrowed to the
+ * prefix, makes a missing bronze table a 404 (skipped) rather than a 403 (a failure).
+ */
+export function silverFunctionPolicy(args: SilverPolicyArgs): PolicyDocument {
+  return doc(
+    logStatement(args.logGroupArn),
+    { Sid: 'S3BronzeTableReadActions', Effect: 'Allow', Action: ['s3:GetObject'], Resource: [interpolate(args.bronzeBucketArn, `/${args.dataSource}/*.parquet`)] },
+    {
+      Sid: 'S3BronzeBucketActions',
+      Effect: 'Allow',
+      Action: ['s3:ListBucket'],
+      Resource: [args.bronzeBucketArn],
+      Condition: { StringLike: { 's3:prefix': [`${args.dataSource}/*`] } },
+    },
+    { Sid: 'S3ObjectActions', Effect: 'Allow', Action: ['s3:PutObject'], Resource: [interpolate(args.silverBucketArn, `/${args.dataSource}/*`)] },
+    { Sid: 'GlueTableActions', Effect: 'Allow', Action: ['glue:GetTable', 'glue:CreateTable', 'glue:UpdateTable'], Resource: [args.glue.catalog, args.glue.database, args.glue.tables] },
+    { Sid: 'SNSActions', Effect: 'Allow', Action: ['sns:Publish'], Resource: [args.failureTopicArn] },
+    { Sid: 'ParameterStoreActions', Effect: 'Allow', Action: ['ssm:GetParameters', 'ssm:GetParameter'], Resource: args.parameterArns },
+  );
+}
+
 export interface StateMachinePolicyArgs {
   functionArns: Input<string>[];
   failureTopicArn: Input<string>;
+  /** The silver topic, which the state machine publishes silver failures on. @default none */
+  silverTopicArn?: Input<string>;
   endpointsParameterArn: Input<string>;
   /** The state machine's own ARN, built from its name (the role exists before the machine). */
   stateMachineArn: Input<string>;
@@ -155,8 +193,8 @@ export interface StateMachinePolicyArgs {
 }
 
 /**
- * Step Functions invokes exactly the two functions (and their versions), reads the endpoint
- * list, publishes to its failure topic, and runs its Distributed Map: child executions of this
+ * Step Functions invokes exactly the pipeline's functions (and their versions), reads the endpoint
+ * list, publishes to its failure topic (and silver's failures to the silver topic), and runs its Distributed Map: child executions of this
  * machine only, started, watched and stopped (when the map run fails or is aborted). Log delivery is the one place AWS requires `*`:
  * CreateLogDelivery and friends are not resource-scoped (see the Step Functions guide,
  * "IAM policies for logging to CloudWatch Logs").
@@ -164,7 +202,7 @@ export interface StateMachinePolicyArgs {
 export function stateMachinePolicy(args: StateMachinePolicyArgs): PolicyDocument {
   return doc(
     { Sid: 'LambdaInvokeActions', Effect: 'Allow', Action: ['lambda:InvokeFunction'], Resource: args.functionArns.flatMap((arn) => [arn, interpolate(arn, ':*')]) },
-    { Sid: 'SNSActions', Effect: 'Allow', Action: ['sns:Publish'], Resource: [args.failureTopicArn] },
+    { Sid: 'SNSActions', Effect: 'Allow', Action: ['sns:Publish'], Resource: [args.failureTopicArn, ...(args.silverTopicArn ? [args.silverTopicArn] : [])] },
     { Sid: 'ParameterStoreActions', Effect: 'Allow', Action: ['ssm:GetParameter'], Resource: [args.endpointsParameterArn] },
     { Sid: 'DistributedMapStartActions', Effect: 'Allow', Action: ['states:StartExecution'], Resource: [args.stateMachineArn] },
     {
