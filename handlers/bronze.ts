@@ -126,6 +126,8 @@ function manifestEntry(result: Record<string, any>) {
     items: raw?.items,
     upserted: bronze?.upserted,
     deleted: bronze?.deleted,
+    restated: bronze?.restated,
+    keyedBy: bronze?.keyedBy,
     rows: bronze?.rows,
     rawKey: raw?.partsKey ?? raw?.key,
     ...(raw?.parts !== undefined && { parts: raw.parts }),

@@ -11,6 +11,8 @@
  * a full refresh sees it, and counts it (`restated`).
  */
 
+import { idListsSorter } from './merge';
+
 /** What the state keeps of the last landed listing: its fields, and a digest of them per id. */
 export interface ListingDigests {
   fields: string[];
@@ -43,10 +45,11 @@ export function projectionOf(answer: unknown): string[] | undefined {
 export function projectionDigest(fields: readonly string[]): (item: Record<string, unknown>) => string {
   const { hash } = require('node:crypto') as typeof import('node:crypto');
   const stringify = JSON.stringify;
+  const sortIdLists = idListsSorter();
   return (item) => {
     const picked: Record<string, unknown> = {};
     for (const field of fields) picked[field] = item[field] ?? null;
-    return hash('sha256', stringify(picked), 'hex').slice(0, 16);
+    return hash('sha256', stringify(sortIdLists(picked)), 'hex').slice(0, 16);
   };
 }
 

@@ -48,8 +48,36 @@ export interface MergeCounts {
 type Emit = (id: unknown, json: string) => Promise<void>;
 
 /** A stable short digest of an item as fetched: equal digests mean an unchanged version. */
-export function rowHash(item: unknown): string {
-  return rowText().digest(JSON.stringify(item));
+export function rowHash(item: Record<string, unknown>): string {
+  return rowText().digest(item, JSON.stringify(item));
+}
+
+/**
+ * Top-level lists of integers in ascending order, or the item itself when they all are: WordPress
+ * serves a post's term ids in the order of their names, and terms of the same name (two
+ * "Europe" categories) come in either order from one request to the next, so the same post must
+ * not read as changed. Such lists are sets of ids; nothing else is reordered.
+ */
+export function idListsSorter(): (item: Record<string, unknown>) => Record<string, unknown> {
+  const { isArray } = Array;
+  const { isSafeInteger } = Number;
+  const unsorted = (value: unknown): value is number[] => {
+    if (!isArray(value) || value.length < 2) return false;
+    let ascending = true;
+    for (let i = 0; i < value.length; i++) {
+      if (!isSafeInteger(value[i])) return false;
+      if (i > 0 && value[i] < value[i - 1]) ascending = false;
+    }
+    return !ascending;
+  };
+  return (item) => {
+    let copy: Record<string, unknown> | undefined;
+    for (const key in item) {
+      const value = item[key];
+      if (unsorted(value)) (copy ??= { ...item })[key] = [...value].sort((a, b) => a - b);
+    }
+    return copy ?? item;
+  };
 }
 
 /**
@@ -61,12 +89,16 @@ function rowText() {
   const { hash } = require('node:crypto') as typeof import('node:crypto');
   const stringify = JSON.stringify;
   const hasOwn = Object.hasOwn;
+  const sortIdLists = idListsSorter();
   const { ingestedAt: AT, runId: RUN, hash: HASH } = LINEAGE;
   return {
     /** The key two ids match on: JSON text, so 5 and "5" stay apart and any JSON id works. */
     key: (id: unknown): string | undefined => (id === undefined || id === null ? undefined : stringify(id)),
-    /** The row hash of an item's JSON text (JSON.stringify of the item). */
-    digest: (json: string): string => hash('sha256', json, 'hex').slice(0, 32),
+    /** The row hash of an item, from its JSON text (JSON.stringify of the item) unless its id lists need sorting. */
+    digest(item: Record<string, unknown>, json: string): string {
+      const canonical = sortIdLists(item);
+      return hash('sha256', canonical === item ? json : stringify(canonical), 'hex').slice(0, 32);
+    },
     /**
      * The row's JSON text: what JSON.stringify writes for the item's fields followed by its
      * lineage, built from the item's own text (`json`) instead of a copy of the item serialised
@@ -144,7 +176,7 @@ async function mergeFull(input: MergeInput, emit: Emit): Promise<MergeCounts> {
   for await (const raw of input.items()) {
     const item = asObject(raw, index);
     const json = stringify(item);
-    const hash = text.digest(json);
+    const hash = text.digest(item, json);
     const key = keyed ? keyed.key(item, index) : itemKey!(hash);
     index++;
     if (seen && key !== undefined) {
@@ -200,7 +232,7 @@ async function mergeIncremental(input: MergeInput, emit: Emit): Promise<MergeCou
   for await (const raw of input.items()) {
     const item = asObject(raw, index++);
     const json = stringify(item);
-    const fetched = { item, json, hash: text.digest(json) };
+    const fetched = { item, json, hash: text.digest(item, json) };
     const key = text.key(item.id);
     if (key === undefined) keyless.push(fetched);
     else delta.set(key, fetched);
