@@ -19,8 +19,8 @@ export interface SecondSite {
   url: string;
   /** The seed's ground truth (public counts per endpoint). */
   expected: Record<string, unknown>;
-  /** Runs test/fixtures/wordpress-edits.php on the site; returns what it changed. */
-  edit(): Record<string, number[]>;
+  /** Runs test/fixtures/wordpress-edits.php on the site (with `books`, only adds the custom post type's content); returns what it changed. */
+  edit(mode?: 'books'): Record<string, number[]>;
 }
 
 function mysql(sql: string): string {
@@ -52,6 +52,6 @@ export function startSecondSite(t: ExecutionContext, seedArgs: string[]): Second
   return {
     url: SECOND_SITE,
     expected: JSON.parse(readFileSync(out, 'utf8')) as Record<string, unknown>,
-    edit: () => JSON.parse(execFileSync('php', [resolve(__dirname, '../fixtures/wordpress-edits.php'), SECOND_SITE], { encoding: 'utf8' })) as Record<string, number[]>,
+    edit: (mode) => JSON.parse(execFileSync('php', [resolve(__dirname, '../fixtures/wordpress-edits.php'), SECOND_SITE, ...(mode ? [mode] : [])], { encoding: 'utf8' })) as Record<string, number[]>,
   };
 }

@@ -137,9 +137,9 @@ define('WP_DEBUG', false);
 $salts\$table_prefix = 'wp_';
 PHP
   install -o root -g www-data -m 0640 "$tmp" "$WP_CONF"; rm -f "$tmp"
-  # mu-plugin: registers two post meta keys for REST (as many real plugins do)
+  # mu-plugins: post meta in REST, a custom post type with a taxonomy, whole-table endpoints (see each file)
   install -d -o www-data -g www-data "$WP_CONTENT/mu-plugins"
-  install -o root -g root -m 0644 mu-plugins/wpbench-meta.php "$WP_CONTENT/mu-plugins/wpbench-meta.php"
+  install -o root -g root -m 0644 mu-plugins/*.php "$WP_CONTENT/mu-plugins/"
 }
 
 configure_apache() {
