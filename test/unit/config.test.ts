@@ -1,4 +1,7 @@
 import test from 'ava';
+import { readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { parse } from 'yaml';
 import { ConfigError, DEFAULT_ENDPOINTS, parameterNamesFor, parseConfig } from '../../pipeline/config';
 
 const ns = (values: Record<string, unknown>) => Object.fromEntries(Object.entries(values).map(([k, v]) => [`wordpress-lakehouse:${k}`, v]));
@@ -67,6 +70,8 @@ const rejects: Array<[string, Record<string, unknown>, string, RegExp]> = [
   ['two names that become one catalog table', { siteUrl: 'https://e.com', endpoints: [{ name: 'my-stats', url: 'https://e.com/wp-json/a/v1/s' }, { name: 'my_stats', url: 'https://e.com/wp-json/a/v1/t' }] }, 'endpoints', /items "my-stats" and "my_stats" would both be the catalog table my_stats/],
   ['the same endpoint twice', { siteUrl: 'https://e.com', endpoints: ['posts', 'posts'] }, 'endpoints', /twice/],
   ['an empty endpoint list', { siteUrl: 'https://e.com', endpoints: [] }, 'endpoints', /non-empty/],
+  ['a primaryKey that is no field name', { siteUrl: 'https://e.com', endpoints: [{ name: 't', url: 'https://e.com/wp-json/a/v1/t', primaryKey: [1] }] }, 'endpoints', /item 0 \(t\): primaryKey is \[1\]\. Fix: set a field name or a list/],
+  ['a column type Athena would not get', { siteUrl: 'https://e.com', endpoints: [{ name: 't', url: 'https://e.com/wp-json/a/v1/t', columns: { count: 'integer' } }] }, 'endpoints', /columns\.count is "integer"\. Fix: use one of bigint, double/],
   ['a memory size out of range', { siteUrl: 'https://e.com', rawMemoryMb: 64 }, 'rawMemoryMb', /128 to 10240/],
   ['a /tmp under Lambda\'s 512 MB minimum', { siteUrl: 'https://e.com', bronzeTmpMb: 256 }, 'bronzeTmpMb', /512 to 10240/],
   ['a codec hyparquet-writer does not write', { siteUrl: 'https://e.com', parquetCodec: 'gzip' }, 'parquetCodec', /snappy or zstd/],
@@ -122,4 +127,14 @@ test('parameter names keep the original hierarchy under a stack-scoped prefix', 
   t.is(names.bronzeTopicArn, '/wordpress-lakehouse/prod/sns/data/lakehouse/bronze');
   t.is(names.endpoints, '/wordpress-lakehouse/prod/wordpress/blog.example.com/api/endpoints');
   t.not(parameterNamesFor('dev', 'https://blog.example.com').rawBucket, names.rawBucket);
+});
+
+test('the README\'s custom endpoints parse, with their key and types', (t) => {
+  const readme = readFileSync(resolve(__dirname, '../../README.md'), 'utf8');
+  const snippet = /```yaml\n( {2}wordpress-lakehouse:endpoints:\n[\s\S]*?)```/.exec(readme)?.[1];
+  t.truthy(snippet, 'the README shows an endpoints example');
+  const endpoints = (parse(`config:\n${snippet}`) as { config: Record<string, unknown> }).config['wordpress-lakehouse:endpoints'];
+  const config = parseConfig({ ...ns({ siteUrl: 'https://example.com', endpoints: JSON.stringify(endpoints) }), 'aws:region': 'eu-west-2' });
+  t.like(config.endpoints.find((e) => e.name === 'term_relationship'), { paginate: false, primaryKey: ['object_id', 'term_taxonomy_id'], columns: { object_id: 'bigint' } });
+  t.like(config.endpoints.find((e) => e.name === 'statistics_pages'), { primaryKey: ['page_id'], columns: { date: 'date' } });
 });
