@@ -1,3 +1,5 @@
+import { looksLikeHtml, wordpressError } from '../handlers/wordpress/transport';
+
 /**
  * One request to a site's REST index (`GET <site>/wp-json/`) before a local run starts, so that a
  * site that cannot be crawled at all is reported in one line within seconds, instead of every
@@ -69,16 +71,6 @@ function connectionProblem(url: string, error: unknown, timeoutMs: number): stri
   return `${url}: ${(error as Error).message}${code ? ` (${code})` : ''}. ${fix}`;
 }
 
-/** A WordPress error body (`{ code, message }`), or undefined. */
-function wordpressError(body: string): { code: string; message: string } | undefined {
-  try {
-    const parsed = JSON.parse(body) as { code?: unknown; message?: unknown };
-    return typeof parsed.code === 'string' ? { code: parsed.code, message: String(parsed.message ?? '') } : undefined;
-  } catch {
-    return undefined;
-  }
-}
-
 function answerProblem(url: string, response: Response, body: string, withCredentials: boolean): string | undefined {
   const status = `HTTP ${response.status}`;
   const wp = wordpressError(body);
@@ -89,7 +81,7 @@ function answerProblem(url: string, response: Response, body: string, withCreden
     return `${url}: the REST API refuses this reader (${status} ${wp.code}: ${wp.message}). ${fix}`;
   }
   const type = response.headers.get('content-type') ?? '';
-  const html = /html/i.test(type) || /^\s*</.test(body);
+  const html = /html/i.test(type) || looksLikeHtml(body);
   if (html && (response.status === 403 || response.status === 429 || response.status === 503 || CHALLENGE.test(body))) {
     return `${url}: answered an HTML challenge page (${status}), not JSON: a firewall or bot protection (WAF) blocks this client. Fix: allow the crawler's address or user agent in the WAF, or crawl from where the site admits it.`;
   }

@@ -353,7 +353,8 @@ function snippet(body: Buffer | string): string {
   return JSON.stringify(text.replace(/\s+/g, ' ').trim());
 }
 
-function looksLikeHtml(text: string): boolean {
+/** Whether a body starts like HTML (a WAF page, a login page, a PHP error) rather than JSON. */
+export function looksLikeHtml(text: string): boolean {
   return /^\s*</.test(text);
 }
 
@@ -404,7 +405,8 @@ function throwError(message: string, fields: Omit<RequestError, 'name' | 'messag
   throw requestError(message, fields);
 }
 
-function wordpressError(text: string): { code: string; message: string; data?: unknown } | undefined {
+/** WordPress' error document (`{ code, message, data }`) in a body, or undefined. */
+export function wordpressError(text: string): { code: string; message: string; data?: unknown } | undefined {
   try {
     const parsed = JSON.parse(text) as Record<string, unknown>;
     if (parsed && typeof parsed.code === 'string') return { code: parsed.code, message: String(parsed.message ?? ''), data: parsed.data };
