@@ -1,5 +1,5 @@
 import type { FixtureCollection } from './rest-server';
-import { post, prng } from './posts';
+import { iso, post, prng } from './posts';
 
 /**
  * The demo blog `npm start` serves when no site is configured: the seven default collections of a
@@ -26,10 +26,6 @@ const CATEGORIES: Array<[name: string, parent: number]> = [
 ];
 
 const TAG_WORDS = ['parquet', 'duckdb', 'lakehouse', 'aws', 's3', 'lambda', 'step-functions', 'pulumi', 'wordpress', 'rest', 'json', 'zürich', 'são-paulo', 'kyoto', 'athens', 'lisbon'];
-
-function iso(ms: number): string {
-  return new Date(ms).toISOString().slice(0, 19);
-}
 
 function slugOf(name: string): string {
   return encodeURIComponent(name.toLowerCase().replace(/&[a-z#0-9]+;/g, '').replace(/\s+/g, '-'));

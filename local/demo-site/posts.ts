@@ -47,7 +47,8 @@ function html(random: () => number, bytes: number): string {
   return parts.join('');
 }
 
-function iso(ms: number): string {
+/** WordPress' date form: ISO 8601 to the second, without a zone. */
+export function iso(ms: number): string {
   return new Date(ms).toISOString().slice(0, 19);
 }
 
