@@ -5,7 +5,7 @@ import { putText } from './aws/s3';
 import type { Codec } from './parquet/codecs';
 import { mapLimit } from './concurrency';
 import { BRONZE_METRICS, embeddedMetrics } from './metrics';
-import type { LandContext, Landed } from './lake/land';
+import type { DeletionGuard, LandContext, Landed } from './lake/land';
 import { landEndpoint } from './lake/land';
 import type { GlueCalls } from './lake/catalog';
 import { registerTable, tableInput } from './lake/catalog';
@@ -49,6 +49,12 @@ export interface BronzeOptions {
    * @default 2
    */
   concurrency?: number;
+  /**
+   * A merge that would delete more than `maxPercent` of a table's rows, and more than `maxRows`,
+   * fails its endpoint unless the run accepts it (the raw object's `acceptDeletions`).
+   * @default { maxPercent: 10, maxRows: 50 }
+   */
+  deletionGuard?: DeletionGuard;
   /**
    * Glue database the tables are registered in after each merge (with `deps.glue`).
    * @default none: no catalog (the local run, where DuckDB views stand in)
@@ -182,7 +188,10 @@ export async function runBronze(deps: HandlerDeps, options: BronzeOptions, event
     throw new Error(message);
   }
   const work = event.objects as RawObject[];
-  const context: LandContext = { rawBucket: buckets.raw, bronzeBucket: buckets.bronze, dataSource, codec: options.codec, rowGroupSize: options.rowGroupSize, maxDepth: options.maxDepth };
+  const context: LandContext = {
+    rawBucket: buckets.raw, bronzeBucket: buckets.bronze, dataSource, codec: options.codec, rowGroupSize: options.rowGroupSize, maxDepth: options.maxDepth,
+    deletionGuard: options.deletionGuard ?? { maxPercent: 10, maxRows: 50 },
+  };
 
   const summary: BronzeSummary = { succeeded: [], failed: [], objects: [] };
   const outcomes = await mapLimit(work, options.concurrency ?? 2, async (target) => {

@@ -50,8 +50,11 @@ export interface RawEvent {
   endpoint?: string;
   /** The execution's name: names this run's raw objects, lineage and manifest. */
   runId?: string;
-  /** The execution's input; `{ "fullRefresh": true }` forces a full crawl of every endpoint. */
-  execution?: { fullRefresh?: unknown };
+  /**
+   * The execution's input; `{ "fullRefresh": true }` forces a full crawl of every endpoint,
+   * `{ "acceptDeletions": ["posts"] }` lets those endpoints delete more than the guard allows.
+   */
+  execution?: { fullRefresh?: unknown; acceptDeletions?: unknown };
   /** Decide whether the endpoint's crawl is split into parts, and list its ids if so. */
   plan?: boolean;
   /** Fetch one part of a planned crawl. */
@@ -163,6 +166,8 @@ export interface RawObject {
   projection?: string[];
   /** Listed ids whose projected fields differed from the table's, fetched with `include=` (incremental). */
   restated?: number;
+  /** The execution's input accepts this endpoint's deletions beyond the guard (`acceptDeletions`). */
+  acceptDeletions?: boolean;
 }
 
 /** What the raw function returns, and what the bronze function accepts as its event. */

@@ -145,6 +145,11 @@ async function prepare(deps: HandlerDeps, options: RawOptions, event: RawEvent):
       return fail(`SSM parameter ${names.credentials} is invalid: ${(error as Error).message}`, { parameter: names.credentials });
     }
   }
+  // A misspelt acceptance would let the guard stop the run again, or accept nothing: refuse it whole.
+  const accepted = event?.execution?.acceptDeletions ?? [];
+  if (!Array.isArray(accepted) || !accepted.every((name) => typeof name === 'string' && endpoints.some((e) => e.name === name))) {
+    return fail(`the execution input's acceptDeletions must list endpoint names of this stack (${endpoints.map((e) => e.name).join(', ')}), e.g. {"acceptDeletions": ["posts"]}; got ${JSON.stringify(accepted)}`, { acceptDeletions: accepted });
+  }
   if (event?.endpoint !== undefined) {
     const chosen = endpoints.find((e) => e.name === event.endpoint);
     if (!chosen) return fail(`unknown endpoint ${JSON.stringify(event.endpoint)}; known endpoints: ${endpoints.map((e) => e.name).join(', ')}`, { endpoint: event.endpoint });
@@ -173,6 +178,7 @@ async function prepare(deps: HandlerDeps, options: RawOptions, event: RawEvent):
     dataSource,
     runId: typeof event?.runId === 'string' && event.runId !== '' ? event.runId : `manual-${new Date().toISOString().replace(/[:.]/g, '-')}`,
     fullRefresh: event?.execution?.fullRefresh === true,
+    acceptDeletions: accepted,
     overlapMinutes: options.incrementalOverlapMinutes ?? 60,
     fullRefreshDays: options.fullRefreshDays ?? 7,
     pagesPerTask: options.pagesPerTask ?? defaultPagesPerTask(300, concurrency),

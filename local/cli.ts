@@ -23,6 +23,9 @@ Options:
                       raw task (default: the stack's pagesPerTask)
   --full-refresh      crawl every endpoint in full and rebuild bronze from it (default: incremental
                       where the state allows, full every fullRefreshDays days)
+  --accept-deletions a,b   let these endpoints delete more rows than maxDeletePercent and
+                      maxDeleteRows allow, in this run only (the guard stops a run that would empty
+                      a table because a plugin or cache hid the site's items)
   --help              this text
 
 Environment: WORDPRESS_USERNAME and WORDPRESS_APPLICATION_PASSWORD send an application
@@ -53,6 +56,7 @@ function options(argv: string[]) {
         concurrency: { type: 'string' },
         'pages-per-task': { type: 'string' },
         'full-refresh': { type: 'boolean', default: false },
+        'accept-deletions': { type: 'string' },
         help: { type: 'boolean', default: false },
       },
       strict: true,
@@ -78,7 +82,9 @@ function options(argv: string[]) {
   const endpoints = parsed.endpoints?.split(',').map((e) => e.trim()).filter(Boolean);
   if (parsed.endpoints !== undefined && !endpoints?.length) throw new UsageError('--endpoints is empty. Fix: e.g. --endpoints posts,pages');
   if (!/^[A-Za-z0-9_.-]+$/.test(parsed.stack!)) throw new UsageError(`--stack "${parsed.stack}" is not a stack name. Fix: e.g. --stack ${LOCAL_STACK}`);
-  return { help: parsed.help!, site: parsed.site, endpoints, stack: parsed.stack!, out: resolve(parsed.out!), concurrency, pagesPerTask, fullRefresh: parsed['full-refresh']! };
+  const acceptDeletions = parsed['accept-deletions']?.split(',').map((e) => e.trim()).filter(Boolean);
+  if (parsed['accept-deletions'] !== undefined && !acceptDeletions?.length) throw new UsageError('--accept-deletions is empty. Fix: name the endpoints, e.g. --accept-deletions posts');
+  return { help: parsed.help!, site: parsed.site, endpoints, stack: parsed.stack!, out: resolve(parsed.out!), concurrency, pagesPerTask, fullRefresh: parsed['full-refresh']!, acceptDeletions };
 }
 
 /**

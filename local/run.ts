@@ -34,6 +34,8 @@ export interface LocalRunOptions {
   pagesPerTask?: number;
   /** Starts the execution with `{ "fullRefresh": true }`: every endpoint crawled in full. @default false */
   fullRefresh?: boolean;
+  /** Starts the execution with `{ "acceptDeletions": [...] }`: these endpoints may delete beyond the guard. @default none */
+  acceptDeletions?: string[];
   /** Called for every structured log line of the handlers and every alert. */
   onEvent?: (event: LocalEvent) => void;
   /**
@@ -311,7 +313,7 @@ export async function runLocal(options: LocalRunOptions): Promise<LocalRunResult
   let status: LocalRunResult['status'] = 'SUCCEEDED';
   let error: string | undefined;
   try {
-    const input = { trigger: 'local', ...(options.fullRefresh && { fullRefresh: true }) };
+    const input = { trigger: 'local', ...(options.fullRefresh && { fullRefresh: true }), ...(options.acceptDeletions && { acceptDeletions: options.acceptDeletions }) };
     const execution = machine.run(input, {
       overrides: { taskResourceLocalHandlers: overrides, retryIntervalOverrides },
       context: { Execution: { Id: `arn:aws:states:local:${LOCAL_ACCOUNT}:execution:${STATE_MACHINE_NAME}:${runId}`, Name: runId, StartTime: new Date().toISOString(), Input: input } } as any,

@@ -96,6 +96,13 @@ export interface PipelineConfig {
   incrementalOverlapMinutes: number;
   /** A full crawl (and rebuild of bronze) at least every this many days; 0: every run. @default 7 */
   fullRefreshDays: number;
+  /**
+   * A run that would delete more than this percentage of an endpoint's rows, and more than
+   * `maxDeleteRows` of them, fails that endpoint instead (until accepted). @default 10
+   */
+  maxDeletePercent: number;
+  /** See maxDeletePercent. @default 50 */
+  maxDeleteRows: number;
   /** Days Athena's query results are kept in their bucket. @default 7 */
   athenaResultsExpirationDays: number;
   /** A query that would scan more than this many MiB is cancelled (Athena's minimum is 10). @default 1024 */
@@ -352,6 +359,8 @@ export function parseConfig(all: Record<string, unknown>, version = '0.1.0'): Pi
     snsKmsKeyId: str(raw, 'snsKmsKeyId', 'alias/aws/sns')!,
     incrementalOverlapMinutes: int(raw, 'incrementalOverlapMinutes', 60, 0, 10080),
     fullRefreshDays: int(raw, 'fullRefreshDays', 7, 0, 365),
+    maxDeletePercent: int(raw, 'maxDeletePercent', 10, 0, 100),
+    maxDeleteRows: int(raw, 'maxDeleteRows', 50, 0, 100_000_000),
     athenaResultsExpirationDays: int(raw, 'athenaResultsExpirationDays', 7, 1, 3650),
     athenaBytesScannedCutoffMb: int(raw, 'athenaBytesScannedCutoffMb', 1024, 10, 8_388_608),
   };
@@ -362,7 +371,7 @@ const KEYS = [
   'rawMemoryMb', 'rawTimeoutSeconds', 'bronzeMemoryMb', 'bronzeTmpMb', 'bronzeTimeoutSeconds', 'mapConcurrency', 'requestConcurrency',
   'pagesPerTask', 'fanOutConcurrency',
   'requestTimeoutSeconds', 'maxRetries', 'userAgent', 'wordpressUsername', 'parquetCodec', 'rowGroupSize', 'auditTrail', 'snsKmsKeyId',
-  'incrementalOverlapMinutes', 'fullRefreshDays', 'athenaResultsExpirationDays', 'athenaBytesScannedCutoffMb',
+  'incrementalOverlapMinutes', 'fullRefreshDays', 'maxDeletePercent', 'maxDeleteRows', 'athenaResultsExpirationDays', 'athenaBytesScannedCutoffMb',
 ] as const;
 
 /** SSM parameter names of a stack: the original hierarchy under `/<project>/<stack>`, so stacks can share an account. */

@@ -44,6 +44,7 @@ export function bronzeHandlerOptions(config: PipelineConfig, functionName: strin
     dataSource: config.dataSource,
     codec: config.parquetCodec,
     rowGroupSize: config.rowGroupSize,
+    deletionGuard: { maxPercent: config.maxDeletePercent, maxRows: config.maxDeleteRows },
   };
 }
 

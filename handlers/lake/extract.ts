@@ -27,6 +27,8 @@ export interface ExtractContext {
   fullRefresh: boolean;
   overlapMinutes: number;
   fullRefreshDays: number;
+  /** Endpoints whose deletions this run accepts beyond the guard (the execution's `acceptDeletions`). */
+  acceptDeletions: readonly string[];
 }
 
 /** Ids asked for in one `include=` request: WordPress' page size. */
@@ -98,7 +100,7 @@ export async function extractEndpoint(deps: HandlerDeps, context: ExtractContext
       ...(reason !== undefined && { reason }),
       ...(state?.mark && { markBefore: state.mark }),
       ...(incremental && { modifiedAfter: incremental.modifiedAfter, idsKey, listed: incremental.ids.items, idPages: incremental.ids.pages, unseen: incremental.unseen, restated: incremental.restated }),
-      ...declaredOf(spec),
+      ...bronzeHints(spec, context),
       ...(projection && { projection }),
     };
     deps.log.info('endpoint extracted', {
@@ -120,14 +122,16 @@ export async function extractEndpoint(deps: HandlerDeps, context: ExtractContext
 }
 
 /**
- * What bronze needs to know of the spec: the configured key and types, and whether rows are keyed
- * by `id` without a look at them (a paginated collection, whose crawl drops repeated ids).
+ * What bronze needs to know of the spec and the run: the configured key and types, whether rows
+ * are keyed by `id` without a look at them (a paginated collection, whose crawl drops repeated
+ * ids), and whether the run accepts the endpoint's deletions beyond the guard.
  */
-export function declaredOf(spec: EndpointSpec): Pick<RawObject, 'primaryKey' | 'columns' | 'idKeyed'> {
+export function bronzeHints(spec: EndpointSpec, context: Pick<ExtractContext, 'acceptDeletions'>): Pick<RawObject, 'primaryKey' | 'columns' | 'idKeyed' | 'acceptDeletions'> {
   return {
     ...(spec.primaryKey && { primaryKey: spec.primaryKey }),
     ...(spec.columns && { columns: spec.columns }),
     ...(!spec.primaryKey && spec.paginate && { idKeyed: true }),
+    ...(context.acceptDeletions.includes(spec.name) && { acceptDeletions: true }),
   };
 }
 

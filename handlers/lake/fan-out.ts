@@ -7,7 +7,7 @@ import { openJsonArrayFile } from '../wordpress/json-array-file';
 import { getJson } from '../wordpress/transport';
 import { readJsonFileItems, readJsonItems } from '../parquet/json-items';
 import type { ExtractContext } from './extract';
-import { concatenate, crawlMode, declaredOf, fetchIncluded, putNew, runMetadata, withQuery } from './extract';
+import { bronzeHints, concatenate, crawlMode, fetchIncluded, putNew, runMetadata, withQuery } from './extract';
 import { rawIdsKey, rawPartKey, rawPartsKey } from './layout';
 import { idOf } from './merge';
 import { inTempDir } from './temp-dir';
@@ -205,7 +205,7 @@ export async function joinParts(deps: HandlerDeps, context: FanOutContext, spec:
       idPages: plan.idPages,
       partsKey,
       parts: parts.length,
-      ...declaredOf(spec),
+      ...bronzeHints(spec, context),
       ...(plan.projection && { projection: plan.projection }),
     };
     deps.log.info('endpoint extracted', { endpoint: spec.name, key: partsKey, mode: 'full', parts: parts.length, items, listed: plan.listed, missing: plan.listed - items, pages: object.pages, idPages: plan.idPages, bytes: object.bytes, ms: object.ms });

@@ -28,6 +28,27 @@ export interface LandContext {
   codec?: Codec;
   rowGroupSize?: number;
   maxDepth?: number;
+  /** @default no guard */
+  deletionGuard?: DeletionGuard;
+}
+
+/** The most a run may delete of a table without being told to (see `deletionGuardError`). */
+export interface DeletionGuard {
+  maxPercent: number;
+  maxRows: number;
+}
+
+/**
+ * The error of a run that would delete more than the guard allows, or undefined. A plugin that
+ * hides a collection from anonymous readers answers a valid `200 []`, and a page cache or a
+ * maintenance mode a valid-looking subset: the merge would then empty the table a dashboard reads.
+ * Both bounds must be passed, so a small table can lose a few rows and a big one a few percent.
+ */
+export function deletionGuardError(endpoint: string, deleted: number, rows: number, guard: DeletionGuard | undefined): string | undefined {
+  if (!guard || rows === 0) return undefined;
+  const percent = (deleted / rows) * 100;
+  if (deleted <= guard.maxRows || percent <= guard.maxPercent) return undefined;
+  return `${endpoint}: this run would delete ${deleted} of ${rows} rows (${percent.toFixed(1)}%), more than maxDeletePercent ${guard.maxPercent}% and maxDeleteRows ${guard.maxRows}; the table, its deletions and its state were kept. If the site really lost them, accept the deletions for this endpoint in the next run: npm start -- --accept-deletions ${endpoint} locally, or start an execution with the input {"acceptDeletions": ["${endpoint}"]} on AWS. If not, look for what hides them (a plugin restricting anonymous REST reads, a cache, a maintenance mode)`;
 }
 
 const NAME = /^[a-z0-9][a-z0-9_-]*$/;
@@ -163,6 +184,8 @@ export async function landEndpoint(deps: HandlerDeps, context: LandContext, obje
       throw error;
     }
 
+    const refused = object.acceptDeletions ? undefined : deletionGuardError(endpoint, counts.deleted.length, previous?.rows ?? 0, context.deletionGuard);
+    if (refused) throw new Error(refused);
     const parquetPath = join(dir, `${endpoint}.parquet`);
     const report = await convertJsonFile(mergedPath, parquetPath, { codec: context.codec, rowGroupSize: context.rowGroupSize, maxDepth: context.maxDepth, seed: seedColumns(previous?.columns, object.columns) });
     let recorded: string | undefined;
