@@ -147,7 +147,7 @@ async function siteProblem(opts: Options, stackConfig: Record<string, unknown>):
 function nextSteps(opts: Options, demo: boolean): string {
   const out = opts.out === resolve('.lakehouse') ? '' : ` --out ${JSON.stringify(opts.out)}`;
   const lines = [`Query it:  npm run query --${out} "SELECT count(*) FROM posts"   (or --tables)`];
-  if (demo) lines.push('Your site: npm start -- --site https://your-wordpress.example   (or set wordpress-lakehouse:siteUrl in Pulumi.dev.yaml)');
+  if (demo) lines.push(`Your site: npm start -- --site https://your-wordpress.example   (or set wordpress-lakehouse:siteUrl in Pulumi.${opts.stack}.yaml)`);
   return lines.join('\n');
 }
 
