@@ -6,6 +6,7 @@ import { BronzeLayer } from './pipeline/bronze-layer';
 import { Catalog, catalogDatabaseName } from './pipeline/catalog';
 import { PROJECT, parameterNamesFor, parseConfig } from './pipeline/config';
 import { checkDeployable } from './pipeline/deploy-checks';
+import { Monitoring } from './pipeline/monitoring';
 import { Orchestration } from './pipeline/orchestration';
 import { RawLayer } from './pipeline/raw-layer';
 
@@ -57,6 +58,19 @@ const orchestration = new Orchestration(
   { provider: provider('orchestration') },
 );
 
+const monitoring = new Monitoring(
+  'monitoring',
+  {
+    stack,
+    freshnessHours: config.freshnessHours,
+    stateMachineArn: orchestration.stateMachine.arn,
+    failureTopicArn: orchestration.failureTopic.arn,
+    rawFunctionName: raw.function.name,
+    bronzeFunctionName: bronze.function.name,
+  },
+  { provider: provider('monitoring') },
+);
+
 if (config.auditTrail) {
   new awsx.cloudtrail.Trail(
     'audit',
@@ -89,6 +103,7 @@ export const rawFunctionName = raw.function.name;
 export const bronzeFunctionName = bronze.function.name;
 export const stateMachineArn = orchestration.stateMachine.arn;
 export const scheduleName = orchestration.schedule.name;
+export const dashboardName = monitoring.dashboard.dashboardName;
 export const parameters = parameterNames;
 export const catalogDatabase = catalog.database.name;
 export const athenaWorkgroup = catalog.workgroup.name;

@@ -7,7 +7,7 @@ export interface AlertTopicArgs {
   /** Subscribed by e-mail when set (AWS sends a confirmation mail first). */
   alertEmail?: string;
   /** KMS key that encrypts messages at rest. */
-  kmsKeyId: string;
+  kmsKeyId: pulumi.Input<string>;
 }
 
 /** An encrypted SNS topic with an optional e-mail subscription. */

@@ -107,6 +107,12 @@ export interface PipelineConfig {
   athenaResultsExpirationDays: number;
   /** A query that would scan more than this many MiB is cancelled (Athena's minimum is 10). @default 1024 */
   athenaBytesScannedCutoffMb: number;
+  /**
+   * The alarm `<project>-<stack>-no-successful-run` fires when no execution of the state machine
+   * succeeded in this many hours (CloudWatch evaluates at most 7 days: 168). A day plus two hours
+   * of slack for a daily schedule. @default 26
+   */
+  freshnessHours: number;
 }
 
 export const PROJECT = 'wordpress-lakehouse';
@@ -330,11 +336,12 @@ export function parseConfig(all: Record<string, unknown>, version = '0.1.0'): Pi
 
   const rawTimeoutSeconds = int(raw, 'rawTimeoutSeconds', 300, 10, 900);
   const requestConcurrency = int(raw, 'requestConcurrency', 4, 1, 16);
+  const schedule = checkSchedule(str(raw, 'schedule', 'cron(0 7 * * ? *)')!);
   return {
     siteUrl,
     allowPrivateSite: bool(raw, 'allowPrivateSite', false),
     endpoints: endpointsOf(raw, siteUrl),
-    schedule: checkSchedule(str(raw, 'schedule', 'cron(0 7 * * ? *)')!),
+    schedule,
     timezone: checkTimezone(str(raw, 'timezone', 'Europe/London')!),
     alertEmail,
     logRetentionDays,
@@ -363,7 +370,23 @@ export function parseConfig(all: Record<string, unknown>, version = '0.1.0'): Pi
     maxDeleteRows: int(raw, 'maxDeleteRows', 50, 0, 100_000_000),
     athenaResultsExpirationDays: int(raw, 'athenaResultsExpirationDays', 7, 1, 3650),
     athenaBytesScannedCutoffMb: int(raw, 'athenaBytesScannedCutoffMb', 1024, 10, 8_388_608),
+    freshnessHours: checkFreshness(int(raw, 'freshnessHours', 26, 1, 168), schedule),
   };
+}
+
+/**
+ * The freshness alarm must allow more than the time between two scheduled runs, or it fires
+ * between every two of them. Only `rate()` says that time plainly; a cron expression's gaps are
+ * the operator's to weigh (docs/operations.md).
+ */
+function checkFreshness(hours: number, schedule: string): number {
+  const rate = /^rate\(\s*(\d+)\s+(minute|hour|day)s?\s*\)$/.exec(schedule);
+  if (!rate) return hours;
+  const gapHours = (Number(rate[1]) * { minute: 1, hour: 60, day: 1440 }[rate[2] as 'minute' | 'hour' | 'day']) / 60;
+  if (hours > gapHours) return hours;
+  const needed = Math.ceil(gapHours) + 2;
+  const fix = needed <= 168 ? `pulumi config set freshnessHours ${needed}` : 'schedule a run at least every 166 hours (CloudWatch alarms look back 7 days at most)';
+  throw new ConfigError('freshnessHours', `is ${hours} hours but the schedule ${schedule} starts a run only every ${gapHours} hours, so the alarm would fire between every two runs`, fix);
 }
 
 const KEYS = [
@@ -371,7 +394,7 @@ const KEYS = [
   'rawMemoryMb', 'rawTimeoutSeconds', 'bronzeMemoryMb', 'bronzeTmpMb', 'bronzeTimeoutSeconds', 'mapConcurrency', 'requestConcurrency',
   'pagesPerTask', 'fanOutConcurrency',
   'requestTimeoutSeconds', 'maxRetries', 'userAgent', 'wordpressUsername', 'parquetCodec', 'rowGroupSize', 'auditTrail', 'snsKmsKeyId',
-  'incrementalOverlapMinutes', 'fullRefreshDays', 'maxDeletePercent', 'maxDeleteRows', 'athenaResultsExpirationDays', 'athenaBytesScannedCutoffMb',
+  'incrementalOverlapMinutes', 'fullRefreshDays', 'maxDeletePercent', 'maxDeleteRows', 'athenaResultsExpirationDays', 'athenaBytesScannedCutoffMb', 'freshnessHours',
 ] as const;
 
 /** SSM parameter names of a stack: the original hierarchy under `/<project>/<stack>`, so stacks can share an account. */

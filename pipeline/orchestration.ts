@@ -1,6 +1,8 @@
 import * as aws from '@pulumi/aws';
 import * as pulumi from '@pulumi/pulumi';
+import { alarmTopicKey, isAwsManagedKey } from './alarm-topic-key';
 import { alertTopic } from './alert-topic';
+import { alarmNamePrefix } from './monitoring';
 import type { PipelineConfig } from './config';
 import { assumeRolePolicy, schedulerPolicy, stateMachinePolicy } from './policies';
 import { stateMachineSettings } from './handler-options';
@@ -24,6 +26,8 @@ export class Orchestration extends pulumi.ComponentResource {
   public readonly stateMachine: aws.sfn.StateMachine;
   public readonly role: aws.iam.Role;
   public readonly failureTopic: aws.sns.Topic;
+  /** The failure topic's own key, when `snsKmsKeyId` names an AWS managed key (CloudWatch alarms cannot use those). */
+  public readonly failureTopicKey?: aws.kms.Key;
   public readonly schedule: aws.scheduler.Schedule;
   public readonly schedulerRole: aws.iam.Role;
 
@@ -32,11 +36,19 @@ export class Orchestration extends pulumi.ComponentResource {
     const { config } = args;
     const parent = { parent: this };
 
-    this.failureTopic = alertTopic(`${name}-failure-stepfunction`, { displayName: `failure-stepfunction (${args.stack})`, alertEmail: config.alertEmail, kmsKeyId: config.snsKmsKeyId }, this);
-
     // The account, read off a function's ARN, pins each service role's trust to this account
     // (confused-deputy protection) without an extra provider call.
     const account = args.rawFunction.arn.apply((arn) => arn.split(':')[4]);
+
+    // Monitoring's alarms publish here too, which an AWS managed key cannot allow: such a key is
+    // replaced by one of the stack's own (alarm-topic-key.ts).
+    const region = args.rawFunction.arn.apply((arn) => arn.split(':')[3]);
+    const partition = args.rawFunction.arn.apply((arn) => arn.split(':')[1]);
+    this.failureTopicKey = isAwsManagedKey(config.snsKmsKeyId)
+      ? alarmTopicKey(`${name}-failure-stepfunction`, { stack: args.stack, partition, account, region, alarmNamePrefix: alarmNamePrefix(args.stack) }, this)
+      : undefined;
+    const failureTopicKeyId = this.failureTopicKey?.arn ?? config.snsKmsKeyId;
+    this.failureTopic = alertTopic(`${name}-failure-stepfunction`, { displayName: `failure-stepfunction (${args.stack})`, alertEmail: config.alertEmail, kmsKeyId: failureTopicKeyId }, this);
     const machineName = `${STATE_MACHINE_NAME}-${args.stack}`;
     const machineArn = args.rawFunction.arn.apply((arn) => {
       const [, partition, , region, accountId] = arn.split(':');
@@ -55,6 +67,7 @@ export class Orchestration extends pulumi.ComponentResource {
           stateMachinePolicy({
             functionArns: [args.rawFunction.arn, args.bronzeFunction.arn],
             failureTopicArn: this.failureTopic.arn,
+            ...(this.failureTopicKey && { failureTopicKey: { arn: this.failureTopicKey.arn, region } }),
             endpointsParameterArn: args.endpointsParameter.arn,
             stateMachineArn: machineArn,
             mapLabel: MAP_LABEL,

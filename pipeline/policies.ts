@@ -185,6 +185,12 @@ export interface StateMachinePolicyArgs {
   failureTopicArn: Input<string>;
   /** The silver topic, which the state machine publishes silver failures on. @default none */
   silverTopicArn?: Input<string>;
+  /**
+   * The customer managed key of the failure topic, when the stack made one (see
+   * alarmTopicKeyPolicy): publishing to an encrypted topic needs the key, through SNS only.
+   * @default none (an AWS managed key, whose policy already lets SNS use it for the account)
+   */
+  failureTopicKey?: { arn: Input<string>; region: Input<string> };
   endpointsParameterArn: Input<string>;
   /** The state machine's own ARN, built from its name (the role exists before the machine). */
   stateMachineArn: Input<string>;
@@ -203,6 +209,7 @@ export function stateMachinePolicy(args: StateMachinePolicyArgs): PolicyDocument
   return doc(
     { Sid: 'LambdaInvokeActions', Effect: 'Allow', Action: ['lambda:InvokeFunction'], Resource: args.functionArns.flatMap((arn) => [arn, interpolate(arn, ':*')]) },
     { Sid: 'SNSActions', Effect: 'Allow', Action: ['sns:Publish'], Resource: [args.failureTopicArn, ...(args.silverTopicArn ? [args.silverTopicArn] : [])] },
+    ...(args.failureTopicKey ? [viaSnsStatement(args.failureTopicKey.arn, args.failureTopicKey.region)] : []),
     { Sid: 'ParameterStoreActions', Effect: 'Allow', Action: ['ssm:GetParameter'], Resource: [args.endpointsParameterArn] },
     { Sid: 'DistributedMapStartActions', Effect: 'Allow', Action: ['states:StartExecution'], Resource: [args.stateMachineArn] },
     {
@@ -229,9 +236,72 @@ export function stateMachinePolicy(args: StateMachinePolicyArgs): PolicyDocument
   );
 }
 
+/** What a publisher to an encrypted topic needs of its key: data keys, asked for by SNS on its behalf only. */
+function viaSnsStatement(keyArn: Input<string>, region: Input<string>): Statement {
+  return {
+    Sid: 'KMSActions',
+    Effect: 'Allow',
+    Action: ['kms:GenerateDataKey', 'kms:Decrypt'],
+    Resource: [keyArn],
+    Condition: { StringEquals: { 'kms:ViaService': mapInput(region, (r) => `sns.${r}.amazonaws.com`) } },
+  };
+}
+
 /** `arn:...:execution:<machine>/<label>:*`, the executions a Distributed Map starts, from the machine's ARN. */
 function childExecutions(stateMachineArn: Input<string>, label: string): Input<string> {
   return mapInput(stateMachineArn, (arn) => `${arn.replace(':stateMachine:', ':execution:')}/${label}:*`);
+}
+
+export interface AlarmTopicKeyPolicyArgs {
+  partition: string;
+  account: string;
+  region: string;
+  /** Names of the alarms that may publish to the topic start with this (Monitoring's alarm names). */
+  alarmNamePrefix: string;
+}
+
+/** What administering a key takes, named one by one (the console's default policy grants `kms:*`). */
+const KEY_ADMINISTRATION_ACTIONS = [
+  'kms:DescribeKey', 'kms:GetKeyPolicy', 'kms:PutKeyPolicy', 'kms:ListKeyPolicies', 'kms:GetKeyRotationStatus', 'kms:EnableKeyRotation',
+  'kms:DisableKeyRotation', 'kms:ListResourceTags', 'kms:TagResource', 'kms:UntagResource', 'kms:UpdateKeyDescription', 'kms:EnableKey',
+  'kms:DisableKey', 'kms:ScheduleKeyDeletion', 'kms:CancelKeyDeletion', 'kms:CreateAlias', 'kms:UpdateAlias', 'kms:DeleteAlias',
+  'kms:ListGrants', 'kms:RevokeGrant',
+];
+
+/**
+ * The key policy of the failure topic's own key. CloudWatch alarms publish to an encrypted topic
+ * only if the key lets cloudwatch.amazonaws.com make data keys, which the AWS managed key for SNS
+ * never does (its policy is AWS's), so alarms on such a topic would deploy and never arrive:
+ * https://docs.aws.amazon.com/sns/latest/dg/sns-key-management.html#compatibility-with-aws-services
+ * The account administers the key through IAM (a policy without that would lock everyone out of
+ * it) and uses it through SNS only; CloudWatch only for this stack's alarms. In a key policy,
+ * `Resource: "*"` is the key itself.
+ */
+export function alarmTopicKeyPolicy(args: AlarmTopicKeyPolicyArgs): PolicyDocument {
+  const account = { AWS: `arn:${args.partition}:iam::${args.account}:root` };
+  const dataKeys = ['kms:GenerateDataKey', 'kms:Decrypt'];
+  return doc(
+    { Sid: 'KeyAdministration', Effect: 'Allow', Principal: account, Action: KEY_ADMINISTRATION_ACTIONS, Resource: ['*'] },
+    {
+      Sid: 'AccountUseThroughSNS',
+      Effect: 'Allow',
+      Principal: account,
+      Action: dataKeys,
+      Resource: ['*'],
+      Condition: { StringEquals: { 'kms:ViaService': `sns.${args.region}.amazonaws.com`, 'kms:CallerAccount': args.account } },
+    },
+    {
+      Sid: 'CloudWatchAlarms',
+      Effect: 'Allow',
+      Principal: { Service: 'cloudwatch.amazonaws.com' },
+      Action: dataKeys,
+      Resource: ['*'],
+      Condition: {
+        StringEquals: { 'aws:SourceAccount': args.account },
+        ArnLike: { 'aws:SourceArn': `arn:${args.partition}:cloudwatch:${args.region}:${args.account}:alarm:${args.alarmNamePrefix}*` },
+      },
+    },
+  );
 }
 
 /** The scheduler may start this one state machine and nothing else. */

@@ -24,6 +24,9 @@ function arnFor(type: string, physical: string): string | undefined {
     case 'aws:scheduler/schedule:Schedule': return `arn:aws:scheduler:${r}:schedule/default/${physical}`;
     case 'aws:glue/catalogDatabase:CatalogDatabase': return `arn:aws:glue:${r}:database/${physical}`;
     case 'aws:athena/workgroup:Workgroup': return `arn:aws:athena:${r}:workgroup/${physical}`;
+    case 'aws:kms/key:Key': return `arn:aws:kms:${r}:key/${physical}`;
+    case 'aws:cloudwatch/metricAlarm:MetricAlarm': return `arn:aws:cloudwatch:${r}:alarm:${physical}`;
+    case 'aws:cloudwatch/dashboard:Dashboard': return `arn:aws:cloudwatch::${ACCOUNT}:dashboard/${physical}`;
     default: return undefined;
   }
 }

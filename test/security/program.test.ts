@@ -66,12 +66,14 @@ async function world() {
   const bronze = bucket('bronze');
   const results = resources.find((r) => r.type === 'aws:s3/bucket:Bucket' && r.name === 'catalog-results')!;
   const bucketPolicies: Record<string, unknown> = Object.fromEntries([raw, bronze, results].map((b) => [b.state.bucket, bucketPolicy(b)]));
+  // KMS authorizes a request only if the key's own policy allows it too (here by delegating to IAM).
+  const keyPolicies: Record<string, unknown> = Object.fromEntries(ofType(resources, 'aws:kms/key:Key').map((k) => [k.state.arn, JSON.parse(k.inputs.policy)]));
   // As IAM names Glue resources: the account's catalog, and this stack's database and its tables.
   const database = ofType(resources, 'aws:glue/catalogDatabase:CatalogDatabase')[0].state.name as string;
   const glueArn = (path: string) => `arn:aws:glue:${REGION}:${ACCOUNT}:${path}`;
   const glue = { catalog: glueArn('catalog'), database: glueArn(`database/${database}`), table: (name: string, db = database) => glueArn(`table/${db}/${name}`), arn: glueArn };
   return {
-    resources, roles, physical, attached, raw: raw.state.arn as string, bronze: bronze.state.arn as string, results: results.state.arn as string, bucketPolicies, sm, fn, logGroup, glue,
+    resources, roles, physical, attached, raw: raw.state.arn as string, bronze: bronze.state.arn as string, results: results.state.arn as string, bucketPolicies, keyPolicies, sm, fn, logGroup, glue,
     topics: { raw: topic('data-lakehouse-raw'), bronze: topic('data-lakehouse-bronze'), lambda: topic('failure-lambda'), stateMachine: topic('failure-stepfunction') },
   };
 }
@@ -79,14 +81,14 @@ async function world() {
 type World = Awaited<ReturnType<typeof world>>;
 type RoleName = keyof World['roles'];
 
-/** One request by a role, with the bucket's own policy as the resource policy for S3 and TLS on unless said otherwise. */
+/** One request by a role, with the bucket's (or key's) own policy as the resource policy for S3 (KMS) and TLS on unless said otherwise. */
 async function simulate(w: World, role: RoleName, action: string, resource: string, context: Record<string, string> = {}) {
   const bucketName = action.startsWith('s3:') ? resource.replace(/^arn:aws:s3:::/, '').split('/')[0] : undefined;
   const simulation: Simulation = {
     identityPolicies: Object.entries(w.roles[role].policies).map(([name, policy]) => ({ name, policy })),
     serviceControlPolicies: [],
     resourceControlPolicies: [],
-    resourcePolicy: bucketName ? (w.bucketPolicies[bucketName] as Simulation['resourcePolicy']) : undefined,
+    resourcePolicy: (bucketName ? w.bucketPolicies[bucketName] : action.startsWith('kms:') ? w.keyPolicies[resource] : undefined) as Simulation['resourcePolicy'],
     request: {
       action,
       principal: w.roles[role].arn,
@@ -235,6 +237,33 @@ test('the raw role may write a raw object only with If-None-Match, so it cannot 
   const rawWrites = RECORDED.filter((call) => call.function === 'raw' && call.action === 's3:PutObject');
   t.true(rawWrites.length > 0);
   t.deepEqual(rawWrites.filter((call) => call.context?.['s3:if-none-match'] !== '*'), []);
+});
+
+test('the failure topic\'s own key: the state machine may make data keys through SNS only, the functions not at all', async (t) => {
+  const w = await world();
+  const key = ofType(w.resources, 'aws:kms/key:Key').find((k) => k.name === 'orchestration-failure-stepfunction')!.state.arn as string;
+  // KMS adds kms:CallerAccount to every request itself.
+  const viaSns = { 'kms:ViaService': `sns.${REGION}.amazonaws.com`, 'kms:CallerAccount': ACCOUNT };
+  t.is(await simulate(w, 'stateMachine', 'kms:GenerateDataKey', key, viaSns), 'Allowed', 'publishing to the encrypted failure topic');
+  t.is(await simulate(w, 'stateMachine', 'kms:Decrypt', key, viaSns), 'Allowed');
+  t.not(await simulate(w, 'stateMachine', 'kms:GenerateDataKey', key, { 'kms:CallerAccount': ACCOUNT }), 'Allowed', 'the key used directly, not through SNS');
+  t.not(await simulate(w, 'stateMachine', 'kms:Decrypt', key, { ...viaSns, 'kms:ViaService': `s3.${REGION}.amazonaws.com` }), 'Allowed', 'the key through another service');
+  t.not(await simulate(w, 'stateMachine', 'kms:ScheduleKeyDeletion', key, { 'kms:CallerAccount': ACCOUNT }), 'Allowed', 'deleting the key');
+  for (const role of ['raw', 'bronze', 'scheduler'] as const) t.not(await simulate(w, role, 'kms:GenerateDataKey', key, viaSns), 'Allowed', role);
+  // CloudWatch, publishing an alarm, may make data keys for this stack's alarms and no others.
+  const alarm = (name: string) => ({ 'aws:SourceAccount': ACCOUNT, 'aws:SourceArn': `arn:aws:cloudwatch:${REGION}:${ACCOUNT}:alarm:${name}` });
+  const byCloudWatch = async (context: Record<string, string>) => {
+    const simulation = {
+      identityPolicies: [], serviceControlPolicies: [], resourceControlPolicies: [],
+      resourcePolicy: w.keyPolicies[key],
+      request: { action: 'kms:GenerateDataKey', principal: 'cloudwatch.amazonaws.com', resource: { resource: key, accountId: ACCOUNT }, contextVariables: { 'aws:SecureTransport': 'true', ...context } },
+    } as unknown as Simulation;
+    const result = await runSimulation(simulation, {});
+    return result.resultType === 'error' ? JSON.stringify(result.errors) : result.overallResult;
+  };
+  t.is(await byCloudWatch(alarm('wordpress-lakehouse-dev-run-failed')), 'Allowed');
+  t.not(await byCloudWatch(alarm('wordpress-lakehouse-prod-run-failed')), 'Allowed', "another stack's alarm");
+  t.not(await byCloudWatch(alarm('someone-elses-alarm')), 'Allowed', 'an alarm outside the project');
 });
 
 test('the bronze role may read, create and update the tables of its stack\'s Glue database, and do nothing else in Glue', async (t) => {
