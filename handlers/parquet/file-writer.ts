@@ -1,4 +1,5 @@
 import type { Writer } from 'hyparquet-writer';
+import { byteWriterClass } from './hyparquet-writer-internals';
 
 /** Bytes buffered before they go to disk. */
 const CHUNK = 1 << 20;
@@ -10,7 +11,7 @@ const CHUNK = 1 << 20;
  * descriptor. ParquetWriter calls `flush` after each row group.
  */
 export function fdWriter(fd: number): Writer {
-  const { ByteWriter } = require('hyparquet-writer/src/bytewriter.js') as { ByteWriter: typeof import('hyparquet-writer').ByteWriter };
+  const ByteWriter = byteWriterClass();
   const { writeSync } = require('node:fs') as typeof import('node:fs');
   const writer = new ByteWriter(CHUNK * 2);
   const grow = writer.ensure.bind(writer);
