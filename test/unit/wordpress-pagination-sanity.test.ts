@@ -51,8 +51,7 @@ function answer(site: Site, req: IncomingMessage, res: ServerResponse): void {
   res.writeHead(200, headers).end(JSON.stringify(site.override ? site.override(page, body) : body));
 }
 
-async function crawlSite(t: ExecutionContext, site: Site, overrides: Partial<CrawlOptions> = {}): Promise<{ result: CrawlResult; ids: number[]; pagesAsked: number[] }> {
-  const pagesAsked: number[] = [];
+async function crawlSite(t: ExecutionContext, site: Site, overrides: Partial<CrawlOptions> = {}, pagesAsked: number[] = []): Promise<{ result: CrawlResult; ids: number[]; pagesAsked: number[] }> {
   const server = await startServer((req, res) => {
     pagesAsked.push(Number(new URL(req.url ?? '/', 'http://loopback').searchParams.get('page')));
     answer(site, req, res);
@@ -106,7 +105,9 @@ test('media attached to drafts: a third of X-WP-Total hidden on every page, endi
 
 test('a site that announces far more pages than it serves (X-WP-Total 1 000 000, then [] for every page) fails after ten empty pages, not at the timeout', async (t) => {
   const site: Site = { slots: [...visible(1, 100), ...hidden(999_900)], end: 'comments', override: (page, body) => (page === 1 ? body : []) };
-  const error = await t.throwsAsync(crawlSite(t, site, { pageConcurrency: 1 }));
+  const pagesAsked: number[] = [];
+  const error = await t.throwsAsync(crawlSite(t, site, { pageConcurrency: 1 }, pagesAsked));
+  t.deepEqual(pagesAsked, range(1, 11), 'one request per page, and none after the tenth empty one');
   t.regex(error.message, /page=11\b.*10 pages in a row up to page 11 came back empty although X-WP-TotalPages announced 10000 and X-WP-Total 1000000, with 100 items read and no end signal/);
   t.regex(error.message, /Likely cause: a cache, proxy or plugin answering \[\]/);
 });
