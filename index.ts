@@ -9,6 +9,7 @@ import { checkDeployable } from './pipeline/deploy-checks';
 import { Monitoring } from './pipeline/monitoring';
 import { Orchestration } from './pipeline/orchestration';
 import { RawLayer } from './pipeline/raw-layer';
+import { SilverLayer } from './pipeline/silver-layer';
 
 const stack = pulumi.getStack();
 const config = checkDeployable(parseConfig(pulumi.runtime.allConfig()));
@@ -52,9 +53,29 @@ const bronze = new BronzeLayer(
   { provider: provider('bronze') },
 );
 
+const silver = new SilverLayer(
+  'silver',
+  {
+    config,
+    stack,
+    bronzeBucketArn: bronze.bucket.arn,
+    bronzeBucketParameter: { name: parameterNames.bronzeBucket, arn: bronze.bucketParameter.arn },
+    lambdaFailureTopicArn,
+    bronzeDatabaseName: catalogDatabaseName(stack),
+  },
+  { provider: provider('silver') },
+);
+
 const orchestration = new Orchestration(
   'orchestration',
-  { config, stack, rawFunction: raw.function, bronzeFunction: bronze.function, endpointsParameter: raw.endpointsParameter },
+  {
+    config,
+    stack,
+    rawFunction: raw.function,
+    bronzeFunction: bronze.function,
+    endpointsParameter: raw.endpointsParameter,
+    silver: { function: silver.function, topic: silver.topic },
+  },
   { provider: provider('orchestration') },
 );
 
@@ -80,11 +101,11 @@ if (config.auditTrail) {
       includeGlobalServiceEvents: false,
       advancedEventSelectors: [
         {
-          name: 'S3 data events on the raw and bronze buckets',
+          name: 'S3 data events on the raw, bronze and silver buckets',
           fieldSelectors: [
             { field: 'eventCategory', equals: ['Data'] },
             { field: 'resources.type', equals: ['AWS::S3::Object'] },
-            { field: 'resources.ARN', startsWiths: [pulumi.interpolate`${raw.bucket.arn}/`, pulumi.interpolate`${bronze.bucket.arn}/`] },
+            { field: 'resources.ARN', startsWiths: [pulumi.interpolate`${raw.bucket.arn}/`, pulumi.interpolate`${bronze.bucket.arn}/`, pulumi.interpolate`${silver.bucket.arn}/`] },
           ],
         },
       ],
@@ -101,6 +122,10 @@ export const lambdaFailureTopic = lambdaFailureTopicArn;
 export const stateMachineFailureTopicArn = orchestration.failureTopic.arn;
 export const rawFunctionName = raw.function.name;
 export const bronzeFunctionName = bronze.function.name;
+export const silverBucketName = silver.bucket.bucket;
+export const silverTopicArn = silver.topic.arn;
+export const silverFunctionName = silver.function.name;
+export const silverDatabase = silver.database.name;
 export const stateMachineArn = orchestration.stateMachine.arn;
 export const scheduleName = orchestration.schedule.name;
 export const dashboardName = monitoring.dashboard.dashboardName;

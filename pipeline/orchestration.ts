@@ -16,6 +16,8 @@ export interface OrchestrationArgs {
   bronzeFunction: aws.lambda.Function;
   /** The SSM parameter holding the endpoint list that the Map iterates over. */
   endpointsParameter: aws.ssm.Parameter;
+  /** The silver function, run after bronze, and the topic its failures are published on. @default none: the run ends at bronze */
+  silver?: { function: aws.lambda.Function; topic: aws.sns.Topic };
 }
 
 /**
@@ -65,8 +67,9 @@ export class Orchestration extends pulumi.ComponentResource {
         role: this.role.id,
         policy: pulumi.jsonStringify(
           stateMachinePolicy({
-            functionArns: [args.rawFunction.arn, args.bronzeFunction.arn],
+            functionArns: [args.rawFunction.arn, args.bronzeFunction.arn, ...(args.silver ? [args.silver.function.arn] : [])],
             failureTopicArn: this.failureTopic.arn,
+            silverTopicArn: args.silver?.topic.arn,
             ...(this.failureTopicKey && { failureTopicKey: { arn: this.failureTopicKey.arn, region } }),
             endpointsParameterArn: args.endpointsParameter.arn,
             stateMachineArn: machineArn,
@@ -95,6 +98,7 @@ export class Orchestration extends pulumi.ComponentResource {
               bronzeFunctionArn: args.bronzeFunction.arn,
               failureTopicArn: this.failureTopic.arn,
               endpointsParameterName: args.endpointsParameter.name,
+              ...(args.silver && { silver: { functionArn: args.silver.function.arn, topicArn: args.silver.topic.arn } }),
             },
             stateMachineSettings(config),
           ),

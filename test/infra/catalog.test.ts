@@ -30,7 +30,7 @@ const ofBucket = (p: Program, type: string) => p.resources.find((r) => r.type ==
 
 test('the Glue database is named for the stack in the only characters Athena takes unquoted', async (t) => {
   const { resources } = await defaults;
-  const database = one(resources, 'aws:glue/catalogDatabase:CatalogDatabase');
+  const database = resources.find((r) => r.type === 'aws:glue/catalogDatabase:CatalogDatabase' && r.name === 'catalog-database')!;
   t.is(database.inputs.name, 'wordpress_lakehouse_dev');
   t.is(catalogDatabaseName('dev'), database.inputs.name, 'the name the bronze function is given is the one deployed');
   for (const name of ['Prod-EU', 'staging.2', 'feature_x'].map(catalogDatabaseName)) t.regex(name, /^wordpress_lakehouse_[a-z0-9_]+$/);
@@ -78,7 +78,7 @@ test('the results expire after athenaResultsExpirationDays, and the lake buckets
   const lifecycle = (bucket: Registered) => p.resources.find((r) => r.type === 'aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration' && r.inputs.bucket === `${bucket.state.bucket}-id`)!;
   t.like(lifecycle(resultsBucket(p)).inputs.rules.find((r: any) => r.id === 'expire-objects'), { expiration: { days: 30 } });
   const lake = ofType(p.resources, 'aws:s3/bucket:Bucket').filter((b) => b !== resultsBucket(p));
-  t.deepEqual(lake.map((b) => b.name).sort(), ['bronze-bucket', 'raw-bucket']);
+  t.deepEqual(lake.map((b) => b.name).sort(), ['bronze-bucket', 'raw-bucket', 'silver-bucket']);
   for (const bucket of lake) t.false(lifecycle(bucket).inputs.rules.some((r: any) => r.expiration), bucket.name);
 });
 
@@ -92,18 +92,19 @@ test('each example query is a named query of the workgroup over the database', a
   );
 });
 
-test("the bronze role's Glue statement names exactly this stack's catalog, database and tables, and no wildcard action", async (t) => {
+test("the bronze and silver roles' Glue statements name exactly this stack's catalog and their own database and tables, and no wildcard action", async (t) => {
   const { resources } = await defaults;
-  const doc = JSON.parse(resources.find((r) => r.type === 'aws:iam/rolePolicy:RolePolicy' && r.name === 'bronze-function')!.inputs.policy);
-  const statement = doc.Statement.find((s: any) => s.Sid === 'GlueTableActions');
   const prefix = `arn:aws:glue:${REGION}:${ACCOUNT}`;
-  t.deepEqual(statement, {
-    Sid: 'GlueTableActions',
-    Effect: 'Allow',
-    Action: ['glue:GetTable', 'glue:CreateTable', 'glue:UpdateTable'],
-    Resource: [`${prefix}:catalog`, `${prefix}:database/wordpress_lakehouse_dev`, `${prefix}:table/wordpress_lakehouse_dev/*`],
-  });
-  t.is(one(resources, 'aws:glue/catalogDatabase:CatalogDatabase').state.arn, `${prefix}:database/wordpress_lakehouse_dev`);
+  for (const [role, database] of [['bronze-function', 'wordpress_lakehouse_dev'], ['silver-function', 'wordpress_lakehouse_dev_silver']]) {
+    const doc = JSON.parse(resources.find((r) => r.type === 'aws:iam/rolePolicy:RolePolicy' && r.name === role)!.inputs.policy);
+    t.deepEqual(doc.Statement.find((s: any) => s.Sid === 'GlueTableActions'), {
+      Sid: 'GlueTableActions',
+      Effect: 'Allow',
+      Action: ['glue:GetTable', 'glue:CreateTable', 'glue:UpdateTable'],
+      Resource: [`${prefix}:catalog`, `${prefix}:database/${database}`, `${prefix}:table/${database}/*`],
+    });
+  }
+  t.deepEqual(ofType(resources, 'aws:glue/catalogDatabase:CatalogDatabase').map((d) => d.state.arn).sort(), [`${prefix}:database/wordpress_lakehouse_dev`, `${prefix}:database/wordpress_lakehouse_dev_silver`]);
   // No other statement of any role reaches Glue or Athena.
   const others = ofType(resources, 'aws:iam/rolePolicy:RolePolicy')
     .flatMap((r) => JSON.parse(r.inputs.policy).Statement.map((s: any) => [r.name, s]))

@@ -133,9 +133,9 @@ const admitted: Array<[string, string]> = [
 for (const [siteUrl, alertEmail] of admitted) {
   test.serial(`the program deploys siteUrl ${siteUrl} alerting ${alertEmail}`, async (t) => {
     const { resources } = await runProgram(stack({ siteUrl, alertEmail }), [], load);
-    t.is(ofType(resources, 'aws:lambda/function:Function').length, 2);
+    t.is(ofType(resources, 'aws:lambda/function:Function').length, 3);
     const subscriptions = ofType(resources, 'aws:sns/topicSubscription:TopicSubscription');
-    t.is(subscriptions.length, 4);
+    t.is(subscriptions.length, 5);
     t.true(subscriptions.every((s) => s.inputs.endpoint === alertEmail));
   });
 }

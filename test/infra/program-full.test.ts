@@ -38,27 +38,28 @@ test('the program creates each resource of the pipeline exactly once', async (t)
   const count = (type: string) => ofType(resources, type).length;
   t.is(count('wordpress-lakehouse:pipeline:RawLayer'), 1);
   t.is(count('wordpress-lakehouse:pipeline:BronzeLayer'), 1);
+  t.is(count('wordpress-lakehouse:pipeline:SilverLayer'), 1);
   t.is(count('wordpress-lakehouse:pipeline:Orchestration'), 1);
   t.is(count('wordpress-lakehouse:pipeline:Catalog'), 1);
-  t.is(count('aws:s3/bucket:Bucket'), 3);
+  t.is(count('aws:s3/bucket:Bucket'), 4);
   for (const type of ['BucketPublicAccessBlock', 'BucketOwnershipControls', 'BucketServerSideEncryptionConfiguration', 'BucketVersioning', 'BucketLifecycleConfiguration', 'BucketPolicy']) {
     const token = `aws:s3/${type[0].toLowerCase()}${type.slice(1)}:${type}`;
-    t.is(count(token), 3, token);
+    t.is(count(token), 4, token);
   }
-  t.is(count('aws:sns/topic:Topic'), 4);
-  t.is(count('aws:sns/topicSubscription:TopicSubscription'), 4);
-  t.is(count('aws:ssm/parameter:Parameter'), 6);
-  t.is(count('aws:lambda/function:Function'), 2);
-  t.is(count('aws:lambda/functionEventInvokeConfig:FunctionEventInvokeConfig'), 2);
-  t.is(count('aws:cloudwatch/logGroup:LogGroup'), 3);
-  t.is(count('aws:iam/role:Role'), 4);
+  t.is(count('aws:sns/topic:Topic'), 5);
+  t.is(count('aws:sns/topicSubscription:TopicSubscription'), 5);
+  t.is(count('aws:ssm/parameter:Parameter'), 7);
+  t.is(count('aws:lambda/function:Function'), 3);
+  t.is(count('aws:lambda/functionEventInvokeConfig:FunctionEventInvokeConfig'), 3);
+  t.is(count('aws:cloudwatch/logGroup:LogGroup'), 4);
+  t.is(count('aws:iam/role:Role'), 5);
   // One inline policy per role, plus bronze-state-reader: the raw role's read of bronze's state.
-  t.is(count('aws:iam/rolePolicy:RolePolicy'), 5);
+  t.is(count('aws:iam/rolePolicy:RolePolicy'), 6);
   t.is(count('aws:iam/rolePolicyAttachment:RolePolicyAttachment'), 0, 'no managed (FullAccess) policies are attached');
   t.is(count('aws:sfn/stateMachine:StateMachine'), 1);
   t.is(count('aws:scheduler/schedule:Schedule'), 1);
   t.is(count('awsx:cloudtrail:Trail'), 1);
-  t.is(count('aws:glue/catalogDatabase:CatalogDatabase'), 1);
+  t.is(count('aws:glue/catalogDatabase:CatalogDatabase'), 2, 'bronze\'s and silver\'s');
   t.is(count('aws:athena/workgroup:Workgroup'), 1);
   t.is(count('aws:athena/namedQuery:NamedQuery'), 4);
   t.is(count('aws:glue/crawler:Crawler'), 0, 'the bronze function registers its tables; no crawler');
@@ -67,7 +68,7 @@ test('the program creates each resource of the pipeline exactly once', async (t)
 test('every bucket is private, encrypted with a bucket key, TLS-only, owner-enforced, versioned and expires old versions', async (t) => {
   const { resources } = await program;
   const buckets = ofType(resources, 'aws:s3/bucket:Bucket');
-  t.deepEqual(buckets.map((b) => b.name).sort(), ['bronze-bucket', 'catalog-results', 'raw-bucket']);
+  t.deepEqual(buckets.map((b) => b.name).sort(), ['bronze-bucket', 'catalog-results', 'raw-bucket', 'silver-bucket']);
   for (const bucket of buckets) {
     const of = (type: string) => resources.find((r) => r.type === type && r.inputs.bucket === bucket.state.bucket + '-id');
     const bpa = of('aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock')!;
@@ -94,7 +95,7 @@ test('every bucket is private, encrypted with a bucket key, TLS-only, owner-enfo
 test('every topic is encrypted and has the alert address subscribed', async (t) => {
   const { resources } = await program;
   const topics = ofType(resources, 'aws:sns/topic:Topic');
-  t.deepEqual(topics.map((x) => x.inputs.displayName).sort(), ['data-lakehouse-bronze (dev)', 'data-lakehouse-raw (dev)', 'failure-lambda (dev)', 'failure-stepfunction (dev)']);
+  t.deepEqual(topics.map((x) => x.inputs.displayName).sort(), ['data-lakehouse-bronze (dev)', 'data-lakehouse-raw (dev)', 'data-lakehouse-silver (dev)', 'failure-lambda (dev)', 'failure-stepfunction (dev)']);
   // The failure topic, which CloudWatch alarms publish to, has the stack's own key instead of the AWS managed one.
   const failureKey = ofType(resources, 'aws:kms/key:Key').find((k) => k.name === 'orchestration-failure-stepfunction')!;
   for (const topic of topics) {
@@ -110,6 +111,7 @@ test('parameters keep the original hierarchy under /wordpress-lakehouse/dev and 
   t.deepEqual(Object.keys(params).sort(), [
     '/wordpress-lakehouse/dev/s3/lakehouse/name/bronze',
     '/wordpress-lakehouse/dev/s3/lakehouse/name/raw',
+    '/wordpress-lakehouse/dev/s3/lakehouse/name/silver',
     '/wordpress-lakehouse/dev/sns/data/lakehouse/bronze',
     '/wordpress-lakehouse/dev/sns/data/lakehouse/raw',
     '/wordpress-lakehouse/dev/wordpress/blog.example.com/api/credentials',
@@ -129,7 +131,7 @@ test('parameters keep the original hierarchy under /wordpress-lakehouse/dev and 
 test('functions run nodejs24.x on arm64 with explicit memory, timeout, role, JSON logs and a zero-retry failure destination', async (t) => {
   const { resources } = await program;
   const functions = ofType(resources, 'aws:lambda/function:Function');
-  t.deepEqual(functions.map((f) => f.inputs.name).sort(), ['data_wordpressapi_bronze-dev', 'data_wordpressapi_raw-dev']);
+  t.deepEqual(functions.map((f) => f.inputs.name).sort(), ['data_wordpressapi_bronze-dev', 'data_wordpressapi_raw-dev', 'data_wordpressapi_silver-dev']);
   const failureLambda = ofType(resources, 'aws:sns/topic:Topic').find((x) => x.inputs.displayName === 'failure-lambda (dev)')!;
   for (const fn of functions) {
     t.is(fn.inputs.runtime, 'nodejs24.x');
@@ -208,14 +210,15 @@ test('the raw role may read the state bronze keeps, and nothing else of bronze',
   t.deepEqual(doc.Statement.map((s) => s.Sid), ['S3StateReadActions', 'S3StateBucketActions', 'ParameterStoreActions']);
 });
 
-test('the state machine may invoke exactly the two functions and publish to its failure topic; the scheduler may only start it', async (t) => {
+test('the state machine may invoke exactly the three functions and publish to its failure topic and the silver topic; the scheduler may only start it', async (t) => {
   const { resources } = await program;
   const sm = ofType(resources, 'aws:sfn/stateMachine:StateMachine')[0];
   const functions = ofType(resources, 'aws:lambda/function:Function').map((f) => f.state.arn).sort();
   const smPolicy = policyOf(resources, 'orchestration-state-machine');
   t.deepEqual(allows(smPolicy, 'lambda:InvokeFunction').sort(), [...functions, ...functions.map((a) => `${a}:*`)].sort());
   const failureTopic = ofType(resources, 'aws:sns/topic:Topic').find((x) => x.inputs.displayName === 'failure-stepfunction (dev)')!;
-  t.deepEqual(allows(smPolicy, 'sns:Publish'), [failureTopic.state.arn]);
+  const silverTopic = ofType(resources, 'aws:sns/topic:Topic').find((x) => x.inputs.displayName === 'data-lakehouse-silver (dev)')!;
+  t.deepEqual(allows(smPolicy, 'sns:Publish'), [failureTopic.state.arn, silverTopic.state.arn]);
   const schedulerPolicy = policyOf(resources, 'orchestration-scheduler');
   t.deepEqual(schedulerPolicy.Statement.map((s) => [s.Action, s.Resource]), [[['states:StartExecution'], [sm.state.arn]]]);
   const schedulerRole = resources.find((r) => r.type === 'aws:iam/role:Role' && r.name === 'orchestration-scheduler')!;
@@ -257,7 +260,7 @@ test('the schedule runs daily at 07:00 Europe/London with no flexible window and
 test('every AWS resource is created through a provider whose default tags name project, stack and layer', async (t) => {
   const { resources } = await program;
   const providers = ofType(resources, 'pulumi:providers:aws');
-  t.deepEqual(providers.map((p) => p.name).sort(), ['aws-alerts', 'aws-audit', 'aws-bronze', 'aws-catalog', 'aws-monitoring', 'aws-orchestration', 'aws-raw']);
+  t.deepEqual(providers.map((p) => p.name).sort(), ['aws-alerts', 'aws-audit', 'aws-bronze', 'aws-catalog', 'aws-monitoring', 'aws-orchestration', 'aws-raw', 'aws-silver']);
   for (const p of providers) {
     const tags = JSON.parse((p as Registered).inputs.defaultTags).tags;
     t.is(tags.project, 'wordpress-lakehouse');
@@ -266,12 +269,12 @@ test('every AWS resource is created through a provider whose default tags name p
   }
 });
 
-test('the audit trail records S3 data events on both lake buckets, not on query results', async (t) => {
+test('the audit trail records S3 data events on the three lake buckets, not on query results', async (t) => {
   const { resources } = await program;
   const trail = ofType(resources, 'awsx:cloudtrail:Trail')[0];
   const selector = trail.inputs.advancedEventSelectors[0].fieldSelectors.find((f: any) => f.field === 'resources.ARN');
   const buckets = ofType(resources, 'aws:s3/bucket:Bucket').filter((b) => b.name !== 'catalog-results').map((b) => `${b.state.arn}/`);
-  t.is(buckets.length, 2);
+  t.is(buckets.length, 3);
   t.deepEqual([...selector.startsWiths].sort(), buckets.sort());
 });
 
@@ -288,9 +291,9 @@ test('the stack exports bucket, topic, function, state machine, schedule and par
 
 test('the application password never reaches a Lambda archive, and each handler serializes small', async (t) => {
   const { serialized } = await program;
-  t.is(serialized.length, 2);
+  t.is(serialized.length, 3);
   for (const text of serialized) {
-    t.true(text.includes('/wordpress-lakehouse/dev/s3/lakehouse/name/raw'), 'the handler carries its parameter names');
+    t.true(text.includes('/wordpress-lakehouse/dev/s3/lakehouse/name/bronze'), 'the handler carries its parameter names');
     t.false(text.includes(PASSWORD));
     t.false(text.includes('lakehouse-bot'));
     t.true(text.length < 400_000, `serialized handler is ${text.length} characters`);

@@ -17,7 +17,7 @@ const program = runProgram(
 test('without alertEmail, credentials or auditTrail, no subscription, credentials parameter or trail is created', async (t) => {
   const { resources } = await program;
   t.is(ofType(resources, 'aws:sns/topicSubscription:TopicSubscription').length, 0);
-  t.is(ofType(resources, 'aws:ssm/parameter:Parameter').length, 5);
+  t.is(ofType(resources, 'aws:ssm/parameter:Parameter').length, 6);
   t.false(ofType(resources, 'aws:ssm/parameter:Parameter').some((p) => p.inputs.type === 'SecureString'));
   t.is(ofType(resources, 'awsx:cloudtrail:Trail').length, 0);
   const rawPolicy = JSON.parse(resources.find((r) => r.type === 'aws:iam/rolePolicy:RolePolicy' && r.name === 'raw-function')!.inputs.policy);

@@ -57,6 +57,7 @@ async function world() {
   const roles = {
     raw: { arn: role('raw-function'), policies: { 'raw-function': policy('raw-function'), 'bronze-state-reader': policy('bronze-state-reader') } },
     bronze: { arn: role('bronze-function'), policies: { 'bronze-function': policy('bronze-function') } },
+    silver: { arn: role('silver-function'), policies: { 'silver-function': policy('silver-function') } },
     stateMachine: { arn: role('orchestration-state-machine'), policies: { 'orchestration-state-machine': policy('orchestration-state-machine') } },
     scheduler: { arn: role('orchestration-scheduler'), policies: { 'orchestration-scheduler': policy('orchestration-scheduler') } },
   };
@@ -64,17 +65,18 @@ async function world() {
   const attached = resources.filter((r) => r.type === 'aws:iam/rolePolicy:RolePolicy').map((r) => [r.name, r.inputs.role] as const);
   const raw = bucket('raw');
   const bronze = bucket('bronze');
+  const silver = bucket('silver');
   const results = resources.find((r) => r.type === 'aws:s3/bucket:Bucket' && r.name === 'catalog-results')!;
-  const bucketPolicies: Record<string, unknown> = Object.fromEntries([raw, bronze, results].map((b) => [b.state.bucket, bucketPolicy(b)]));
+  const bucketPolicies: Record<string, unknown> = Object.fromEntries([raw, bronze, silver, results].map((b) => [b.state.bucket, bucketPolicy(b)]));
   // KMS authorizes a request only if the key's own policy allows it too (here by delegating to IAM).
   const keyPolicies: Record<string, unknown> = Object.fromEntries(ofType(resources, 'aws:kms/key:Key').map((k) => [k.state.arn, JSON.parse(k.inputs.policy)]));
   // As IAM names Glue resources: the account's catalog, and this stack's database and its tables.
-  const database = ofType(resources, 'aws:glue/catalogDatabase:CatalogDatabase')[0].state.name as string;
+  const database = resources.find((r) => r.type === 'aws:glue/catalogDatabase:CatalogDatabase' && r.name === 'catalog-database')!.state.name as string;
   const glueArn = (path: string) => `arn:aws:glue:${REGION}:${ACCOUNT}:${path}`;
   const glue = { catalog: glueArn('catalog'), database: glueArn(`database/${database}`), table: (name: string, db = database) => glueArn(`table/${db}/${name}`), arn: glueArn };
   return {
-    resources, roles, physical, attached, raw: raw.state.arn as string, bronze: bronze.state.arn as string, results: results.state.arn as string, bucketPolicies, keyPolicies, sm, fn, logGroup, glue,
-    topics: { raw: topic('data-lakehouse-raw'), bronze: topic('data-lakehouse-bronze'), lambda: topic('failure-lambda'), stateMachine: topic('failure-stepfunction') },
+    resources, roles, physical, attached, raw: raw.state.arn as string, bronze: bronze.state.arn as string, silver: silver.state.arn as string, results: results.state.arn as string, bucketPolicies, keyPolicies, sm, fn, logGroup, glue,
+    topics: { raw: topic('data-lakehouse-raw'), bronze: topic('data-lakehouse-bronze'), silver: topic('data-lakehouse-silver'), lambda: topic('failure-lambda'), stateMachine: topic('failure-stepfunction') },
   };
 }
 
@@ -297,7 +299,61 @@ test('the bronze role may read, create and update the tables of its stack\'s Glu
   for (const [role, action, resource, why] of denied) t.not(await simulate(w, role, action, resource), 'Allowed', why);
   // Granted by name only: no glue:Get*, glue:*Table or glue:* that a new Glue API would fall under.
   const glueActions = Object.values(w.roles).flatMap((r) => Object.values(r.policies)).flatMap((doc: any) => doc.Statement.flatMap((s: any) => [s.Action].flat()).filter((a: string) => a.startsWith('glue:')));
-  t.deepEqual(glueActions.sort(), ['glue:CreateTable', 'glue:GetTable', 'glue:UpdateTable']);
+  t.deepEqual([...new Set(glueActions)].sort(), ['glue:CreateTable', 'glue:GetTable', 'glue:UpdateTable']);
+});
+
+test('the silver role may do what the silver handler does, and reads bronze and writes silver only', async (t) => {
+  const w = await world();
+  const param = (path: string) => `arn:aws:ssm:${REGION}:${ACCOUNT}:parameter/wordpress-lakehouse/dev/${path}`;
+  const silverDb = 'wordpress_lakehouse_dev_silver';
+  // What handlers/silver/build.ts calls: the two bucket parameters, each bronze table (a missing
+  // one answered 404 through ListBucket), each silver table written and catalogued; its logs;
+  // the failure-lambda destination of an asynchronous invocation.
+  const allowed: Array<[string, string, Record<string, string>?]> = [
+    ['ssm:GetParameters', param('s3/lakehouse/name/bronze')],
+    ['ssm:GetParameters', param('s3/lakehouse/name/silver')],
+    ...['posts', 'pages', 'comments', 'categories', 'tags', 'users', 'media', 'genres'].map((name): [string, string] => ['s3:GetObject', `${w.bronze}/wordpress_api/${name}/${name}.parquet`]),
+    ['s3:ListBucket', w.bronze, { 's3:prefix': 'wordpress_api/pages/pages.parquet' }],
+    ...['posts', 'pages', 'comments', 'terms', 'post_terms', 'authors', 'media'].map((name): [string, string] => ['s3:PutObject', `${w.silver}/wordpress_api/${name}/${name}.parquet`]),
+    ...['glue:GetTable', 'glue:CreateTable', 'glue:UpdateTable'].flatMap((action) =>
+      [w.glue.catalog, w.glue.arn(`database/${silverDb}`), w.glue.table('posts', silverDb)].map((resource): [string, string] => [action, resource])),
+    ['logs:CreateLogStream', `${w.logGroup('silver')}:log-stream:2026/01/01/[$LATEST]abc`],
+    ['logs:PutLogEvents', `${w.logGroup('silver')}:log-stream:2026/01/01/[$LATEST]abc`],
+    ['sns:Publish', w.topics.lambda],
+  ];
+  for (const [action, resource, context] of allowed) t.is(await simulate(w, 'silver', action, resource, context), 'Allowed', `silver ${action} ${resource}`);
+  const denied: Array<[string, string, Record<string, string>, string]> = [
+    ['s3:PutObject', `${w.bronze}/wordpress_api/posts/posts.parquet`, {}, 'silver writing a bronze table'],
+    ['s3:PutObject', `${w.bronze}/wordpress_api/_state/posts.json`, {}, 'silver writing bronze state'],
+    ['s3:DeleteObject', `${w.bronze}/wordpress_api/posts/posts.parquet`, {}, 'silver deleting a bronze table'],
+    ['s3:GetObject', `${w.bronze}/wordpress_api/_state/posts.json`, {}, 'silver reading bronze state'],
+    ['s3:GetObject', `${w.bronze}/wordpress_api/_runs/run.json`, {}, 'silver reading a run manifest'],
+    ['s3:GetObject', `${w.bronze}/other_source/posts/posts.parquet`, {}, 'silver reading another prefix of bronze'],
+    ['s3:ListBucket', w.bronze, { 's3:prefix': 'other_source/' }, 'silver listing another prefix of bronze'],
+    ['s3:ListBucket', w.bronze, {}, 'silver listing the whole bronze bucket'],
+    ['s3:GetObject', `${w.raw}/wordpress_api/posts/ingest_date=2026-01-01/posts-run.json`, {}, 'silver reading raw'],
+    ['s3:PutObject', `${w.raw}/wordpress_api/posts/ingest_date=2026-01-01/posts-run.json`, {}, 'silver writing raw'],
+    ['s3:PutObject', `${w.silver}/other_source/posts/posts.parquet`, {}, 'silver writing another prefix'],
+    ['s3:PutObject', `${w.silver}/posts.parquet`, {}, 'silver writing the bucket root'],
+    ['s3:DeleteObject', `${w.silver}/wordpress_api/posts/posts.parquet`, {}, 'silver deleting its own table'],
+    ['s3:GetObject', `${w.silver}/wordpress_api/posts/posts.parquet`, {}, 'silver reading silver (it only writes)'],
+    ['s3:PutObject', `${w.silver}/wordpress_api/posts/posts.parquet`, { 'aws:SecureTransport': 'false' }, 'silver writing over plain http'],
+    ['glue:GetTable', w.glue.table('posts'), {}, 'silver reading a bronze catalog table'],
+    ['glue:UpdateTable', w.glue.table('posts'), {}, 'silver changing a bronze catalog table'],
+    ['glue:DeleteTable', w.glue.table('posts', silverDb), {}, 'silver deleting a table'],
+    ['glue:CreateDatabase', w.glue.catalog, {}, 'silver creating a database'],
+    ['sns:Publish', w.topics.silver, {}, 'silver publishing on its topic (the state machine does)'],
+    ['sns:Publish', w.topics.bronze, {}, 'silver publishing on the bronze topic'],
+    ['ssm:GetParameters', param('wordpress/blog.example.com/api/credentials'), {}, 'silver reading the credentials'],
+    ['ssm:GetParameters', param('s3/lakehouse/name/raw'), {}, 'silver reading the raw bucket parameter'],
+    ['lambda:InvokeFunction', w.fn('bronze'), {}, 'silver invoking bronze'],
+  ];
+  for (const [action, resource, context, why] of denied) t.not(await simulate(w, 'silver', action, resource, context), 'Allowed', why);
+  // The state machine invokes silver and publishes its failures; bronze and raw do neither.
+  t.is(await simulate(w, 'stateMachine', 'lambda:InvokeFunction', w.fn('silver')), 'Allowed');
+  t.is(await simulate(w, 'stateMachine', 'sns:Publish', w.topics.silver), 'Allowed');
+  t.not(await simulate(w, 'bronze', 's3:PutObject', `${w.silver}/wordpress_api/posts/posts.parquet`), 'Allowed', 'bronze writing silver');
+  t.not(await simulate(w, 'raw', 's3:GetObject', `${w.silver}/wordpress_api/posts/posts.parquet`), 'Allowed', 'raw reading silver');
 });
 
 /** Every policy document a resource carries, with where it came from. */
@@ -317,8 +373,8 @@ const principals = (p: unknown): string[] => (p === undefined ? [] : typeof p ==
 test('no resource or trust policy grants Principal "*" (or AWS "*") except as a Deny', async (t) => {
   const { resources } = await program;
   const docs = documents(resources);
-  t.true(docs.filter((d) => d.where.includes('bucketPolicy')).length === 3, 'the raw, bronze and Athena results bucket policies were found');
-  t.true(docs.filter((d) => d.where.endsWith('assumeRolePolicy')).length === 4, 'all four trust policies were found');
+  t.true(docs.filter((d) => d.where.includes('bucketPolicy')).length === 4, 'the raw, bronze, silver and Athena results bucket policies were found');
+  t.true(docs.filter((d) => d.where.endsWith('assumeRolePolicy')).length === 5, 'all five trust policies were found');
   for (const { where, doc } of docs) {
     for (const s of doc.Statement) {
       if (principals(s.Principal).includes('*')) t.is(s.Effect, 'Deny', `${where} ${s.Sid}: a "*" principal may only be denied`);
@@ -339,6 +395,7 @@ test('each role trusts exactly one AWS service, and the scheduler\'s trust is pi
   t.deepEqual(services, {
     'raw-function': [['Allow', ['sts:AssumeRole'], 'lambda.amazonaws.com']],
     'bronze-function': [['Allow', ['sts:AssumeRole'], 'lambda.amazonaws.com']],
+    'silver-function': [['Allow', ['sts:AssumeRole'], 'lambda.amazonaws.com']],
     'orchestration-state-machine': [['Allow', ['sts:AssumeRole'], 'states.amazonaws.com']],
     'orchestration-scheduler': [['Allow', ['sts:AssumeRole'], 'scheduler.amazonaws.com']],
   });
@@ -348,7 +405,7 @@ test('each role trusts exactly one AWS service, and the scheduler\'s trust is pi
 test('anonymous requests to any bucket are refused: the only "*" statement denies plain http, and nothing allows the public', async (t) => {
   const w = await world();
   const { anonymousPrincipal } = await import('@cloud-copilot/iam-simulate');
-  t.is(Object.keys(w.bucketPolicies).length, 3);
+  t.is(Object.keys(w.bucketPolicies).length, 4);
   for (const [name, policy] of Object.entries(w.bucketPolicies)) {
     const result = await runSimulation({
       identityPolicies: [], serviceControlPolicies: [], resourceControlPolicies: [],
@@ -360,7 +417,7 @@ test('anonymous requests to any bucket are refused: the only "*" statement denie
   }
 });
 
-test('the password is in no registered resource except its SecureString parameter, and in neither serialized handler', async (t) => {
+test('the password is in no registered resource except its SecureString parameter, and in no serialized handler', async (t) => {
   const { resources, serialized, outputs } = await program;
   const forms = [PASSWORD, encodeURIComponent(PASSWORD), Buffer.from(`${USERNAME}:${PASSWORD}`).toString('base64'), JSON.stringify(PASSWORD).slice(1, -1)];
   const credentials = resources.filter((r) => r.type === 'aws:ssm/parameter:Parameter' && String(r.inputs.name).endsWith('/api/credentials'));
@@ -371,7 +428,7 @@ test('the password is in no registered resource except its SecureString paramete
     const text = JSON.stringify({ inputs: r.inputs, state: r.state });
     for (const form of forms) t.false(text.includes(form), `${r.type} ${r.name} carries the password`);
   }
-  t.is(serialized.length, 2);
+  t.is(serialized.length, 3);
   for (const text of serialized) for (const form of forms) t.false(text.includes(form), 'a serialized handler carries the password');
   const exported = JSON.stringify(outputs);
   for (const form of forms) t.false(exported.includes(form), 'a stack output carries the password');
