@@ -85,7 +85,7 @@ export function columnWriter(spec: ColumnSpec, path: readonly string[], compress
     pages = [];
     rows = nulls = 0;
     min = max = null;
-    dictionary = physical === 'BOOLEAN' ? null : dictionaryTrial(physical === 'BYTE_ARRAY');
+    dictionary = physical === 'BOOLEAN' ? null : dictionaryTrial(physical);
   };
   /** Gives up on the dictionary: the values so far become plain pages, cut where plain writing would cut them. */
   const dropDictionary = () => {

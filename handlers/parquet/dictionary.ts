@@ -1,4 +1,4 @@
-import type { Scalar } from './column-values';
+import type { Physical, Scalar } from './column-values';
 import type { RleEncoder } from './hyparquet-writer-internals';
 import type { Levels } from './levels';
 import { bitWidth } from './levels';
@@ -22,13 +22,15 @@ export interface DictionaryTrial {
   indexes(): Int32Array;
 }
 
-/** @param byteArray - Values are binary strings (4 bytes of length each, plain), not 8-byte numbers. */
-export function dictionaryTrial(byteArray: boolean): DictionaryTrial {
+export function dictionaryTrial(physical: Exclude<Physical, 'BOOLEAN'>): DictionaryTrial {
   /** A dictionary with more distinct bytes is dropped for plain pages. */
   const DICTIONARY_LIMIT = 4 << 20;
   /** Values seen before the first look at whether a dictionary can pay. */
   const FIRST_LOOK = 1000;
   const { ceil, max } = Math;
+  /** Values are binary strings (4 bytes of length each, plain), not 8-byte numbers. */
+  const byteArray = physical === 'BYTE_ARRAY';
+  const double = physical === 'DOUBLE';
   const positions = new Map<Scalar, number>();
   const distinct: Scalar[] = [];
   let distinctBytes = 0;
@@ -40,12 +42,15 @@ export function dictionaryTrial(byteArray: boolean): DictionaryTrial {
     distinct,
     indexes: () => indexes.subarray(0, count),
     add(value) {
-      let position = positions.get(value) ?? -1;
+      // A Map finds keys by SameValueZero, where -0 is +0: a DOUBLE's -0 has a key of its own, or
+      // the chunk's -0 and 0 read back as whichever came first (fuzz seeds 2 and 35). INT64 has no -0.
+      const key = double && value === 0 && 1 / (value as number) < 0 ? '-0' : value;
+      let position = positions.get(key) ?? -1;
       const size = byteArray ? 4 + (value as string).length : 8;
       valueBytes += size;
       if (position < 0) {
         position = distinct.length;
-        positions.set(value, position);
+        positions.set(key, position);
         distinct.push(value);
         distinctBytes += size;
       }
