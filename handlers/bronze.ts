@@ -194,16 +194,21 @@ export async function runBronze(deps: HandlerDeps, options: BronzeOptions, event
   };
 
   const summary: BronzeSummary = { succeeded: [], failed: [], objects: [] };
-  const outcomes = await mapLimit(work, options.concurrency ?? 2, async (target) => {
-    const endpoint = String(target?.endpoint ?? '');
-    let landed: Landed;
-    try {
-      landed = await landEndpoint(deps, context, target);
-    } catch (error) {
-      const failure: EndpointFailure = { endpoint, error: (error as Error).message };
-      deps.log.error(`${endpoint}: merge into bronze failed`, { endpoint, key: target?.key, error: failure.error });
-      return { failure };
+  const groups = byEndpoint(work);
+  const outcomes = await mapLimit(groups, options.concurrency ?? 2, async (objects) => {
+    const endpoint = String(objects[0]?.endpoint ?? '');
+    let landed: Landed | undefined;
+    // Several objects of one endpoint are a replay's history: landed in order, each on the last.
+    for (const target of objects) {
+      try {
+        landed = await landEndpoint(deps, context, target);
+      } catch (error) {
+        const failure: EndpointFailure = { endpoint, error: `${objects.length > 1 ? `replaying ${target?.key}: ` : ''}${(error as Error).message}` };
+        deps.log.error(`${endpoint}: merge into bronze failed`, { endpoint, key: target?.key, error: failure.error });
+        return { failure };
+      }
     }
+    if (!landed) return {};
     try {
       if (deps.glue && options.catalogDatabase) await catalogue(deps, deps.glue, options, buckets.bronze, dataSource, landed);
       return { object: landed.object };
@@ -225,13 +230,23 @@ export async function runBronze(deps: HandlerDeps, options: BronzeOptions, event
 
   if (summary.failed.length > 0) {
     const lines = summary.failed.map((f) => `- ${f.endpoint}: ${f.error}`);
-    const message = `${summary.failed.length} of ${work.length} endpoint(s) failed to merge into bronze; their tables and state were kept as they were.\n${lines.join('\n')}`;
+    const message = `${summary.failed.length} of ${groups.length} endpoint(s) failed to merge into bronze; their tables and state were kept as they were (a replay's, as of its last landed fetch).\n${lines.join('\n')}`;
     await alert(deps, topic, `${deps.functionName}: Ran With Failures`, message);
   }
   deps.log.info(`WordPress API Bronze process complete: ${summary.succeeded.length} Successful | ${summary.failed.length} Failed`, {
     succeeded: summary.succeeded, failed: summary.failed.map((f) => f.endpoint),
   });
   return summary;
+}
+
+/** The objects grouped by endpoint, each group in the order given (a replay's is its history's). */
+function byEndpoint(objects: RawObject[]): RawObject[][] {
+  const groups = new Map<string, RawObject[]>();
+  for (const object of objects) {
+    const endpoint = String(object?.endpoint ?? '');
+    groups.set(endpoint, [...(groups.get(endpoint) ?? []), object]);
+  }
+  return [...groups.values()];
 }
 
 /**

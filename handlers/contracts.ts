@@ -52,9 +52,10 @@ export interface RawEvent {
   runId?: string;
   /**
    * The execution's input; `{ "fullRefresh": true }` forces a full crawl of every endpoint,
-   * `{ "acceptDeletions": ["posts"] }` lets those endpoints delete more than the guard allows.
+   * `{ "acceptDeletions": ["posts"] }` lets those endpoints delete more than the guard allows,
+   * `{ "replay": true }` rebuilds bronze from raw history without a request to the site.
    */
-  execution?: { fullRefresh?: unknown; acceptDeletions?: unknown };
+  execution?: { fullRefresh?: unknown; acceptDeletions?: unknown; replay?: unknown };
   /** Decide whether the endpoint's crawl is split into parts, and list its ids if so. */
   plan?: boolean;
   /** Fetch one part of a planned crawl. */
@@ -168,6 +169,8 @@ export interface RawObject {
   restated?: number;
   /** The execution's input accepts this endpoint's deletions beyond the guard (`acceptDeletions`). */
   acceptDeletions?: boolean;
+  /** The first object of a replay (lake/replay.ts): bronze lands it on an empty table and state. */
+  rebuild?: boolean;
 }
 
 /** What the raw function returns, and what the bronze function accepts as its event. */

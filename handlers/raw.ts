@@ -11,6 +11,7 @@ import { extractEndpoint } from './lake/extract';
 import type { FanOutContext } from './lake/fan-out';
 import { defaultPagesPerTask, fetchPart, joinParts, planEndpoint } from './lake/fan-out';
 import { parseEndpoints } from './wordpress/endpoints';
+import { replayObjects } from './lake/replay';
 import { defaultTransportOptions } from './wordpress/transport';
 
 /**
@@ -179,6 +180,7 @@ async function prepare(deps: HandlerDeps, options: RawOptions, event: RawEvent):
     runId: typeof event?.runId === 'string' && event.runId !== '' ? event.runId : `manual-${new Date().toISOString().replace(/[:.]/g, '-')}`,
     fullRefresh: event?.execution?.fullRefresh === true,
     acceptDeletions: accepted,
+    replay: event?.execution?.replay === true,
     overlapMinutes: options.incrementalOverlapMinutes ?? 60,
     fullRefreshDays: options.fullRefreshDays ?? 7,
     pagesPerTask: options.pagesPerTask ?? defaultPagesPerTask(300, concurrency),
@@ -201,9 +203,9 @@ export async function runRaw(deps: HandlerDeps, options: RawOptions, event: RawE
   for (const outcome of outcomes) {
     if ('error' in outcome) summary.failed.push(outcome);
     else {
-      summary.succeeded.push(outcome.endpoint);
-      summary.objects.push(outcome);
-      logFigures(deps, outcome);
+      summary.succeeded.push(outcome[0].endpoint);
+      summary.objects.push(...outcome);
+      if (!context.replay) logFigures(deps, outcome[0]);
     }
   }
   if (summary.failed.length > 0) await alertFailures(deps, { topicArn, bucket, dataSource }, summary.failed, endpoints.length);
@@ -247,10 +249,10 @@ export async function runRawTask(deps: HandlerDeps, options: RawOptions, event: 
   }
 }
 
-async function extractOne(deps: HandlerDeps, context: ExtractContext, spec: EndpointSpec, options: CrawlOptions): Promise<RawObject | EndpointFailure> {
+async function extractOne(deps: HandlerDeps, context: ExtractContext, spec: EndpointSpec, options: CrawlOptions): Promise<RawObject[] | EndpointFailure> {
   const started = Date.now();
   try {
-    return await extractEndpoint(deps, context, spec, options);
+    return context.replay ? await replayObjects(deps, context, spec) : [await extractEndpoint(deps, context, spec, options)];
   } catch (error) {
     const message = error instanceof Error ? error.message : String(error);
     deps.log.error('endpoint failed', { endpoint: spec.name, error: message, ms: Date.now() - started });

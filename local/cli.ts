@@ -23,6 +23,9 @@ Options:
                       raw task (default: the stack's pagesPerTask)
   --full-refresh      crawl every endpoint in full and rebuild bronze from it (default: incremental
                       where the state allows, full every fullRefreshDays days)
+  --replay            rebuild every bronze table, its deletions and state from raw history alone
+                      (the last full fetch and every later one, in order), without a request to
+                      the site: the repair after a converter or config change
   --accept-deletions a,b   let these endpoints delete more rows than maxDeletePercent and
                       maxDeleteRows allow, in this run only (the guard stops a run that would empty
                       a table because a plugin or cache hid the site's items)
@@ -57,6 +60,7 @@ function options(argv: string[]) {
         'pages-per-task': { type: 'string' },
         'full-refresh': { type: 'boolean', default: false },
         'accept-deletions': { type: 'string' },
+        replay: { type: 'boolean', default: false },
         help: { type: 'boolean', default: false },
       },
       strict: true,
@@ -84,7 +88,7 @@ function options(argv: string[]) {
   if (!/^[A-Za-z0-9_.-]+$/.test(parsed.stack!)) throw new UsageError(`--stack "${parsed.stack}" is not a stack name. Fix: e.g. --stack ${LOCAL_STACK}`);
   const acceptDeletions = parsed['accept-deletions']?.split(',').map((e) => e.trim()).filter(Boolean);
   if (parsed['accept-deletions'] !== undefined && !acceptDeletions?.length) throw new UsageError('--accept-deletions is empty. Fix: name the endpoints, e.g. --accept-deletions posts');
-  return { help: parsed.help!, site: parsed.site, endpoints, stack: parsed.stack!, out: resolve(parsed.out!), concurrency, pagesPerTask, fullRefresh: parsed['full-refresh']!, acceptDeletions };
+  return { help: parsed.help!, site: parsed.site, endpoints, stack: parsed.stack!, out: resolve(parsed.out!), concurrency, pagesPerTask, fullRefresh: parsed['full-refresh']!, acceptDeletions, replay: parsed.replay! };
 }
 
 /**
@@ -153,14 +157,15 @@ function nextSteps(opts: Options, demo: boolean): string {
 
 async function run(opts: Options): Promise<number> {
   const stackConfig = await readStackConfig(process.cwd(), opts.stack);
-  const demo = !opts.site && stackConfig['wordpress-lakehouse:siteUrl'] === undefined ? await startDemoSite() : undefined;
+  // A replay reads raw history only: no site to serve or probe.
+  const demo = !opts.replay && !opts.site && stackConfig['wordpress-lakehouse:siteUrl'] === undefined ? await startDemoSite() : undefined;
   try {
     if (demo) {
       const sizes = Object.entries(DEMO_SIZES).map(([name, n]) => `${n} ${name}`).join(', ');
       process.stdout.write(`Serving a demo WordPress site at ${demo.origin} (no siteUrl in Pulumi.${opts.stack}.yaml and no --site): ${sizes}, generated.\n`);
     }
     const site = demo?.origin ?? opts.site;
-    const problem = await siteProblem({ ...opts, site }, stackConfig);
+    const problem = opts.replay ? undefined : await siteProblem({ ...opts, site }, stackConfig);
     if (problem) {
       process.stderr.write(`error: ${problem}\n`);
       return 2;

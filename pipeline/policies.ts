@@ -61,8 +61,9 @@ export interface RawPolicyArgs {
  * The raw function writes raw objects under its prefix, and only with If-None-Match: a write
  * without it is refused, so raw history cannot be overwritten even by this role (S3 answers 412 to
  * a conditional write over an existing key). The handlers never use multipart uploads, whose
- * CreateMultipartUpload and UploadPart cannot carry the header: they are refused too. The one thing
- * it reads back is the id listing a split crawl's parts are cut from.
+ * CreateMultipartUpload and UploadPart cannot carry the header: they are refused too. It reads back
+ * its own history under the prefix: the id listing a split crawl's parts are cut from, and, for a
+ * replay, the list of an endpoint's raw objects and their metadata (lake/replay.ts).
  * https://docs.aws.amazon.com/AmazonS3/latest/userguide/conditional-writes-enforce.html
  */
 export function rawFunctionPolicy(args: RawPolicyArgs): PolicyDocument {
@@ -75,7 +76,14 @@ export function rawFunctionPolicy(args: RawPolicyArgs): PolicyDocument {
       Resource: [interpolate(args.rawBucketArn, `/${args.dataSource}/*`)],
       Condition: { Null: { 's3:if-none-match': 'false' } },
     },
-    { Sid: 'S3IdListingReadActions', Effect: 'Allow', Action: ['s3:GetObject'], Resource: [interpolate(args.rawBucketArn, `/${args.dataSource}/_ids/*`)] },
+    { Sid: 'S3RawReadActions', Effect: 'Allow', Action: ['s3:GetObject'], Resource: [interpolate(args.rawBucketArn, `/${args.dataSource}/*`)] },
+    {
+      Sid: 'S3BucketActions',
+      Effect: 'Allow',
+      Action: ['s3:ListBucket'],
+      Resource: [args.rawBucketArn],
+      Condition: { StringLike: { 's3:prefix': [`${args.dataSource}/*`] } },
+    },
     { Sid: 'SNSActions', Effect: 'Allow', Action: ['sns:Publish'], Resource: args.topicArns },
     { Sid: 'ParameterStoreActions', Effect: 'Allow', Action: ['ssm:GetParameters', 'ssm:GetParameter'], Resource: args.parameterArns },
   );

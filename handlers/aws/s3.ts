@@ -65,6 +65,12 @@ export async function getStream(s3: S3Client, bucket: string, key: string): Prom
   return out.Body as Readable;
 }
 
+/** The user metadata and size of an object (HeadObject: GetObject's permission, no body). */
+export async function getMetadata(s3: S3Client, bucket: string, key: string): Promise<{ metadata: Record<string, string>; bytes: number }> {
+  const out = await s3.send(new (sdk().HeadObjectCommand)({ Bucket: bucket, Key: key }));
+  return { metadata: out.Metadata ?? {}, bytes: out.ContentLength ?? 0 };
+}
+
 /** Every key under `prefix`, following ListObjectsV2 continuation tokens. */
 export async function listKeys(s3: S3Client, bucket: string, prefix: string): Promise<string[]> {
   const keys: string[] = [];

@@ -29,6 +29,8 @@ export interface ExtractContext {
   fullRefreshDays: number;
   /** Endpoints whose deletions this run accepts beyond the guard (the execution's `acceptDeletions`). */
   acceptDeletions: readonly string[];
+  /** Rebuild bronze from raw history instead of fetching (the execution's `replay`, lake/replay.ts). */
+  replay?: boolean;
 }
 
 /** Ids asked for in one `include=` request: WordPress' page size. */
@@ -82,7 +84,9 @@ export async function extractEndpoint(deps: HandlerDeps, context: ExtractContext
         metadata: { ...meta, items: String(incremental.ids.items), pages: String(incremental.ids.pages), sha256: incremental.ids.sha256 },
       });
     }
-    const key = await putNew(deps, context.rawBucket, (attempt) => rawItemsKey(context.dataSource, spec.name, fetchedAt, context.runId, attempt), crawl.path, { contentType: 'application/json; charset=utf-8', metadata: meta });
+    // What a replay needs to land this object again as bronze did (replay.ts): its listing, and the projection.
+    const replayMeta = { ...(idsKey && { 'ids-key': idsKey }), ...(projection && projection.join(',').length <= 1024 && { projection: projection.join(',') }) };
+    const key = await putNew(deps, context.rawBucket, (attempt) => rawItemsKey(context.dataSource, spec.name, fetchedAt, context.runId, attempt), crawl.path, { contentType: 'application/json; charset=utf-8', metadata: { ...meta, ...replayMeta } });
 
     const object: RawObject = {
       endpoint: spec.name,

@@ -65,6 +65,7 @@ export async function planEndpoint(deps: HandlerDeps, context: FanOutContext, sp
     deps.log.info('endpoint crawled in one task', { endpoint: spec.name, why });
     return { endpoint: spec.name, single: why, failed: [] };
   };
+  if (context.replay) return single('replay of raw history');
   const { state, reason, projection } = await crawlMode(deps, context, spec, fetchedAt, options);
   if (reason === undefined) return single('incremental run');
   if (!spec.paginate) return single('not a paginated collection');
@@ -185,7 +186,7 @@ export async function joinParts(deps: HandlerDeps, context: FanOutContext, spec:
     await writeFile(path, `${JSON.stringify(parts)}\n`);
     const partsKey = await putNew(deps, context.rawBucket, (attempt) => rawPartsKey(context.dataSource, spec.name, plan.fetchedAt, context.runId, attempt), path, {
       contentType: 'application/json; charset=utf-8',
-      metadata: { ...runMetadata(context.runId, plan.fetchedAt), items: String(items), parts: String(parts.length), sha256 },
+      metadata: { ...runMetadata(context.runId, plan.fetchedAt), items: String(items), parts: String(parts.length), sha256, ...(plan.projection && plan.projection.join(',').length <= 1024 && { projection: plan.projection.join(',') }) },
     });
     const object: RawObject = {
       endpoint: spec.name,

@@ -97,7 +97,8 @@ export async function landEndpoint(deps: HandlerDeps, context: LandContext, obje
     // The first is fetched before anything else is read: a raw object that is not there fails the merge at once.
     await download(context.rawBucket, rawKeys[0], partPath(0));
     // An unreadable state only loses the mark (raw then crawled in full anyway); this run rewrites it.
-    const { state, error: stateError } = await loadState(deps.s3, context.bronzeBucket, context.dataSource, endpoint);
+    // A replay's first object starts from nothing: what bronze holds is what it rebuilds.
+    const { state, error: stateError } = object.rebuild ? { state: undefined, error: undefined } : await loadState(deps.s3, context.bronzeBucket, context.dataSource, endpoint);
     if (stateError) deps.log.warn('state unreadable; it is rewritten after this run', { endpoint, error: stateError });
     // Without the digests raw compared against (a state lost since), every id not fetched is left
     // out, and the next run fetches it again.
@@ -118,8 +119,10 @@ export async function landEndpoint(deps: HandlerDeps, context: LandContext, obje
     let previous: StoredTable | undefined;
     const previousPath = join(dir, 'previous.parquet');
     try {
-      await download(context.bronzeBucket, key, previousPath);
-      previous = await openTable(previousPath);
+      if (!object.rebuild) {
+        await download(context.bronzeBucket, key, previousPath);
+        previous = await openTable(previousPath);
+      }
     } catch (error) {
       // S3 answers 403 rather than 404 for a missing key unless ListBucket applies, so on a full
       // crawl any unreadable table is rebuilt from the crawl (losing only its lineage and this

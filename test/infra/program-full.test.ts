@@ -179,9 +179,11 @@ test('the raw function can write only raw objects and the bronze function only b
   const rawPolicy = policyOf(resources, 'raw-function');
   const bronzePolicy = policyOf(resources, 'bronze-function');
   t.deepEqual(allows(rawPolicy, 's3:PutObject'), [`${raw}/wordpress_api/*`]);
-  // The one raw object raw reads back: the id listing a split crawl's parts are cut from.
-  t.deepEqual(allows(rawPolicy, 's3:GetObject'), [`${raw}/wordpress_api/_ids/*`]);
-  t.deepEqual(allows(rawPolicy, 's3:ListBucket'), []);
+  // Raw reads back its own history only: a split crawl's id listing, a replay's objects and their metadata.
+  t.deepEqual(allows(rawPolicy, 's3:GetObject'), [`${raw}/wordpress_api/*`]);
+  t.deepEqual(allows(rawPolicy, 's3:ListBucket'), [raw]);
+  const rawList = rawPolicy.Statement.find((s) => s.Action.includes('s3:ListBucket')) as { Condition?: unknown };
+  t.deepEqual(rawList.Condition, { StringLike: { 's3:prefix': ['wordpress_api/*'] } });
   // Bronze reads back its own table and state to merge into them, and lists only its own bucket.
   t.deepEqual(allows(bronzePolicy, 's3:PutObject'), [`${bronze}/wordpress_api/*`]);
   t.deepEqual(allows(bronzePolicy, 's3:GetObject').sort(), [`${bronze}/wordpress_api/*`, `${raw}/wordpress_api/*`].sort());
@@ -191,7 +193,7 @@ test('the raw function can write only raw objects and the bronze function only b
   for (const doc of [rawPolicy, bronzePolicy]) t.deepEqual(allows(doc, 's3:DeleteObject'), []);
   t.true(allows(rawPolicy, 'ssm:GetParameters').some((arn) => arn.endsWith('/api/credentials')));
   t.false(allows(bronzePolicy, 'ssm:GetParameters').some((arn) => arn.endsWith('/api/credentials')));
-  t.deepEqual(rawPolicy.Statement.map((s) => s.Sid), ['CloudWatchLogStreamActions', 'S3ObjectActions', 'S3IdListingReadActions', 'SNSActions', 'ParameterStoreActions']);
+  t.deepEqual(rawPolicy.Statement.map((s) => s.Sid), ['CloudWatchLogStreamActions', 'S3ObjectActions', 'S3RawReadActions', 'S3BucketActions', 'SNSActions', 'ParameterStoreActions']);
 });
 
 test('the raw role may read the state bronze keeps, and nothing else of bronze', async (t) => {

@@ -144,6 +144,9 @@ test('the calls outside the handlers are allowed too: logs, the credentials para
     ['stateMachine', 'states:DescribeExecution', `${w.sm.replace(':stateMachine:', ':execution:')}/${MAP_LABEL}:0a1b2c3d-run`],
     ['stateMachine', 'states:StopExecution', `${w.sm.replace(':stateMachine:', ':execution:')}/${MAP_LABEL}:0a1b2c3d-run`],
     ['raw', 's3:GetObject', `${w.raw}/wordpress_api/_ids/posts/ingest_date=2026-01-01/posts-run.json`],
+    // A replay lists an endpoint's raw history and reads its objects' metadata (HeadObject is GetObject).
+    ['raw', 's3:GetObject', `${w.raw}/wordpress_api/posts/ingest_date=2026-01-01/posts-run.json`],
+    ['raw', 's3:ListBucket', w.raw, { 's3:prefix': 'wordpress_api/posts/ingest_date=' }],
   ];
   for (const [role, action, resource, context] of allowed) t.is(await simulate(w, role, action, resource, context), 'Allowed', `${role} ${action} ${resource}`);
 });
@@ -157,7 +160,7 @@ test('calls outside each role\'s job are denied', async (t) => {
     ['raw', 's3:PutObject', `${w.bronze}/wordpress_api/_state/posts.json`, {}, 'raw writing bronze\'s state'],
     ['bronze', 's3:PutObject', `${w.raw}/wordpress_api/posts/ingest_date=2026-01-01/posts-run.json`, {}, 'bronze writing raw'],
     ['bronze', 's3:PutObject', `${w.raw}/wordpress_api/_ids/posts/ingest_date=2026-01-01/posts-run.json`, {}, 'bronze writing a raw id listing'],
-    ['raw', 's3:GetObject', `${w.raw}/wordpress_api/posts/ingest_date=2026-01-01/posts-run.json`, {}, 'raw reading raw history'],
+    ['raw', 's3:GetObject', `${w.raw}/other_source/posts/ingest_date=2026-01-01/posts-run.json`, {}, 'raw reading another prefix\'s history'],
     // Raw reads bronze's state only: not a table, its deletions or the run manifests.
     ['raw', 's3:GetObject', `${w.bronze}/wordpress_api/posts/posts.parquet`, {}, 'raw reading a bronze table'],
     ['raw', 's3:GetObject', `${w.bronze}/wordpress_api/posts_deletions/posts_deletions-run.parquet`, {}, 'raw reading bronze deletions'],
@@ -165,7 +168,8 @@ test('calls outside each role\'s job are denied', async (t) => {
     ['raw', 's3:GetObject', `${w.bronze}/other_source/_state/posts.json`, {}, 'raw reading another prefix\'s state'],
     ['raw', 's3:ListBucket', w.bronze, { 's3:prefix': 'wordpress_api/posts/' }, 'raw listing a bronze table'],
     ['raw', 's3:ListBucket', w.bronze, {}, 'raw listing the whole bronze bucket'],
-    ['raw', 's3:ListBucket', w.raw, { 's3:prefix': 'wordpress_api/' }, 'raw listing raw'],
+    ['raw', 's3:ListBucket', w.raw, { 's3:prefix': 'other_source/' }, 'raw listing another prefix of raw'],
+    ['raw', 's3:ListBucket', w.raw, {}, 'raw listing the whole raw bucket'],
     // Other prefixes.
     ['raw', 's3:PutObject', `${w.raw}/other_source/posts/posts.json`, {}, 'raw writing another prefix'],
     ['raw', 's3:PutObject', `${w.raw}/posts.json`, {}, 'raw writing the bucket root'],
@@ -217,8 +221,6 @@ test('calls outside each role\'s job are denied', async (t) => {
     ['stateMachine', 'states:DescribeExecution', `arn:aws:states:${REGION}:${ACCOUNT}:execution:WordPress_Raw_To_Bronze-prod/${MAP_LABEL}:x`, {}, 'state machine reading another stack\'s child execution'],
     ['stateMachine', 'states:DeleteStateMachine', w.sm, {}, 'state machine deleting itself'],
     ['stateMachine', 'states:UpdateStateMachine', w.sm, {}, 'state machine changing itself'],
-    ['raw', 's3:GetObject', `${w.raw}/wordpress_api/_parts/posts/ingest_date=2026-01-01/posts-run.json`, {}, 'raw reading a parts list (only bronze needs it)'],
-    ['raw', 's3:GetObject', `${w.raw}/wordpress_api/posts/ingest_date=2026-01-01/posts-run.part-00001.json`, {}, 'raw reading a part'],
     ['raw', 's3:GetObject', `${w.raw}/other_source/_ids/posts/ingest_date=2026-01-01/posts-run.json`, {}, 'raw reading another prefix\'s id listing'],
   ];
   for (const [role, action, resource, context, why] of denied) {
