@@ -1,7 +1,7 @@
 import { parseArgs } from 'node:util';
 import { DuckDBInstance } from '@duckdb/node-api';
 import { runSeed } from './differential';
-import { duckdbReader, readHyparquet, readPolars } from './readers';
+import { duckdbReader, readHyparquet, readParquetWasm } from './readers';
 
 /**
  * npm run fuzz -- --seeds 2000 [--from 1]: the differential fuzz test over many seeds, printing each
@@ -14,7 +14,7 @@ async function main(): Promise<void> {
   const from = Number(values.from);
   const db = await DuckDBInstance.create(':memory:');
   const connection = await db.connect();
-  const readers = { hyparquet: readHyparquet, duckdb: duckdbReader(connection), polars: readPolars };
+  const readers = { hyparquet: readHyparquet, duckdb: duckdbReader(connection), parquetWasm: readParquetWasm };
   const failing = new Set<number>();
   const started = performance.now();
   for (let seed = from; seed < from + count; seed++) {

@@ -6,8 +6,9 @@ import type { ColumnSpec } from '../../handlers/parquet/infer';
 /**
  * Three readers of a bronze file, each giving rows of plain JS values (null, number, boolean,
  * string, epoch milliseconds, arrays): hyparquet (JavaScript, whose sibling writes our footer),
- * DuckDB (C++), and Polars (Rust, through nodejs-polars: its own Parquet reader, polars-parquet,
- * shares no code with DuckDB's, with hyparquet or with ours). Rows come as arrays in the file's
+ * DuckDB (C++), and parquet-wasm (the Rust `parquet` crate of arrow-rs compiled to WebAssembly,
+ * its Arrow output read by apache-arrow: no code in common with DuckDB's, hyparquet's or ours).
+ * Rows come as arrays in the file's
  * column order: rows as objects lose a column named `__proto__` in hyparquet's and DuckDB's
  * readers (an assignment sets the prototype), and a JSON key `__proto__` makes that column.
  */
@@ -45,13 +46,17 @@ export function duckdbReader(connection: DuckDBConnection): Reader {
   };
 }
 
-export const readPolars: Reader = async (file, schema) => {
-  const pl = (await import('nodejs-polars')).default;
-  const frame = pl.readParquet(file);
-  // Polars reads a JSON-annotated BYTE_ARRAY as Binary, which it cannot hand to JS: as UTF-8 text.
-  const columns = schema.map((column) => {
-    const series = frame.getColumn(column.name);
-    return (column.kind === 'json' ? series.cast(pl.Utf8) : series).toArray() as unknown[];
-  });
-  return Array.from({ length: frame.height }, (_, r) => columns.map((values) => values[r]));
+/** Arrow's values as plain JS: a list arrives as a Vector. */
+function fromArrow(value: unknown): unknown {
+  if (value !== null && typeof value === 'object' && 'toArray' in value) return [...(value as unknown as Iterable<unknown>)].map(fromArrow);
+  return value;
+}
+
+export const readParquetWasm: Reader = async (file) => {
+  // The package's `./node` export, typed by its file (this project resolves modules the node10 way).
+  const { readParquet } = require('parquet-wasm/node') as typeof import('parquet-wasm/node/parquet_wasm');
+  const { tableFromIPC } = await import('apache-arrow');
+  const table = tableFromIPC(readParquet(await readFile(file)).intoIPCStream());
+  const columns = table.schema.fields.map((field) => [...table.getChild(field.name)!].map(fromArrow));
+  return Array.from({ length: table.numRows }, (_, r) => columns.map((values) => values[r]));
 };
