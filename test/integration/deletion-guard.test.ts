@@ -1,11 +1,11 @@
 import test from 'ava';
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { DuckDBInstance } from '@duckdb/node-api';
 import { runLocal } from '../../local/run';
 import { deletionGuardError } from '../../handlers/lake/land';
-import { type FixtureCollection, generateItems, startWordPressFixture } from '../../local/demo-site/rest-server';
+import { type FixtureCollection, generateItems } from '../../local/demo-site/rest-server';
+import { fixtureProject } from '../helpers/fixture-project';
 
 test('the guard needs both bounds passed: a small table may lose a few rows, a big one a few percent', (t) => {
   const guard = { maxPercent: 10, maxRows: 50 };
@@ -19,14 +19,7 @@ test('the guard needs both bounds passed: a small table may lose a few rows, a b
 test('a site that suddenly answers 200 [] fails the endpoint with the counts, keeps the table, and deletes only once accepted', async (t) => {
   t.timeout(5 * 60_000);
   const collections: Record<string, FixtureCollection> = { posts: { items: generateItems(300) }, users: { items: generateItems(5), kind: 'terms' } };
-  const site = await startWordPressFixture({ collections });
-  const dir = await mkdtemp(join(tmpdir(), 'deletion-guard-'));
-  t.teardown(async () => {
-    await site.close();
-    await rm(dir, { recursive: true, force: true });
-  });
-  await writeFile(join(dir, 'Pulumi.test.yaml'), ['config:', '  aws:region: eu-west-2', `  wordpress-lakehouse:siteUrl: ${site.origin}`, '  wordpress-lakehouse:endpoints: [posts, users]', ''].join('\n'));
-  const out = join(dir, 'lake');
+  const { dir, out } = await fixtureProject(t, collections);
   const run = (acceptDeletions?: string[]) => runLocal({ projectDir: dir, stack: 'test', out, ...(acceptDeletions && { acceptDeletions }) });
   const day1 = await run();
   t.is(day1.status, 'SUCCEEDED', day1.error);

@@ -1,25 +1,18 @@
 import test from 'ava';
-import { cp, mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { cp, readFile, readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { DuckDBInstance } from '@duckdb/node-api';
 import { runLocal } from '../../local/run';
-import { type FixtureCollection, generateItems, startWordPressFixture } from '../../local/demo-site/rest-server';
+import { type FixtureCollection, generateItems } from '../../local/demo-site/rest-server';
+import { fixtureProject } from '../helpers/fixture-project';
 
 /** Posts with a modification time (so runs after the first are incremental) and term lists. */
-const posts = (count: number) => generateItems(count).map((item, i) => ({ ...item, modified_gmt: `2026-11-0${1 + (i % 5)}T10:00:00`, categories: [1 + (i % 3)] }));
+const posts = (count: number): Array<Record<string, unknown>> => generateItems(count).map((item, i) => ({ ...item, modified_gmt: `2026-11-0${1 + (i % 5)}T10:00:00`, categories: [1 + (i % 3)] }));
 
 test('a replay rebuilds every bronze table, its deletions and state from raw alone, equal to what the runs built since the last full fetch, lineage included', async (t) => {
   t.timeout(5 * 60_000);
   const collections: Record<string, FixtureCollection> = { posts: { items: posts(250) }, users: { items: generateItems(6), kind: 'terms' } };
-  const site = await startWordPressFixture({ collections });
-  const dir = await mkdtemp(join(tmpdir(), 'replay-'));
-  t.teardown(async () => {
-    await site.close();
-    await rm(dir, { recursive: true, force: true });
-  });
-  await writeFile(join(dir, 'Pulumi.test.yaml'), ['config:', '  aws:region: eu-west-2', `  wordpress-lakehouse:siteUrl: ${site.origin}`, '  wordpress-lakehouse:endpoints: [posts, users]', ''].join('\n'));
-  const out = join(dir, 'lake');
+  const { site, dir, out } = await fixtureProject(t, collections);
   const run = async (options: { replay?: boolean } = {}) => {
     const result = await runLocal({ projectDir: dir, stack: 'test', out, ...options });
     t.is(result.status, 'SUCCEEDED', result.error);
