@@ -27,7 +27,6 @@ import { plainValues } from './plain-values';
  * the footer is hyparquet-writer's own (hyparquet-writer-internals.ts).
  */
 
-export type { Allocate } from './page-bytes';
 export type { FinishedChunk, Stored } from './chunk';
 export type { Physical } from './column-values';
 
@@ -114,11 +113,10 @@ export function columnWriter(spec: ColumnSpec, path: readonly string[], compress
 
   const finish = async (): Promise<FinishedChunk> => {
     if (dictionary && !dictionary.pays()) dropDictionary();
-    const kept = dictionary;
-    let dictionaryPageOf: DictionaryPage | undefined;
-    if (kept) dictionaryPageOf = await dictionaryPages(kept, { plain, slots, rle, pageHeader, compress, addPage, pageBytes: PAGE_BYTES });
+    let dictionaryPage: DictionaryPage | undefined;
+    if (dictionary) dictionaryPage = await dictionaryPages(dictionary, { plain, slots, rle, pageHeader, compress, addPage, pageBytes: PAGE_BYTES });
     else plainPaging.cut(slots.count(), rows);
-    const finished = await assembleChunk({ physical, dictionaryPage: dictionaryPageOf, pages, values: slots.count(), nulls, min, max }, pageHeader);
+    const finished = await assembleChunk({ physical, dictionaryPage, pages, values: slots.count(), nulls, min, max }, pageHeader);
     startChunk();
     return finished;
   };

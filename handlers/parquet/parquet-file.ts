@@ -44,7 +44,6 @@ export interface ParquetFile {
 }
 
 // The compressor and the page buffers are parts of the file; their tests import them from here.
-export type { Compressor } from './compressor';
 export { compressor } from './compressor';
 export { pageBuffers } from './page-bytes';
 
