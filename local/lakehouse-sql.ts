@@ -51,6 +51,9 @@ export async function openLakehouse(out: string, dataSource: string): Promise<{ 
   const silver = silverTables(out, dataSource);
   const { DuckDBInstance } = require('@duckdb/node-api') as typeof import('@duckdb/node-api');
   const connection = await (await DuckDBInstance.create(':memory:')).connect();
+  // Athena works in UTC; DuckDB would take the machine's zone for TIMESTAMP WITH TIME ZONE values
+  // (silver's instants), and date_trunc('month', ...) would put a post of midnight in another month.
+  await connection.run("SET TimeZone = 'UTC'");
   for (const table of tables) {
     // union_by_name: a table may be several files (a deletions table is one per run).
     await connection.run(`CREATE VIEW ${quote(table.name)} AS SELECT * FROM read_parquet(${literal(join(table.folder, '*.parquet'))}, union_by_name = true)`);

@@ -1,6 +1,7 @@
 import * as aws from '@pulumi/aws';
 import * as pulumi from '@pulumi/pulumi';
 import type { PipelineConfig } from './config';
+import { silverDatabaseName } from './handler-options';
 import { hardenedBucket } from './hardened-bucket';
 import { NAMED_QUERIES } from './named-queries';
 
@@ -70,7 +71,8 @@ export class Catalog extends pulumi.ComponentResource {
     for (const query of NAMED_QUERIES) {
       new aws.athena.NamedQuery(
         `${name}-${query.name}`,
-        { name: query.name, description: query.description, database: this.database.name, workgroup: this.workgroup.name, query: query.sql },
+        // The silver database is SilverLayer's; a named query only names it, so Catalog need not wait for it.
+        { name: query.name, description: query.description, database: query.layer === 'silver' ? silverDatabaseName(databaseName) : this.database.name, workgroup: this.workgroup.name, query: query.sql },
         { parent: this },
       );
     }

@@ -82,14 +82,15 @@ test('the results expire after athenaResultsExpirationDays, and the lake buckets
   for (const bucket of lake) t.false(lifecycle(bucket).inputs.rules.some((r: any) => r.expiration), bucket.name);
 });
 
-test('each example query is a named query of the workgroup over the database', async (t) => {
+test('each example query is a named query of the workgroup over its layer\'s database', async (t) => {
   const { resources } = await defaults;
   const queries = ofType(resources, 'aws:athena/namedQuery:NamedQuery');
-  t.is(queries.length, 4);
+  t.is(queries.length, 5);
   t.deepEqual(
     queries.map((q) => [q.inputs.name, q.inputs.database, q.inputs.workgroup, q.inputs.query]).sort(),
-    NAMED_QUERIES.map((q) => [q.name, 'wordpress_lakehouse_dev', 'wordpress-lakehouse-dev', q.sql]).sort(),
+    NAMED_QUERIES.map((q) => [q.name, q.layer === 'silver' ? 'wordpress_lakehouse_dev_silver' : 'wordpress_lakehouse_dev', 'wordpress-lakehouse-dev', q.sql]).sort(),
   );
+  t.true(NAMED_QUERIES.some((q) => q.layer === 'bronze') && NAMED_QUERIES.some((q) => q.layer === 'silver'));
 });
 
 test("the bronze and silver roles' Glue statements name exactly this stack's catalog and their own database and tables, and no wildcard action", async (t) => {

@@ -61,7 +61,7 @@ test('the program creates each resource of the pipeline exactly once', async (t)
   t.is(count('awsx:cloudtrail:Trail'), 1);
   t.is(count('aws:glue/catalogDatabase:CatalogDatabase'), 2, 'bronze\'s and silver\'s');
   t.is(count('aws:athena/workgroup:Workgroup'), 1);
-  t.is(count('aws:athena/namedQuery:NamedQuery'), 4);
+  t.is(count('aws:athena/namedQuery:NamedQuery'), 5);
   t.is(count('aws:glue/crawler:Crawler'), 0, 'the bronze function registers its tables; no crawler');
 });
 
