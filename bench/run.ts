@@ -156,7 +156,7 @@ function conversionRows(c: ConvertResults): Row[] {
 }
 
 function day2Rows(d: Day2Results): Row[] {
-  const label = `${d.posts} posts, ${d.changed} edited, ${d.deleted} deleted`;
+  const label = `${d.posts} posts, ${d.changed} edited, ${d.restated} re-categorised without a new modified_gmt, ${d.deleted} deleted`;
   const side = (metric: string, pick: (s: Day2Results['full']) => number, format: (v: number) => string, target = 'info', pass?: (ratio: number) => boolean): Row => {
     const ratio = pick(d.incremental) / pick(d.full);
     return { section: 'day 2', metric: `${label}: ${metric}`, ours: format(pick(d.incremental)), reference: `full ${format(pick(d.full))}`, ratio: x(ratio), target, verdict: pass ? verdict(pass(ratio)) : '' };
@@ -166,9 +166,27 @@ function day2Rows(d: Day2Results): Row[] {
   const same = p(d.incremental).rows === p(d.full).rows && p(d.incremental).upserted === p(d.full).upserted && p(d.incremental).deleted === p(d.full).deleted;
   return [
     side('requests of full items', (s) => s.itemRequests, count, '<= 0.10x', (r) => r <= 0.1),
-    side('all requests (incl. _fields=id listing)', (s) => s.requests, count),
+    side('all requests (incl. the listing of projected fields)', (s) => s.requests, count),
+    {
+      section: 'day 2',
+      metric: `${label}: listing bytes (projected fields / ids alone) against the full crawl's raw items`,
+      ours: `${mib(d.incremental.listingBytes ?? 0)} / ${mib(d.incremental.idListingBytes ?? 0)}`,
+      reference: `full ${mib(d.full.posts.bytes ?? 0)}`,
+      ratio: x((d.incremental.listingBytes ?? 0) / (d.full.posts.bytes ?? 1)),
+      target: 'info',
+      verdict: '',
+    },
     side('wall time (whole run, child process)', (s) => s.ms, ms, '< 1.00x', (r) => r < 1),
     side('peak RSS (whole run, child process)', (s) => s.peakRss, mib),
+    {
+      section: 'day 2',
+      metric: `${label}: replay of raw history afterwards (npm start -- --replay: day 1 full + day 2 incremental landed again): wall time, peak RSS, rows`,
+      ours: `${ms(d.replay.ms)}, ${mib(d.replay.peakRss)}, ${d.replay.posts.rows}`,
+      reference: `incremental run ${ms(d.incremental.ms)}`,
+      ratio: x(d.replay.ms / d.incremental.ms),
+      target: 'same rows',
+      verdict: verdict(d.replay.posts.rows === d.incremental.posts.rows),
+    },
     {
       section: 'day 2',
       metric: `${label}: rows / upserted / deleted`,
