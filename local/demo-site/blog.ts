@@ -25,6 +25,20 @@ const CATEGORIES: Array<[name: string, parent: number]> = [
   ['Open source', 5], ['Food', 0], ['Café culture', 8], ['Recipes', 8], ['Europe', 8], ['Notes', 0], ['Ελληνικά', 12], ['日本語', 12],
 ];
 
+/** Headlines as a travel-and-data blog writes them, HTML-escaped as WordPress serves titles. */
+const HEADLINES = ['Notes from {place}, part {n}', 'Day {n} in {place}: trains, coffee &amp; code', 'How to build a data lake in {place} &#8212; lesson {n}', '{place} to {other}: {hours} hours by night train', '{n} things I learned in {place}', '{place}: what&#8217;s next for open data? ({n}/10)'];
+const PLACES = ['Kyoto', 'Zürich', 'São Paulo', 'Lisbon', 'Athens', 'Montréal', '東京', 'Αθήνα', 'Reykjavík', 'Kraków'];
+
+/** The title of post number `i` (0-599): place, headline and number together differ for every post. */
+function headline(i: number): string {
+  const n = 1 + Math.floor(i / (PLACES.length * HEADLINES.length));
+  return HEADLINES[Math.floor(i / PLACES.length) % HEADLINES.length]
+    .replace('{place}', PLACES[i % PLACES.length])
+    .replace('{other}', PLACES[(i + n) % PLACES.length])
+    .replace('{hours}', String(5 + n))
+    .replace('{n}', String(n));
+}
+
 const TAG_WORDS = ['parquet', 'duckdb', 'lakehouse', 'aws', 's3', 'lambda', 'step-functions', 'pulumi', 'wordpress', 'rest', 'json', 'zürich', 'são-paulo', 'kyoto', 'athens', 'lisbon'];
 
 function slugOf(name: string): string {
@@ -92,6 +106,7 @@ function blogPosts(mediaIds: number[], categoryIds: number[], tagIds: number[]):
     const content = row.content as { rendered: string; protected: boolean };
     return {
       ...row,
+      title: { rendered: headline(i) },
       author,
       featured_media: featured,
       content: { ...content, rendered: i % 2 === 0 ? gutenberg(content.rendered, i, featured || mediaIds[0]) : content.rendered },
