@@ -4,7 +4,7 @@ import { basicAuthorization } from '../handlers/wordpress/auth';
 import { ConfigError } from '../pipeline/config';
 import { DEMO_SIZES, startDemoSite } from './demo-site';
 import { probeSite } from './probe';
-import { type EndpointReport, LOCAL_STACK, type LocalEvent, localConfig, readStackConfig, runLocal } from './run';
+import { type EndpointReport, LOCAL_STACK, type LocalEvent, type LocalRunResult, localConfig, readStackConfig, runLocal } from './run';
 import { runCli } from './run-cli';
 
 const HELP = `Usage: npm start -- [options]
@@ -147,10 +147,18 @@ async function siteProblem(opts: Options, stackConfig: Record<string, unknown>):
   return probeSite(config.siteUrl, { userAgent: config.userAgent, authorization });
 }
 
+/** What the silver step built and skipped, or why it failed. */
+function silverLine(silver: NonNullable<LocalRunResult['silver']>): string {
+  if ('error' in silver) return `FAILED silver: ${silver.error}`;
+  const built = silver.tables.map((t) => `${t.table} ${t.rows}`).join(', ');
+  const skipped = silver.skipped.map((s) => `${s.table} (${s.reason})`).join(', ');
+  return `silver: ${built || 'no table'}${skipped ? `; skipped: ${skipped}` : ''}`;
+}
+
 /** How to look at what the run wrote, and how to run it on a real site. */
 function nextSteps(opts: Options, demo: boolean): string {
   const out = opts.out === resolve('.lakehouse') ? '' : ` --out ${JSON.stringify(opts.out)}`;
-  const lines = [`Query it:  npm run query --${out} "SELECT count(*) FROM posts"   (or --tables)`];
+  const lines = [`Query it:  npm run query --${out} "SELECT count(*) FROM posts"   (or --tables; silver: "SELECT * FROM silver.posts LIMIT 5")`];
   if (demo) lines.push(`Your site: npm start -- --site https://your-wordpress.example   (or set wordpress-lakehouse:siteUrl in Pulumi.${opts.stack}.yaml)`);
   return lines.join('\n');
 }
@@ -174,6 +182,7 @@ async function run(opts: Options): Promise<number> {
     process.stdout.write(`\n${table(result.endpoints)}\n\nrun ${result.runId}: ${result.status}; summary ${result.summaryPath}\n`);
     const failed = result.endpoints.filter((e) => !e.ok);
     for (const f of failed) process.stdout.write(`FAILED ${f.endpoint}: ${f.error ?? 'see the run log'}\n`);
+    if (result.silver) process.stdout.write(`${silverLine(result.silver)}\n`);
     const byContent = result.endpoints.filter((e) => e.keyedBy === 'content').map((e) => e.endpoint);
     if (byContent.length > 0) process.stdout.write(`\n${byContent.join(', ')}: rows are identified by their content (no primaryKey configured and no unique id), so a changed row counts as one deletion and one insertion. Name the key in the endpoint's spec, e.g. { name, url, primaryKey: [object_id, term_taxonomy_id] }.\n`);
     const restated = result.endpoints.filter((e) => (e.restated ?? 0) > 0).map((e) => `${e.endpoint} ${e.restated}`);

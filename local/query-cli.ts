@@ -9,7 +9,8 @@ const HELP = `Usage: npm run query -- [options] "SELECT ..."
        npm run query -- --tables
 
 Runs SQL with DuckDB over the local lakehouse that npm start writes: one view per bronze table,
-named as the Glue tables of a deployed stack (posts, comments, posts_deletions, ...).
+named as the Glue tables of a deployed stack (posts, comments, posts_deletions, ...), and one per
+silver table in the schema silver (silver.posts, silver.terms, ...; see docs/silver.md).
 
 Options:
   --out DIR            the lakehouse folder (default: .lakehouse, as npm start)
@@ -66,12 +67,16 @@ async function main(): Promise<number> {
     throw error;
   }
   try {
-    const { connection, tables } = await openLakehouse(resolve(values.out as string), dataSource);
+    const lakehouse = await openLakehouse(resolve(values.out as string), dataSource);
+    const { connection } = lakehouse;
+    // Silver's views are named as SQL reaches them, so an unknown table's error lists them too.
+    const tables = [...lakehouse.tables, ...lakehouse.silver.map((table) => ({ ...table, name: `silver.${table.name}` }))];
     if (values.tables) {
       const listing = { columns: ['table', 'rows', 'columns'], rows: [] as unknown[][] };
       for (const table of tables) {
-        const count = await query(connection, tables, `SELECT count(*) AS n FROM "${table.name}"`);
-        const described = await query(connection, tables, `DESCRIBE "${table.name}"`);
+        const ref = table.name.split('.').map((part) => `"${part}"`).join('.');
+        const count = await query(connection, tables, `SELECT count(*) AS n FROM ${ref}`);
+        const described = await query(connection, tables, `DESCRIBE ${ref}`);
         listing.rows.push([table.name, Number(count.rows[0][0]), described.rows.map((r) => `${r[0]} ${r[1]}`).join(', ')]);
       }
       // The columns are the point of the listing: one table per paragraph, nothing cut.

@@ -1,12 +1,17 @@
 import test from 'ava';
+import { execFile } from 'node:child_process';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
+import { promisify } from 'node:util';
 import { DEMO_SIZES, startDemoSite } from '../../local/demo-site';
 import { openLakehouse, query } from '../../local/lakehouse-sql';
 import { runLocal } from '../../local/run';
 
 /** A local run (`npm start`'s runner) of the demo blog: the state machine runs silver after bronze. */
+
+const exec = promisify(execFile);
+const ROOT = resolve(__dirname, '../..');
 
 async function project(siteUrl: string, endpoints?: string[]): Promise<string> {
   const dir = await mkdtemp(join(tmpdir(), 'silver-local-'));
@@ -36,6 +41,10 @@ test('a local run builds the silver tables after bronze, and npm run query shows
   t.true(Number((await one('SELECT max(depth) FROM silver.comments'))[0]) > 1, 'threaded comments have depths');
   t.true(Number((await one("SELECT count(*) FROM silver.pages WHERE path LIKE '%/%'"))[0]) > 0, 'nested pages have paths');
   t.deepEqual(await one('SELECT count(*)::INTEGER FROM silver.posts p JOIN silver.authors a ON a.id = p.author_id WHERE a.name <> p.author_name'), [0]);
+
+  const { stdout } = await exec('npm', ['run', '--silent', 'query', '--', '--out', out, '--tables'], { cwd: ROOT });
+  t.regex(stdout, new RegExp(`^silver\\.posts \\(${DEMO_SIZES.posts} rows\\)\\n  id BIGINT, slug VARCHAR`, 'm'), 'npm run query -- --tables lists silver');
+  t.regex(stdout, new RegExp(`^posts \\(${DEMO_SIZES.posts} rows\\)`, 'm'));
 });
 
 test('a missing bronze endpoint skips its silver table with a line, and the run still succeeds', async (t) => {
