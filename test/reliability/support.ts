@@ -192,11 +192,12 @@ export async function scenario(t: ExecutionContext, options: { posts?: Array<Rec
 }
 
 /**
- * A request for page `page` of items of `route`: not a `_fields=id` request (the plan's probe of a
- * first run, which asks page 1 of ids to decide whether to split the crawl).
+ * A request for page `page` of items of `route`: not a `_fields=` request (the plan's probe of a
+ * first run, which asks page 1 of ids to decide whether to split the crawl, or an incremental
+ * run's listing), nor the schema request (`_method=OPTIONS`) that gives the listing its fields.
  */
 export const isPage = (request: FixtureRequest, route: string, page?: number) =>
-  request.route === route && !request.url.searchParams.has('_fields') && (page === undefined || Number(request.url.searchParams.get('page') ?? '1') === page);
+  request.route === route && !request.url.searchParams.has('_fields') && !request.url.searchParams.has('_method') && (page === undefined || Number(request.url.searchParams.get('page') ?? '1') === page);
 
 /** A fault hook that answers the matching requests with `faults` in turn, then normally. */
 export function sequence(match: (request: FixtureRequest) => boolean, faults: FaultResponse[]): FaultHook {
