@@ -34,7 +34,7 @@ export async function runSeed(seed: number, readers: Record<string, Reader>): Pr
     const rows = (JSON.parse(fuzz.text) as Record<string, unknown>[]).map((row) => wellFormed(row) as Record<string, unknown>);
     let report;
     try {
-      report = await convertJsonFile(input, output, { rowGroupSize: fuzz.rowGroupSize, maxDepth: fuzz.maxDepth, codec: fuzz.codec });
+      report = await convertJsonFile(input, output, { rowGroupSize: fuzz.rowGroupSize, maxDepth: fuzz.maxDepth, codec: fuzz.codec, seed: fuzz.declared });
     } catch (error) {
       found(`the conversion failed: ${(error as Error).message}`);
       return findings;

@@ -64,7 +64,8 @@ function scalar(value: unknown, kind: string): unknown {
     case 'timestamp_utc':
       return millis(value as string);
     case 'date':
-      return millis(`${value as string}T00:00:00`) / 86_400_000;
+      // Readers give a DATE as the midnight (UTC) that starts it.
+      return millis(`${value as string}T00:00:00`);
     default:
       return value;
   }
