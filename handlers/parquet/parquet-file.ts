@@ -72,11 +72,11 @@ export function openParquet(
   kvMetadata: (schema: ColumnSpec[]) => { key: string; value: string }[],
 ): ParquetFile {
   const fs = require('node:fs') as typeof import('node:fs');
+  // Taken before anything is opened, so that an upgrade that moved them fails before any row is read.
+  const footerWriter = footerWriters();
   const pageCompressor = compressor(codec);
   const { partial, fd, spill, close, abort } = partialFile(output, pageCompressor);
   const writer = fdWriter(fd);
-  // Taken at the open, so that an upgrade that moved them fails before any row is read.
-  const footerWriter = footerWriters();
   const pipeline = compressionPipeline(pageCompressor, spill);
   let columns = schema.map((column, i) => columnWriter(column, binaryPaths[i], pipeline.compress, pipeline.allocate));
   const footer: Footer = { rowGroups: [], indexes: [], rows: 0 };
