@@ -77,6 +77,10 @@ test('a cache that starts ignoring ?page= fails posts naming the cause, keeps it
   for (const report of first.endpoints) {
     const raw = lines.find((line) => line.message === `${report.endpoint}: raw figures`);
     const bronze = lines.find((line) => line.message === `${report.endpoint}: bronze figures`);
+    if (!raw || !bronze) {
+      t.fail(`${report.endpoint}: no raw or bronze figures line`);
+      continue;
+    }
     t.like(raw, { endpoint: report.endpoint, items: report.items }, report.endpoint);
     t.like(bronze, { endpoint: report.endpoint, upserted: report.upserted, deleted: report.deleted, rows: report.rows }, report.endpoint);
     for (const line of [raw, bronze]) {
