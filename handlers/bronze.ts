@@ -230,7 +230,7 @@ export async function runBronze(deps: HandlerDeps, options: BronzeOptions, event
 
   if (summary.failed.length > 0) {
     const lines = summary.failed.map((f) => `- ${f.endpoint}: ${f.error}`);
-    const message = `${summary.failed.length} of ${groups.length} endpoint(s) failed to merge into bronze; their tables and state were kept as they were (a replay's, as of its last landed fetch).\n${lines.join('\n')}`;
+    const message = `${summary.failed.length} of ${groups.length} endpoint(s) failed to merge into bronze; their tables and state were kept as they were.\n${lines.join('\n')}`;
     await alert(deps, topic, `${deps.functionName}: Ran With Failures`, message);
   }
   deps.log.info(`WordPress API Bronze process complete: ${summary.succeeded.length} Successful | ${summary.failed.length} Failed`, {
