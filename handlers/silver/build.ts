@@ -62,6 +62,24 @@ export interface SilverReport {
 
 const POST_TYPE_COLUMNS = ['type', 'title__rendered'];
 
+/** The fields of a WordPress item each derivation reads (derive.ts), by the item's top-level keys. */
+const CONTENT_FIELDS = ['id', 'slug', 'status', 'link', 'title', 'excerpt', 'content', 'date_gmt', 'modified_gmt', 'author', 'featured_media'];
+const FIELDS = {
+  post: [...CONTENT_FIELDS, 'sticky', 'format'],
+  page: [...CONTENT_FIELDS, 'parent', 'menu_order'],
+  comment: ['id', 'post', 'parent', 'author_name', 'content', 'date_gmt'],
+  media: ['id', 'post', 'mime_type', 'media_details', 'source_url', 'alt_text', 'title'],
+};
+
+/**
+ * The stored columns holding those fields (`content__rendered`, or `media_details` kept whole as
+ * JSON text): a bronze row carries `_links`, `guid`, `meta` and more that silver never reads, and
+ * columns not asked for are not decoded at all (lake/table.ts).
+ */
+function columnsOf(table: StoredTable, fields: readonly string[]): string[] {
+  return table.columns.filter((c) => fields.includes(c.path[0])).map((c) => c.name);
+}
+
 /** Builds the silver tables; throws on the first table that cannot be built, read or written. */
 export async function buildSilver(deps: HandlerDeps, context: SilverContext): Promise<SilverReport> {
   const { join } = require('node:path') as typeof import('node:path');
@@ -109,7 +127,7 @@ export async function buildSilver(deps: HandlerDeps, context: SilverContext): Pr
       const present = new Set(source.table.columns.map((c) => c.path[0]));
       const carried = [...builtInTaxonomies(), ...taxonomies.custom.filter((t) => present.has(t.endpoint))];
       const out = writer(tableName(endpoint), [endpoint, 'users', 'media', 'comments', ...carried.map((t) => t.endpoint)], postColumns(carried));
-      for await (const record of source.table.records()) {
+      for await (const record of source.table.records(columnsOf(source.table, [...FIELDS.post, ...carried.map((t) => t.endpoint)]))) {
         const { row, assignments } = derive.post(record, carried);
         await out.add(row);
         if (endpoint === 'posts' && typeof row.author_id === 'number') authorPosts.set(row.author_id, (authorPosts.get(row.author_id) ?? 0) + 1);
@@ -179,7 +197,7 @@ async function buildMedia(bronze: Bronze, writer: Writer, derive: SilverDerivati
   const source = await bronze('media', 'media');
   if (!source) return;
   const out = writer('media', ['media'], mediaColumns());
-  for await (const record of source.table.records()) {
+  for await (const record of source.table.records(columnsOf(source.table, FIELDS.media))) {
     const row = derive.media(record);
     if (typeof row.id === 'number' && typeof row.url === 'string') lookups.mediaUrls.set(row.id, row.url);
     await out.add(row);
@@ -200,7 +218,7 @@ async function buildComments(bronze: Bronze, writer: Writer, derive: SilverDeriv
     if (post !== null) lookups.commentCounts.set(post, (lookups.commentCounts.get(post) ?? 0) + 1);
   }
   const out = writer('comments', ['comments'], commentColumns());
-  for await (const record of source.table.records()) await out.add(derive.comment(record, parents));
+  for await (const record of source.table.records(columnsOf(source.table, FIELDS.comment))) await out.add(derive.comment(record, parents));
   await out.finish();
 }
 
@@ -216,7 +234,7 @@ async function buildPages(bronze: Bronze, writer: Writer, derive: SilverDerivati
     slugs.set(node.id, node.slug);
   }
   const out = writer('pages', ['pages', 'users', 'media', 'comments'], pageColumns());
-  for await (const record of source.table.records()) await out.add(derive.page(record, parents, slugs));
+  for await (const record of source.table.records(columnsOf(source.table, FIELDS.page))) await out.add(derive.page(record, parents, slugs));
   await out.finish();
 }
 
