@@ -37,8 +37,9 @@ add_action( 'rest_api_init', function () {
 		'terms'              => "SELECT * FROM {$wpdb->terms} ORDER BY term_id",
 		'term_taxonomy'      => "SELECT * FROM {$wpdb->term_taxonomy} ORDER BY term_taxonomy_id",
 		'term_relationships' => "SELECT * FROM {$wpdb->term_relationships} ORDER BY object_id, term_taxonomy_id",
-		// Keyed by page_id, while id (the author) repeats.
-		'page_authors'       => "SELECT ID AS page_id, post_author AS id, post_title, post_date, DATE(post_date) AS published_on, menu_order FROM {$wpdb->posts} WHERE post_type = 'page' AND post_status = 'publish' ORDER BY ID",
+		// Keyed by page_id (a post's or a page's, as in WP Statistics), while id (the author) repeats:
+		// a site has more published posts and pages than authors.
+		'page_authors'       => "SELECT ID AS page_id, post_author AS id, post_title, post_date, DATE(post_date) AS published_on, menu_order FROM {$wpdb->posts} WHERE post_type IN ('post', 'page') AND post_status = 'publish' ORDER BY ID",
 	);
 	foreach ( $tables as $name => $sql ) {
 		register_rest_route( 'lakehouse-test/v1', "/$name", array(
