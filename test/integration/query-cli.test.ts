@@ -48,7 +48,9 @@ test('tables are views named as in Glue: each endpoint and its deletions, with r
   t.regex(listed.stdout, /^posts \(29 rows\)\n  id BIGINT, /m);
   t.regex(listed.stdout, /^posts_deletions \(1 rows\)\n  detected_at TIMESTAMP WITH TIME ZONE, run_id VARCHAR, mode VARCHAR, id BIGINT$/m);
   const json = JSON.parse((await query('--tables', '--format', 'json')).stdout) as Array<{ table: string; rows: number }>;
-  t.deepEqual(json.map((r) => [r.table, r.rows]), [['comments', 12], ['posts', 29], ['posts_deletions', 1]]);
+  t.deepEqual(json.filter((r) => !r.table.startsWith('silver.')).map((r) => [r.table, r.rows]), [['comments', 12], ['posts', 29], ['posts_deletions', 1]]);
+  // The run built silver from posts and comments too (no users or terms configured: those are skipped).
+  t.deepEqual(json.filter((r) => r.table.startsWith('silver.')).map((r) => r.table), ['silver.comments', 'silver.post_terms', 'silver.posts']);
 });
 
 test('a query prints as an aligned table, CSV or JSON', async (t) => {
@@ -66,7 +68,7 @@ test('an unknown table lists the known ones; an SQL error, a missing lakehouse a
   const { query, dir } = await lakehouse(t);
   const unknown = await query('SELECT * FROM postz');
   t.is(unknown.code, 1);
-  t.regex(unknown.stderr, /Table with name postz does not exist! .*Known tables: comments, posts, posts_deletions\./);
+  t.regex(unknown.stderr, /Table with name postz does not exist! .*Known tables: comments, posts, posts_deletions, silver\.comments, silver\.post_terms, silver\.posts\./);
   const syntax = await query('SELEC 1');
   t.is(syntax.code, 1);
   t.regex(syntax.stderr, /^SQL error: Parser Error: syntax error at or near "SELEC"/);
