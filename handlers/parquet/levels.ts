@@ -46,12 +46,10 @@ export function levels(list: boolean, rle: RleEncoder): Levels {
     definitions,
     maxDefinition,
     count: () => definitions.length,
-    add: list
-      ? (definition, repetition) => {
-          definitions.byte(definition);
-          repetitions.byte(repetition);
-        }
-      : (definition) => definitions.byte(definition),
+    add(definition, repetition) {
+      definitions.byte(definition);
+      if (list) repetitions.byte(repetition);
+    },
     startsRow: (s) => !list || repetitions.buffer[s] === 0,
     encode(from, to) {
       const defined = definitions.buffer.subarray(from, to);
