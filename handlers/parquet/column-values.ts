@@ -3,9 +3,9 @@ import type { ColumnKind, ColumnSpec, ListElementKind } from './infer';
 import { timestampParser } from './timestamps';
 
 /**
- * The column kinds: where a column's value sits in a row, and what each kind stores of it. One
- * reader closure per kind, made once per column (the per-value work lives in closures made at run
- * time, see timestampParser).
+ * The column kinds: where a column's value sits in a row, and what each kind stores of it. The
+ * readers are closures made once per column (per-value work lives in closures made at run time, see
+ * timestampParser).
  */
 
 export type Physical = 'BOOLEAN' | 'INT32' | 'INT64' | 'DOUBLE' | 'BYTE_ARRAY';
