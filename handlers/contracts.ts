@@ -53,7 +53,8 @@ export interface RawEvent {
   /**
    * The execution's input; `{ "fullRefresh": true }` forces a full crawl of every endpoint,
    * `{ "acceptDeletions": ["posts"] }` lets those endpoints delete more than the guard allows,
-   * `{ "replay": true }` rebuilds bronze from raw history without a request to the site.
+   * `{ "replay": true }` rebuilds bronze from raw history (from the last full fetch; `"all"`: from
+   * the first) without a request to the site.
    */
   execution?: { fullRefresh?: unknown; acceptDeletions?: unknown; replay?: unknown };
   /** Decide whether the endpoint's crawl is split into parts, and list its ids if so. */

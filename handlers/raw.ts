@@ -180,7 +180,7 @@ async function prepare(deps: HandlerDeps, options: RawOptions, event: RawEvent):
     runId: typeof event?.runId === 'string' && event.runId !== '' ? event.runId : `manual-${new Date().toISOString().replace(/[:.]/g, '-')}`,
     fullRefresh: event?.execution?.fullRefresh === true,
     acceptDeletions: accepted,
-    replay: event?.execution?.replay === true,
+    replay: event?.execution?.replay === true ? 'last-full' : event?.execution?.replay === 'all' ? 'all' : undefined,
     overlapMinutes: options.incrementalOverlapMinutes ?? 60,
     fullRefreshDays: options.fullRefreshDays ?? 7,
     pagesPerTask: options.pagesPerTask ?? defaultPagesPerTask(300, concurrency),

@@ -26,6 +26,8 @@ Options:
   --replay            rebuild every bronze table, its deletions and state from raw history alone
                       (the last full fetch and every later one, in order), without a request to
                       the site: the repair after a converter or config change
+  --replay-all        the same from the first fetch raw keeps: every row keeps the lineage the
+                      runs gave it, at the cost of landing the whole history
   --accept-deletions a,b   let these endpoints delete more rows than maxDeletePercent and
                       maxDeleteRows allow, in this run only (the guard stops a run that would empty
                       a table because a plugin or cache hid the site's items)
@@ -61,6 +63,7 @@ function options(argv: string[]) {
         'full-refresh': { type: 'boolean', default: false },
         'accept-deletions': { type: 'string' },
         replay: { type: 'boolean', default: false },
+        'replay-all': { type: 'boolean', default: false },
         help: { type: 'boolean', default: false },
       },
       strict: true,
@@ -88,7 +91,7 @@ function options(argv: string[]) {
   if (!/^[A-Za-z0-9_.-]+$/.test(parsed.stack!)) throw new UsageError(`--stack "${parsed.stack}" is not a stack name. Fix: e.g. --stack ${LOCAL_STACK}`);
   const acceptDeletions = parsed['accept-deletions']?.split(',').map((e) => e.trim()).filter(Boolean);
   if (parsed['accept-deletions'] !== undefined && !acceptDeletions?.length) throw new UsageError('--accept-deletions is empty. Fix: name the endpoints, e.g. --accept-deletions posts');
-  return { help: parsed.help!, site: parsed.site, endpoints, stack: parsed.stack!, out: resolve(parsed.out!), concurrency, pagesPerTask, fullRefresh: parsed['full-refresh']!, acceptDeletions, replay: parsed.replay! };
+  return { help: parsed.help!, site: parsed.site, endpoints, stack: parsed.stack!, out: resolve(parsed.out!), concurrency, pagesPerTask, fullRefresh: parsed['full-refresh']!, acceptDeletions, replay: parsed['replay-all'] ? ('all' as const) : parsed.replay! };
 }
 
 /**

@@ -36,8 +36,8 @@ export interface LocalRunOptions {
   fullRefresh?: boolean;
   /** Starts the execution with `{ "acceptDeletions": [...] }`: these endpoints may delete beyond the guard. @default none */
   acceptDeletions?: string[];
-  /** Starts the execution with `{ "replay": true }`: bronze rebuilt from raw history, no request to the site. @default false */
-  replay?: boolean;
+  /** Starts the execution with `{ "replay": true }` (or `"all"`): bronze rebuilt from raw history, no request to the site. @default false */
+  replay?: boolean | 'all';
   /** Called for every structured log line of the handlers and every alert. */
   onEvent?: (event: LocalEvent) => void;
   /**
@@ -315,7 +315,7 @@ export async function runLocal(options: LocalRunOptions): Promise<LocalRunResult
   let status: LocalRunResult['status'] = 'SUCCEEDED';
   let error: string | undefined;
   try {
-    const input = { trigger: 'local', ...(options.fullRefresh && { fullRefresh: true }), ...(options.acceptDeletions && { acceptDeletions: options.acceptDeletions }), ...(options.replay && { replay: true }) };
+    const input = { trigger: 'local', ...(options.fullRefresh && { fullRefresh: true }), ...(options.acceptDeletions && { acceptDeletions: options.acceptDeletions }), ...(options.replay && { replay: options.replay }) };
     const execution = machine.run(input, {
       overrides: { taskResourceLocalHandlers: overrides, retryIntervalOverrides },
       context: { Execution: { Id: `arn:aws:states:local:${LOCAL_ACCOUNT}:execution:${STATE_MACHINE_NAME}:${runId}`, Name: runId, StartTime: new Date().toISOString(), Input: input } } as any,

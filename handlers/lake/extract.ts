@@ -29,8 +29,11 @@ export interface ExtractContext {
   fullRefreshDays: number;
   /** Endpoints whose deletions this run accepts beyond the guard (the execution's `acceptDeletions`). */
   acceptDeletions: readonly string[];
-  /** Rebuild bronze from raw history instead of fetching (the execution's `replay`, lake/replay.ts). */
-  replay?: boolean;
+  /**
+   * Rebuild bronze from raw history instead of fetching (the execution's `replay`, lake/replay.ts):
+   * from the last full fetch (`true`), or from the first fetch raw keeps (`"all"`).
+   */
+  replay?: 'last-full' | 'all';
 }
 
 /** Ids asked for in one `include=` request: WordPress' page size. */

@@ -47,17 +47,20 @@ async function fetchOf(deps: HandlerDeps, context: ExtractContext, spec: Endpoin
 }
 
 /**
- * The raw objects to replay for `spec`, oldest first: the last full fetch and every later one. A
- * fanned-out crawl counts once (by its first part; bronze reads the others from its parts list).
+ * The raw objects to replay for `spec`, oldest first: the last full fetch and every later one, or,
+ * with `replay: 'all'`, every fetch from the first full one (then rows unchanged since an older
+ * run keep its lineage too, at the cost of landing the whole history). A fanned-out crawl counts
+ * once (by its first part; bronze reads the others from its parts list).
  */
 export async function replayObjects(deps: HandlerDeps, context: ExtractContext, spec: EndpointSpec): Promise<RawObject[]> {
   const prefix = `${context.dataSource}/${spec.name}/ingest_date=`;
   const keys = (await listKeys(deps.s3, context.rawBucket, prefix)).filter((key) => key.endsWith('.json') && (!PART.test(key) || PART.exec(key)![1] === '00000'));
   const fetches = await mapLimit(keys, 8, (key) => fetchOf(deps, context, spec, key));
   fetches.sort((a, b) => a.fetchedAt.localeCompare(b.fetchedAt) || a.key.localeCompare(b.key));
-  const lastFull = fetches.findLastIndex((fetch) => fetch.mode === 'full');
-  if (lastFull < 0) throw new Error(`raw holds no full fetch of ${spec.name} under s3://${context.rawBucket}/${prefix}, and a replay starts from one: run a full refresh instead ({ "fullRefresh": true }, or npm start -- --full-refresh)`);
-  const replayed = fetches.slice(lastFull);
+  const full = (fetch: RawObject) => fetch.mode === 'full';
+  const start = context.replay === 'all' ? fetches.findIndex(full) : fetches.findLastIndex(full);
+  if (start < 0) throw new Error(`raw holds no full fetch of ${spec.name} under s3://${context.rawBucket}/${prefix}, and a replay starts from one: run a full refresh instead ({ "fullRefresh": true }, or npm start -- --full-refresh)`);
+  const replayed = fetches.slice(start);
   replayed[0] = { ...replayed[0], rebuild: true };
   deps.log.info(`${spec.name}: replaying ${replayed.length} raw fetch(es) from ${replayed[0].fetchedAt}`, { endpoint: spec.name, fetches: replayed.length, from: replayed[0].key });
   return replayed;

@@ -9,11 +9,11 @@ import { fixtureProject } from '../helpers/fixture-project';
 /** Posts with a modification time (so runs after the first are incremental) and term lists. */
 const posts = (count: number): Array<Record<string, unknown>> => generateItems(count).map((item, i) => ({ ...item, modified_gmt: `2026-11-0${1 + (i % 5)}T10:00:00`, categories: [1 + (i % 3)] }));
 
-test('a replay rebuilds every bronze table, its deletions and state from raw alone, equal to what the runs built since the last full fetch, lineage included', async (t) => {
+test('a replay rebuilds every bronze table, its deletions and state from raw alone; from the first fetch, lineage included', async (t) => {
   t.timeout(5 * 60_000);
   const collections: Record<string, FixtureCollection> = { posts: { items: posts(250) }, users: { items: generateItems(6), kind: 'terms' } };
   const { site, dir, out } = await fixtureProject(t, collections);
-  const run = async (options: { replay?: boolean } = {}) => {
+  const run = async (options: { replay?: boolean | 'all' } = {}) => {
     const result = await runLocal({ projectDir: dir, stack: 'test', out, ...options });
     t.is(result.status, 'SUCCEEDED', result.error);
     return result;
@@ -57,4 +57,9 @@ test('a replay rebuilds every bronze table, its deletions and state from raw alo
   const table = (root: string, name: string) => join(root, name, `${name}.parquet`);
   t.deepEqual(await same(table(built, 'posts'), table(bronze, 'posts'), '*'), [], 'posts: lineage included');
   t.deepEqual(await rows(`SELECT DISTINCT _run_id FROM '${table(bronze, 'users')}'`), [{ _run_id: day3.runId }]);
+
+  // From the first fetch raw keeps, every row keeps the lineage the runs gave it.
+  await run({ replay: 'all' });
+  t.is(site.requests.length, requests);
+  for (const name of ['posts', 'users']) t.deepEqual(await same(table(built, name), table(bronze, name), '*'), [], `${name}: everything, lineage included`);
 });
