@@ -16,7 +16,11 @@ import regressions from './regressions.json';
  */
 const SEEDS = 40;
 
-const seeds = [...new Set([...regressions.map((r: { seed: number }) => r.seed), ...Array.from({ length: SEEDS }, (_, i) => i + 1)])];
+type Regression = { seed: number; found: string; open?: boolean };
+const kept = regressions as Regression[];
+const seeds = [...new Set([...kept.filter((r) => !r.open).map((r) => r.seed), ...Array.from({ length: SEEDS }, (_, i) => i + 1)])];
+/** Defects found and not fixed yet: ava's test.failing fails once they pass, so they move to the list above. */
+const open = kept.filter((r) => r.open).map((r) => r.seed);
 
 test(`seeds 1-${SEEDS} and every kept regression: hyparquet, DuckDB and parquet-wasm read back what the converter promises`, async (t) => {
   const db = await DuckDBInstance.create(':memory:');
@@ -28,6 +32,19 @@ test(`seeds 1-${SEEDS} and every kept regression: hyparquet, DuckDB and parquet-
   const readers = { hyparquet: readHyparquet, duckdb: duckdbReader(connection), parquetWasm: readParquetWasm };
   const findings = [];
   for (const seed of seeds) findings.push(...(await runSeed(seed, readers)));
+  t.deepEqual(findings.map((f) => `seed ${f.seed}: ${f.what}`), []);
+});
+
+test.failing(`open regressions (seeds ${open.join(', ')}): still failing, as regressions.json says`, async (t) => {
+  const db = await DuckDBInstance.create(':memory:');
+  const connection = await db.connect();
+  t.teardown(() => {
+    connection.closeSync();
+    db.closeSync();
+  });
+  const readers = { hyparquet: readHyparquet, duckdb: duckdbReader(connection), parquetWasm: readParquetWasm };
+  const findings = [];
+  for (const seed of open) findings.push(...(await runSeed(seed, readers)));
   t.deepEqual(findings.map((f) => `seed ${f.seed}: ${f.what}`), []);
 });
 
