@@ -196,7 +196,8 @@ export async function landEndpoint(deps: HandlerDeps, context: LandContext, obje
     let deletionColumns: ColumnSpec[] = [];
     if (counts.deleted.length > 0) {
       recorded = deletionsKey(context.dataSource, endpoint, runId);
-      const detectedAt = new Date().toISOString();
+      // The fetch that showed the rows gone, so a replay of the same raw records the same time.
+      const detectedAt = object.fetchedAt ?? new Date().toISOString();
       const listPath = join(dir, 'deletions.json');
       const list = openJsonArrayFile(listPath);
       await list.append(counts.deleted.map((left) => ({ ...deletedKeyColumns(identity, left), detected_at: detectedAt, run_id: runId, mode })));

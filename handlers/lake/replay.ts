@@ -24,8 +24,10 @@ async function fetchOf(deps: HandlerDeps, context: ExtractContext, spec: Endpoin
   const runId = metadata['run-id'];
   if (!fetchedAt || !runId) throw new Error(`s3://${context.rawBucket}/${key} carries no fetched-at or run-id metadata, so it cannot be replayed in order`);
   const mode = metadata.mode === 'incremental' ? 'incremental' : 'full';
-  const part = PART.test(key);
-  const projection = metadata.projection ? metadata.projection.split(',') : undefined;
+  const partsKey = PART.test(key) ? rawPartsKey(context.dataSource, spec.name, fetchedAt, runId) : undefined;
+  // A split crawl's projection is on its parts list, which the join step wrote.
+  const projected = partsKey ? (await getMetadata(deps.s3, context.rawBucket, partsKey)).metadata.projection : metadata.projection;
+  const projection = projected ? projected.split(',') : undefined;
   return {
     endpoint: spec.name,
     key,
@@ -40,7 +42,7 @@ async function fetchOf(deps: HandlerDeps, context: ExtractContext, spec: Endpoin
     mode,
     ...(metadata.mark && { markBefore: metadata.mark }),
     ...(mode === 'incremental' && { modifiedAfter: metadata['modified-after'], idsKey: metadata['ids-key'] ?? rawIdsKey(context.dataSource, spec.name, fetchedAt, runId) }),
-    ...(part && { partsKey: rawPartsKey(context.dataSource, spec.name, fetchedAt, runId) }),
+    ...(partsKey && { partsKey }),
     ...bronzeHints(spec, context),
     ...(projection && { projection }),
   };

@@ -1,5 +1,5 @@
 import test from 'ava';
-import { cp, readFile, readdir } from 'node:fs/promises';
+import { cp, readFile, readdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { DuckDBInstance } from '@duckdb/node-api';
 import { runLocal } from '../../local/run';
@@ -13,7 +13,7 @@ test('a replay rebuilds every bronze table, its deletions and state from raw alo
   t.timeout(5 * 60_000);
   const collections: Record<string, FixtureCollection> = { posts: { items: posts(250) }, users: { items: generateItems(6), kind: 'terms' } };
   const { site, dir, out } = await fixtureProject(t, collections);
-  const run = async (options: { replay?: boolean | 'all' } = {}) => {
+  const run = async (options: { replay?: boolean | 'all'; fullRefresh?: boolean; pagesPerTask?: number } = {}) => {
     const result = await runLocal({ projectDir: dir, stack: 'test', out, ...options });
     t.is(result.status, 'SUCCEEDED', result.error);
     return result;
@@ -24,8 +24,14 @@ test('a replay rebuilds every bronze table, its deletions and state from raw alo
   collections.posts = { items: day2 };
   collections.users = { items: generateItems(5), kind: 'terms' };
   t.is((await run()).endpoints.find((e) => e.endpoint === 'posts')?.mode, 'incremental');
+  // Day 3: a full refresh split into parts (3 pages at one page a part); day 4: an edit after it.
   collections.posts = { items: [...day2, ...posts(260).slice(250)] };
-  const day3 = await run();
+  const day3 = await run({ fullRefresh: true, pagesPerTask: 1 });
+  t.true((day3.endpoints.find((e) => e.endpoint === 'posts')?.parts ?? 0) > 1, 'posts crawled in parts');
+  collections.posts = { items: collections.posts.items.map((p) => (p.id === 11 ? { ...p, title: { rendered: 'Edited on day 4' }, modified_gmt: '2026-12-04T10:00:00' } : p)) };
+  const day4 = await run();
+  // From here on the site is unreachable: every request is answered with a reset connection.
+  site.setFault(() => ({ reset: true }));
   const requests = site.requests.length;
 
   const bronze = join(out, 'bronze', 'wordpress_api');
@@ -52,14 +58,20 @@ test('a replay rebuilds every bronze table, its deletions and state from raw alo
     t.deepEqual(await state(bronze), await state(built), `${name} state`);
   }
   t.deepEqual(await readdir(join(bronze, 'posts_deletions')), await readdir(join(built, 'posts_deletions')));
-  // posts' last full fetch is day 1, so its lineage is replayed whole; users are fetched in full
-  // every run, so a replay starts at day 3's fetch, and rows unchanged since day 1 say day 3.
+  // posts' last full fetch is day 3's (split), so its rows unchanged since before it say day 3; users
+  // are fetched in full every run, so theirs say day 4.
   const table = (root: string, name: string) => join(root, name, `${name}.parquet`);
-  t.deepEqual(await same(table(built, 'posts'), table(bronze, 'posts'), '*'), [], 'posts: lineage included');
-  t.deepEqual(await rows(`SELECT DISTINCT _run_id FROM '${table(bronze, 'users')}'`), [{ _run_id: day3.runId }]);
+  t.deepEqual(await rows(`SELECT DISTINCT _run_id FROM '${table(bronze, 'posts')}' ORDER BY 1`), [{ _run_id: day3.runId }, { _run_id: day4.runId }].sort((a, b) => a._run_id.localeCompare(b._run_id)));
+  t.deepEqual(await rows(`SELECT DISTINCT _run_id FROM '${table(bronze, 'users')}'`), [{ _run_id: day4.runId }]);
 
-  // From the first fetch raw keeps, every row keeps the lineage the runs gave it.
+  // Bronze deleted (the embedded S3's objects and their mirror), then rebuilt from the first fetch
+  // raw keeps: every row keeps the lineage the runs gave it.
+  await rm(join(out, '.s3', 'bronze', 'wordpress_api'), { recursive: true, force: true });
+  await rm(join(out, 'bronze'), { recursive: true, force: true });
   await run({ replay: 'all' });
   t.is(site.requests.length, requests);
-  for (const name of ['posts', 'users']) t.deepEqual(await same(table(built, name), table(bronze, name), '*'), [], `${name}: everything, lineage included`);
+  for (const name of ['posts', 'users']) {
+    t.deepEqual(await same(table(built, name), table(bronze, name), '*'), [], `${name}: everything, lineage included`);
+    t.deepEqual(await rows(`SELECT * FROM read_parquet('${join(bronze, `${name}_deletions`)}/*.parquet') ORDER BY ALL`), await rows(`SELECT * FROM read_parquet('${join(built, `${name}_deletions`)}/*.parquet') ORDER BY ALL`), `${name}_deletions, detection times included`);
+  }
 });
