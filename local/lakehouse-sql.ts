@@ -58,6 +58,13 @@ export async function openLakehouse(out: string, dataSource: string): Promise<{ 
     // union_by_name: a table may be several files (a deletions table is one per run).
     await connection.run(`CREATE VIEW ${quote(table.name)} AS SELECT * FROM read_parquet(${literal(join(table.folder, '*.parquet'))}, union_by_name = true)`);
   }
+  const runs = join(out, 'bronze', dataSource, '_runs');
+  if (existsSync(runs) && readdirSync(runs).some((file) => file.endsWith('.json'))) {
+    // One row per endpoint of each run, from the manifests bronze writes (`_runs/<run id>.json`).
+    await connection.run(
+      `CREATE VIEW pipeline_runs AS SELECT runId AS run_id, startedAt::TIMESTAMPTZ AS started_at, writtenAt::TIMESTAMPTZ AS written_at, status AS run_status, e.endpoint, e.ok, e.mode, e.items, e.upserted, e.deleted, e.restated, e."rows", to_json(e)->>'stage' AS stage, to_json(e)->>'$.errors[0]' AS error FROM (SELECT *, unnest(endpoints) AS e FROM read_json(${literal(join(runs, '*.json'))}, union_by_name = true, maximum_object_size = 134217728))`,
+    );
+  }
   if (silver.length > 0) await connection.run('CREATE SCHEMA silver');
   for (const table of silver) {
     await connection.run(`CREATE VIEW silver.${quote(table.name)} AS SELECT * FROM read_parquet(${literal(join(table.folder, '*.parquet'))})`);

@@ -64,6 +64,18 @@ test('a query prints as an aligned table, CSV or JSON', async (t) => {
   t.is((await query('--format', 'csv', `SELECT 'a,"b"' AS x, NULL AS y`)).stdout, 'x,y\r\n"a,""b""",\r\n');
 });
 
+test('pipeline_runs has a row per endpoint of each run, from the run manifests', async (t) => {
+  const { query } = await lakehouse(t);
+  const runs = JSON.parse((await query('--format', 'json', 'SELECT endpoint, ok, mode, upserted, deleted, "rows" FROM pipeline_runs ORDER BY run_id, endpoint')).stdout);
+  t.deepEqual(runs, [
+    { endpoint: 'comments', ok: true, mode: 'full', upserted: '12', deleted: '0', rows: '12' },
+    { endpoint: 'posts', ok: true, mode: 'full', upserted: '30', deleted: '0', rows: '30' },
+    { endpoint: 'comments', ok: true, mode: 'full', upserted: '0', deleted: '0', rows: '12' },
+    { endpoint: 'posts', ok: true, mode: 'incremental', upserted: '0', deleted: '1', rows: '29' },
+  ]);
+  t.is((await query('SELECT * FROM pipeline_runs')).code, 0);
+});
+
 test('an unknown table lists the known ones; an SQL error, a missing lakehouse and bad options say what to do', async (t) => {
   const { query, dir } = await lakehouse(t);
   const unknown = await query('SELECT * FROM postz');
