@@ -5,7 +5,7 @@ import { bronzeCallbackFactory } from '../handlers/bronze';
 import { alertTopic } from './alert-topic';
 import type { PipelineConfig } from './config';
 import { hardenedBucket } from './hardened-bucket';
-import { BRONZE_PROCESS_ENVIRONMENT, EXCLUDED_PACKAGES, bronzeHandlerOptions } from './handler-options';
+import { EXCLUDED_PACKAGES, bronzeHandlerOptions, converterFunctionSettings } from './handler-options';
 import { layerParameter } from './layer-parameter';
 import { PipelineFunction } from './pipeline-function';
 import { bronzeFunctionPolicy, stateReaderPolicy } from './policies';
@@ -62,12 +62,7 @@ export class BronzeLayer extends pulumi.ComponentResource {
             parameterArns: [args.rawBucketParameterArn, this.bucketParameter.arn, this.topicParameter.arn],
             glue: args.catalog.arns,
           }),
-        memoryMb: config.bronzeMemoryMb,
-        tmpMb: config.bronzeTmpMb,
-        timeoutSeconds: config.bronzeTimeoutSeconds,
-        environment: BRONZE_PROCESS_ENVIRONMENT,
-        logRetentionDays: config.logRetentionDays,
-        failureTopicArn: args.lambdaFailureTopicArn,
+        ...converterFunctionSettings(config, args.lambdaFailureTopicArn),
         excludePackages: [...EXCLUDED_PACKAGES.bronze],
       },
       this,

@@ -2,6 +2,7 @@ import type { BronzeOptions } from '../handlers/bronze';
 import type { ParameterNames } from '../handlers/contracts';
 import type { RawOptions } from '../handlers/raw';
 import type { SilverOptions } from '../handlers/silver';
+import type * as pulumi from '@pulumi/pulumi';
 import type { PipelineConfig } from './config';
 import { PROJECT } from './config';
 import type { StateMachineSettings } from './state-machine';
@@ -82,3 +83,19 @@ export const EXCLUDED_PACKAGES = { raw: ['hyparquet-writer', 'hyparquet', 'htmlp
  * starts, so it is the function's configuration, not something the handler can set.
  */
 export const BRONZE_PROCESS_ENVIRONMENT: Readonly<Record<string, string>> = { MALLOC_MMAP_THRESHOLD_: '131072' };
+
+/**
+ * The runtime of a function that reads and writes bronze-sized Parquet through the converter
+ * (bronze, and silver, which rebuilds its tables from bronze's): bronze's memory, /tmp, timeout and
+ * process environment, the stack's log retention, and the Lambda failure topic.
+ */
+export function converterFunctionSettings(config: PipelineConfig, failureTopicArn: pulumi.Input<string>) {
+  return {
+    memoryMb: config.bronzeMemoryMb,
+    tmpMb: config.bronzeTmpMb,
+    timeoutSeconds: config.bronzeTimeoutSeconds,
+    environment: BRONZE_PROCESS_ENVIRONMENT,
+    logRetentionDays: config.logRetentionDays,
+    failureTopicArn,
+  };
+}

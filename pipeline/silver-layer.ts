@@ -5,7 +5,7 @@ import { silverCallbackFactory } from '../handlers/silver';
 import { alertTopic } from './alert-topic';
 import type { PipelineConfig } from './config';
 import { hardenedBucket } from './hardened-bucket';
-import { BRONZE_PROCESS_ENVIRONMENT, EXCLUDED_PACKAGES, silverBucketParameterName, silverDatabaseName, silverHandlerOptions } from './handler-options';
+import { EXCLUDED_PACKAGES, converterFunctionSettings, silverBucketParameterName, silverDatabaseName, silverHandlerOptions } from './handler-options';
 import { layerParameter } from './layer-parameter';
 import { PipelineFunction } from './pipeline-function';
 import { silverFunctionPolicy } from './policies';
@@ -75,13 +75,8 @@ export class SilverLayer extends pulumi.ComponentResource {
             parameterArns: [args.bronzeBucketParameter.arn, this.bucketParameter.arn],
             glue: { catalog: pulumi.interpolate`${prefix}:catalog`, database: this.database.arn, tables: pulumi.interpolate`${prefix}:table/${databaseName}/*` },
           }),
-        memoryMb: config.bronzeMemoryMb,
-        tmpMb: config.bronzeTmpMb,
-        timeoutSeconds: config.bronzeTimeoutSeconds,
-        // The same converter as bronze's, with the same reason for glibc's fixed mmap threshold.
-        environment: BRONZE_PROCESS_ENVIRONMENT,
-        logRetentionDays: config.logRetentionDays,
-        failureTopicArn: args.lambdaFailureTopicArn,
+        // The same converter as bronze's, on tables of bronze's size: the same runtime settings.
+        ...converterFunctionSettings(config, args.lambdaFailureTopicArn),
         excludePackages: [...EXCLUDED_PACKAGES.silver],
       },
       this,
