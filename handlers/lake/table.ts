@@ -28,7 +28,7 @@ function decompressors() {
 /** Opens a Parquet file written by the bronze converter; throws naming the file when it is not one. */
 export async function openTable(path: string): Promise<StoredTable> {
   // On Node, hyparquet's entry point (src/node.js) adds file access to the reader.
-  const { asyncBufferFromFile, parquetMetadataAsync, parquetReadObjects } = require('hyparquet') as typeof import('hyparquet') & { asyncBufferFromFile(path: string): Promise<import('hyparquet').AsyncBuffer> };
+  const { asyncBufferFromFile, parquetMetadataAsync, parquetRead } = require('hyparquet') as typeof import('hyparquet') & { asyncBufferFromFile(path: string): Promise<import('hyparquet').AsyncBuffer> };
   const file = await asyncBufferFromFile(path);
   const metadata = await parquetMetadataAsync(file);
   const entry = metadata.key_value_metadata?.find((kv) => kv.key === COLUMNS_METADATA_KEY);
@@ -42,14 +42,20 @@ export async function openTable(path: string): Promise<StoredTable> {
     groups.push([start, end]);
     start = end;
   }
+  // Rows as arrays in the order asked: hyparquet's object rows are built by assignment, which
+  // drops a column named `__proto__`.
+  const read = async (rowStart: number, rowEnd: number, names: string[]) => {
+    let rows: unknown[][] = [];
+    await parquetRead({ file, metadata, compressors, rowStart, rowEnd, columns: names, rowFormat: 'array', onComplete: (done) => { rows = done as unknown[][]; } });
+    return rows;
+  };
   return {
     columns,
     rows: Number(metadata.num_rows),
     async *records(only) {
       const wanted = only ? columns.filter((c) => only.includes(c.name)) : columns;
       for (const [rowStart, rowEnd] of groups) {
-        const rows = (await parquetReadObjects({ file, metadata, compressors, rowStart, rowEnd, ...(only && { columns: wanted.map((c) => c.name) }) })) as Array<Record<string, unknown>>;
-        for (const row of rows) yield toRecord(row, wanted);
+        for (const row of await read(rowStart, rowEnd, wanted.map((c) => c.name))) yield toRecord(row, wanted);
       }
     },
     async column(name) {
@@ -57,8 +63,7 @@ export async function openTable(path: string): Promise<StoredTable> {
       if (!column) return [];
       const values: unknown[] = [];
       for (const [rowStart, rowEnd] of groups) {
-        const rows = (await parquetReadObjects({ file, metadata, compressors, rowStart, rowEnd, columns: [name] })) as Array<Record<string, unknown>>;
-        for (const row of rows) values.push(toJson(row[name] ?? null, column.kind, column.element));
+        for (const [value] of await read(rowStart, rowEnd, [name])) values.push(toJson(value ?? null, column.kind, column.element));
       }
       return values;
     },
@@ -66,18 +71,29 @@ export async function openTable(path: string): Promise<StoredTable> {
 }
 
 /** One stored row as nested JSON: every column's path set, nulls included, so no column is lost. */
-function toRecord(row: Record<string, unknown>, columns: readonly ColumnSpec[]): Record<string, unknown> {
+function toRecord(row: readonly unknown[], columns: readonly ColumnSpec[]): Record<string, unknown> {
   const record: Record<string, unknown> = {};
-  for (const column of columns) {
+  for (let i = 0; i < columns.length; i++) {
+    const column = columns[i];
     let target = record;
     for (const key of column.path.slice(0, -1)) {
       const next = Object.hasOwn(target, key) ? target[key] : undefined;
       if (typeof next === 'object' && next !== null && !Array.isArray(next)) target = next as Record<string, unknown>;
+      else if (key === '__proto__') target = defineOwn(target, key, {}) as Record<string, unknown>;
       else target = (target[key] = {}) as Record<string, unknown>;
     }
-    target[column.path.at(-1)!] = toJson(row[column.name] ?? null, column.kind, column.element);
+    const last = column.path.at(-1)!;
+    const value = toJson(row[i] ?? null, column.kind, column.element);
+    if (last === '__proto__') defineOwn(target, last, value);
+    else target[last] = value;
   }
   return record;
+}
+
+/** An own `__proto__` property, as JSON.parse makes one: an assignment would set the prototype instead. */
+function defineOwn(target: Record<string, unknown>, key: string, value: unknown): unknown {
+  Object.defineProperty(target, key, { value, writable: true, enumerable: true, configurable: true });
+  return value;
 }
 
 /** A value as read by hyparquet, back to the JSON value the converter stored it from. */
