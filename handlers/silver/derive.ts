@@ -1,14 +1,19 @@
 import type { TaxonomyRef } from './tables';
+import type { TextTools } from './text';
 import { textTools } from './text';
+import type { Parents, TreeWalks } from './trees';
+import { treeWalks } from './trees';
+import type { BronzeValues } from './values';
+import { bronzeValues } from './values';
 
 /**
  * Bronze rows (WordPress items as the bronze table gives them back, see lake/table.ts) to silver
- * rows. Pure: what a row needs of other tables (author names, term names, media URLs, comment
- * counts, parents) comes in as lookups the builder filled first. WordPress' `0` for "none"
- * (parent, featured_media, post) becomes `null`; `*_gmt` values, UTC without a zone in the API,
- * become instants; percent-encoded unicode slugs are decoded.
+ * rows, one derivation per silver table; values are typed as values.ts says, paths and depths
+ * worked out as trees.ts says. Pure: what a row needs of other tables (author names, term names,
+ * media URLs, comment counts, parents) comes in as lookups the builder filled first.
  *
- * Made by a factory, once per build, for the reason text.ts gives.
+ * Each derivation is made by a factory, once per build, for the reason text.ts gives;
+ * `silverDerivations` makes them all.
  */
 
 export interface TermInfo {
@@ -37,96 +42,41 @@ export interface DerivedPost {
   assignments: Array<{ term_id: number; taxonomy: string }>;
 }
 
-/** Parent links of a tree (pages, terms, comments): id -> parent id, `null` for a root. */
-export type Parents = Map<number, number | null>;
+export type { Parents };
 
 export function silverDerivations(lookups: Lookups) {
   const { htmlToText, wordCount } = textTools();
+  const values = bronzeValues();
+  const tools: Tools = { ...values, ...treeWalks(), wordCount, text: (value) => (typeof value === 'string' ? htmlToText(value) : null) };
+  const content = contentDerivation(tools, lookups);
+  return {
+    htmlToText,
+    wordCount,
+    idOf: values.idOf,
+    post: postDerivation(tools, lookups, content),
+    ...pageDerivations(tools, content),
+    comment: commentDerivation(tools),
+    ...termDerivations(tools),
+    author: authorDerivation(tools),
+    media: mediaDerivation(tools),
+  };
+}
 
-  /** The value at `path`, reading through nested objects or the JSON text bronze keeps deep or mixed ones as. */
-  function at(row: Row, ...path: string[]): unknown {
-    let value: unknown = row;
-    for (const key of path) {
-      if (typeof value === 'string' && value.startsWith('{')) {
-        try {
-          value = JSON.parse(value);
-        } catch {
-          return undefined;
-        }
-      }
-      if (typeof value !== 'object' || value === null || Array.isArray(value)) return undefined;
-      value = (value as Row)[key];
-    }
-    return value;
-  }
+export type SilverDerivations = ReturnType<typeof silverDerivations>;
 
-  /** A positive id, or null for WordPress' 0, a missing key or a non-number. */
-  function idOf(value: unknown): number | null {
-    const n = typeof value === 'string' && value.trim() !== '' ? Number(value) : value;
-    return typeof n === 'number' && Number.isSafeInteger(n) && n > 0 ? n : null;
-  }
+/** The closures of values.ts, trees.ts and text.ts that the derivations read bronze values with. */
+interface Tools extends BronzeValues, TreeWalks {
+  /** Rendered HTML as plain text; `null` for anything that is not a string. */
+  text(value: unknown): string | null;
+  wordCount: TextTools['wordCount'];
+}
 
-  function intOf(value: unknown): number | null {
-    const n = typeof value === 'string' && value.trim() !== '' ? Number(value) : value;
-    return typeof n === 'number' && Number.isSafeInteger(n) ? n : null;
-  }
+type Content = (row: Row) => { head: Row; tail: Row };
 
-  /** The ids of a list column (a list, or the JSON text `[]` of one that was always empty). */
-  function idsOf(value: unknown): number[] {
-    let items = value;
-    if (typeof items === 'string') {
-      try {
-        items = JSON.parse(items);
-      } catch {
-        return [];
-      }
-    }
-    return Array.isArray(items) ? items.map(idOf).filter((id): id is number => id !== null) : [];
-  }
-
-  /** `2024-03-01T09:30:00` (UTC by the API's `*_gmt` contract) as the instant `2024-03-01T09:30:00Z`. */
-  function utc(value: unknown): string | null {
-    if (typeof value !== 'string' || value === '') return null;
-    return /(?:Z|[+-]\d\d:\d\d)$/.test(value) ? value : `${value}Z`;
-  }
-
-  function slugOf(value: unknown): string | null {
-    if (typeof value !== 'string') return null;
-    try {
-      return decodeURIComponent(value);
-    } catch {
-      return value;
-    }
-  }
-
-  const text = (value: unknown) => (typeof value === 'string' ? htmlToText(value) : null);
-  const bool = (value: unknown) => (typeof value === 'boolean' ? value : null);
-
-  /** Slugs from the root down to `id` (`about/team`); null when an ancestor is not in the table (private, or a cycle). */
-  function pathOf(id: number, parents: Parents, slugs: Map<number, string | null>): string | null {
-    const parts: string[] = [];
-    let current: number | null = id;
-    for (let hops = 0; current !== null; hops++) {
-      if (!parents.has(current) || hops > parents.size) return null;
-      parts.push(slugs.get(current) ?? '');
-      current = parents.get(current)!;
-    }
-    return parts.reverse().join('/');
-  }
-
-  /** Depth in its tree, 1 for a root; null when an ancestor is not in the table. */
-  function depthOf(id: number, parents: Parents): number | null {
-    let depth = 0;
-    let current: number | null = id;
-    for (; current !== null; depth++) {
-      if (!parents.has(current) || depth > parents.size) return null;
-      current = parents.get(current)!;
-    }
-    return depth;
-  }
-
-  /** What posts, pages and custom post types share: the leading columns, and the trailing ones that are not post-only. */
-  function content(row: Row): { head: Row; tail: Row } {
+/** What posts, pages and custom post types share: the leading columns, and the trailing ones that are not post-only. */
+function contentDerivation(tools: Tools, lookups: Lookups): Content {
+  const { at, idOf, slugOf, utc, text, wordCount } = tools;
+  return (row) => {
     const contentText = text(at(row, 'content', 'rendered'));
     const authorId = idOf(row.author);
     const featured = idOf(row.featured_media);
@@ -152,24 +102,32 @@ export function silverDerivations(lookups: Lookups) {
       comment_count: id === null ? 0 : (lookups.commentCounts.get(id) ?? 0),
     };
     return { head, tail };
-  }
+  };
+}
 
+/** A post or custom post type item, with an ids and a names column per taxonomy it carries. */
+function postDerivation(tools: Tools, lookups: Lookups, content: Content) {
+  const { at, idsOf, bool } = tools;
+  return (row: Row, taxonomies: readonly TaxonomyRef[]): DerivedPost => {
+    const { head, tail } = content(row);
+    const derived: Row = { ...head };
+    const assignments: DerivedPost['assignments'] = [];
+    for (const taxonomy of taxonomies) {
+      const ids = idsOf(row[taxonomy.endpoint]);
+      derived[`${taxonomy.prefix}_ids`] = ids;
+      derived[`${taxonomy.prefix}_names`] = ids.map((id) => lookups.terms.get(id)?.name ?? null);
+      for (const id of ids) assignments.push({ term_id: id, taxonomy: taxonomy.taxonomy });
+    }
+    return { row: { ...derived, ...tail, sticky: bool(row.sticky), format: row.format ?? null, is_protected: bool(at(row, 'content', 'protected')) }, assignments };
+  };
+}
+
+function pageDerivations(tools: Tools, content: Content) {
+  const { at, idOf, intOf, slugOf, bool, pathOf } = tools;
   return {
-    htmlToText,
-    wordCount,
-    idOf,
-
-    post(row: Row, taxonomies: readonly TaxonomyRef[]): DerivedPost {
-      const { head, tail } = content(row);
-      const derived: Row = { ...head };
-      const assignments: DerivedPost['assignments'] = [];
-      for (const taxonomy of taxonomies) {
-        const ids = idsOf(row[taxonomy.endpoint]);
-        derived[`${taxonomy.prefix}_ids`] = ids;
-        derived[`${taxonomy.prefix}_names`] = ids.map((id) => lookups.terms.get(id)?.name ?? null);
-        for (const id of ids) assignments.push({ term_id: id, taxonomy: taxonomy.taxonomy });
-      }
-      return { row: { ...derived, ...tail, sticky: bool(row.sticky), format: row.format ?? null, is_protected: bool(at(row, 'content', 'protected')) }, assignments };
+    /** A page's or term's parent link and slug, for `parents`/`slugs`. */
+    node(row: Row): { id: number | null; parent: number | null; slug: string | null } {
+      return { id: idOf(row.id), parent: idOf(row.parent), slug: slugOf(row.slug) };
     },
 
     /** A page, given every page's parent and slug (for the path). */
@@ -185,26 +143,29 @@ export function silverDerivations(lookups: Lookups) {
         path: id === null ? null : pathOf(id, parents, slugs),
       };
     },
+  };
+}
 
-    /** A page's or term's parent link and slug, for `parents`/`slugs`. */
-    node(row: Row): { id: number | null; parent: number | null; slug: string | null } {
-      return { id: idOf(row.id), parent: idOf(row.parent), slug: slugOf(row.slug) };
-    },
+/** A comment, given every comment's parent (for the depth). */
+function commentDerivation(tools: Tools) {
+  const { at, idOf, utc, text, depthOf } = tools;
+  return (row: Row, parents: Parents): Row => {
+    const id = idOf(row.id);
+    return {
+      id,
+      post_id: idOf(row.post),
+      parent_id: idOf(row.parent),
+      author_name: text(row.author_name),
+      content_text: text(at(row, 'content', 'rendered')),
+      published_at: utc(row.date_gmt),
+      depth: id === null ? null : depthOf(id, parents),
+    };
+  };
+}
 
-    /** A comment, given every comment's parent (for the depth). */
-    comment(row: Row, parents: Parents): Row {
-      const id = idOf(row.id);
-      return {
-        id,
-        post_id: idOf(row.post),
-        parent_id: idOf(row.parent),
-        author_name: text(row.author_name),
-        content_text: text(at(row, 'content', 'rendered')),
-        published_at: utc(row.date_gmt),
-        depth: id === null ? null : depthOf(id, parents),
-      };
-    },
-
+function termDerivations(tools: Tools) {
+  const { idOf, slugOf, text, pathOf } = tools;
+  return {
     /** A term of any taxonomy, as the lookups and the `terms` table need it. */
     term(row: Row): TermInfo & { id: number | null } {
       return { id: idOf(row.id), taxonomy: String(row.taxonomy ?? ''), name: text(row.name) ?? '', slug: slugOf(row.slug) ?? '', parentId: idOf(row.parent) };
@@ -214,24 +175,24 @@ export function silverDerivations(lookups: Lookups) {
     termRow(id: number, term: TermInfo, parents: Parents, slugs: Map<number, string | null>, postCount: number): Row {
       return { term_id: id, taxonomy: term.taxonomy, name: term.name, slug: term.slug, parent_id: term.parentId, path: pathOf(id, parents, slugs), post_count: postCount };
     },
-
-    author(row: Row, postCount: number): Row {
-      return { id: idOf(row.id), name: text(row.name), slug: slugOf(row.slug), post_count: postCount };
-    },
-
-    media(row: Row): Row {
-      return {
-        id: idOf(row.id),
-        post_id: idOf(row.post),
-        mime_type: row.mime_type ?? null,
-        width: intOf(at(row, 'media_details', 'width')),
-        height: intOf(at(row, 'media_details', 'height')),
-        url: row.source_url ?? null,
-        alt_text: text(row.alt_text),
-        title: text(at(row, 'title', 'rendered')),
-      };
-    },
   };
 }
 
-export type SilverDerivations = ReturnType<typeof silverDerivations>;
+function authorDerivation(tools: Tools) {
+  const { idOf, slugOf, text } = tools;
+  return (row: Row, postCount: number): Row => ({ id: idOf(row.id), name: text(row.name), slug: slugOf(row.slug), post_count: postCount });
+}
+
+function mediaDerivation(tools: Tools) {
+  const { at, idOf, intOf, text } = tools;
+  return (row: Row): Row => ({
+    id: idOf(row.id),
+    post_id: idOf(row.post),
+    mime_type: row.mime_type ?? null,
+    width: intOf(at(row, 'media_details', 'width')),
+    height: intOf(at(row, 'media_details', 'height')),
+    url: row.source_url ?? null,
+    alt_text: text(row.alt_text),
+    title: text(at(row, 'title', 'rendered')),
+  });
+}
