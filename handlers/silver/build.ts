@@ -10,9 +10,10 @@ import { tableKey, tableName } from '../lake/layout';
 import type { StoredTable } from '../lake/table';
 import { openTable } from '../lake/table';
 import { inTempDir } from '../lake/temp-dir';
-import type { Lookups, Parents, Row, SilverDerivations } from './derive';
+import type { Lookups, Row, SilverDerivations } from './derive';
 import { silverDerivations } from './derive';
 import type { TaxonomyRef } from './tables';
+import type { Parents } from './trees';
 import { authorColumns, builtInTaxonomies, commentColumns, mediaColumns, pageColumns, postColumns, postTermColumns, termColumns } from './tables';
 
 /**
@@ -108,56 +109,20 @@ export async function buildSilver(deps: HandlerDeps, context: SilverContext): Pr
 
     const taxonomies = await loadTerms(context, bronze, derive, lookups);
     for (const endpoint of taxonomies.ignored) report.skipped.push({ table: tableName(endpoint), reason: `bronze ${endpoint} is neither a post type (type, title) nor a taxonomy (taxonomy)` });
-    const users = await bronze('users', 'authors');
-    if (users) for await (const row of users.table.records(['id', 'name'])) {
-      const id = derive.idOf(row.id);
-      if (id !== null) lookups.authors.set(id, derive.htmlToText(row.name as string | null) ?? '');
-    }
+    const users = await loadAuthors(bronze, derive, lookups);
     await buildMedia(bronze, writer, derive, lookups);
     await buildComments(bronze, writer, derive, lookups);
     await buildPages(bronze, writer, derive);
-
-    const postTerms = writer('post_terms', [], postTermColumns());
-    const authorPosts = new Map<number, number>();
-    const termPosts = new Map<number, number>();
-    for (const endpoint of ['posts', ...taxonomies.postTypes]) {
-      const source = await bronze(endpoint, tableName(endpoint));
-      if (!source) continue;
-      postTerms.from.push(endpoint);
-      const present = new Set(source.table.columns.map((c) => c.path[0]));
-      const carried = [...builtInTaxonomies(), ...taxonomies.custom.filter((t) => present.has(t.endpoint))];
-      const out = writer(tableName(endpoint), [endpoint, 'users', 'media', 'comments', ...carried.map((t) => t.endpoint)], postColumns(carried));
-      for await (const record of source.table.records(columnsOf(source.table, [...FIELDS.post, ...carried.map((t) => t.endpoint)]))) {
-        const { row, assignments } = derive.post(record, carried);
-        await out.add(row);
-        if (endpoint === 'posts' && typeof row.author_id === 'number') authorPosts.set(row.author_id, (authorPosts.get(row.author_id) ?? 0) + 1);
-        for (const assignment of assignments) {
-          termPosts.set(assignment.term_id, (termPosts.get(assignment.term_id) ?? 0) + 1);
-          await postTerms.add({ post_id: row.id, ...assignment });
-        }
-      }
-      await out.finish();
-      await rm(source.path, { force: true });
-    }
-    if (postTerms.from.length > 0) await postTerms.finish();
-    else postTerms.abort();
-
-    if (taxonomies.found.length > 0) {
-      const terms = writer('terms', taxonomies.found, termColumns());
-      for (const [id, term] of lookups.terms) await terms.add(derive.termRow(id, term, taxonomies.parents, taxonomies.slugs, termPosts.get(id) ?? 0));
-      await terms.finish();
-    }
-    if (users) {
-      const authors = writer('authors', ['users', 'posts'], authorColumns());
-      for await (const row of users.table.records(['id', 'name', 'slug'])) await authors.add(derive.author(row, authorPosts.get(derive.idOf(row.id) ?? 0) ?? 0));
-      await authors.finish();
-    }
+    const counts = await buildPosts(bronze, writer, derive, taxonomies);
+    if (taxonomies.found.length > 0) await buildTerms(writer, derive, lookups, taxonomies, counts.termPosts);
+    if (users) await buildAuthors(users, writer, derive, counts.authorPosts);
     return report;
   });
 }
 
 type Bronze = (endpoint: string, silver: string) => Promise<{ table: StoredTable; path: string } | undefined>;
 type Writer = (table: string, from: string[], columns: ColumnSpec[]) => SilverWriter;
+type Taxonomies = Awaited<ReturnType<typeof loadTerms>>;
 
 /** Reads every taxonomy's terms into the lookups, and sorts the extra endpoints into taxonomies and post types. */
 async function loadTerms(context: SilverContext, bronze: Bronze, derive: SilverDerivations, lookups: Lookups) {
@@ -191,6 +156,17 @@ async function loadTerms(context: SilverContext, bronze: Bronze, derive: SilverD
     if (!builtIn.includes(endpoint) && taxonomy) custom.push({ endpoint, taxonomy, prefix: tableName(taxonomy) });
   }
   return { found, custom, postTypes, ignored, parents, slugs };
+}
+
+/** The authors' names into the lookups; the `users` table is kept for `authors`, which needs the post counts first. */
+async function loadAuthors(bronze: Bronze, derive: SilverDerivations, lookups: Lookups): Promise<StoredTable | undefined> {
+  const users = await bronze('users', 'authors');
+  if (!users) return undefined;
+  for await (const row of users.table.records(['id', 'name'])) {
+    const id = derive.idOf(row.id);
+    if (id !== null) lookups.authors.set(id, derive.htmlToText(row.name as string | null) ?? '');
+  }
+  return users.table;
 }
 
 async function buildMedia(bronze: Bronze, writer: Writer, derive: SilverDerivations, lookups: Lookups): Promise<void> {
@@ -236,6 +212,48 @@ async function buildPages(bronze: Bronze, writer: Writer, derive: SilverDerivati
   const out = writer('pages', ['pages', 'users', 'media', 'comments'], pageColumns());
   for await (const record of source.table.records(columnsOf(source.table, FIELDS.page))) await out.add(derive.page(record, parents, slugs));
   await out.finish();
+}
+
+/** Posts and every custom post type, and the `post_terms` of them all; counts the posts of each author and term on the way. */
+async function buildPosts(bronze: Bronze, writer: Writer, derive: SilverDerivations, taxonomies: Taxonomies) {
+  const { rm } = require('node:fs/promises') as typeof import('node:fs/promises');
+  const postTerms = writer('post_terms', [], postTermColumns());
+  const authorPosts = new Map<number, number>();
+  const termPosts = new Map<number, number>();
+  for (const endpoint of ['posts', ...taxonomies.postTypes]) {
+    const source = await bronze(endpoint, tableName(endpoint));
+    if (!source) continue;
+    postTerms.from.push(endpoint);
+    const present = new Set(source.table.columns.map((c) => c.path[0]));
+    const carried = [...builtInTaxonomies(), ...taxonomies.custom.filter((t) => present.has(t.endpoint))];
+    const out = writer(tableName(endpoint), [endpoint, 'users', 'media', 'comments', ...carried.map((t) => t.endpoint)], postColumns(carried));
+    for await (const record of source.table.records(columnsOf(source.table, [...FIELDS.post, ...carried.map((t) => t.endpoint)]))) {
+      const { row, assignments } = derive.post(record, carried);
+      await out.add(row);
+      if (endpoint === 'posts' && typeof row.author_id === 'number') authorPosts.set(row.author_id, (authorPosts.get(row.author_id) ?? 0) + 1);
+      for (const assignment of assignments) {
+        termPosts.set(assignment.term_id, (termPosts.get(assignment.term_id) ?? 0) + 1);
+        await postTerms.add({ post_id: row.id, ...assignment });
+      }
+    }
+    await out.finish();
+    await rm(source.path, { force: true });
+  }
+  if (postTerms.from.length > 0) await postTerms.finish();
+  else postTerms.abort();
+  return { authorPosts, termPosts };
+}
+
+async function buildTerms(writer: Writer, derive: SilverDerivations, lookups: Lookups, taxonomies: Taxonomies, termPosts: Map<number, number>): Promise<void> {
+  const terms = writer('terms', taxonomies.found, termColumns());
+  for (const [id, term] of lookups.terms) await terms.add(derive.termRow(id, term, taxonomies.parents, taxonomies.slugs, termPosts.get(id) ?? 0));
+  await terms.finish();
+}
+
+async function buildAuthors(users: StoredTable, writer: Writer, derive: SilverDerivations, authorPosts: Map<number, number>): Promise<void> {
+  const authors = writer('authors', ['users', 'posts'], authorColumns());
+  for await (const row of users.records(['id', 'name', 'slug'])) await authors.add(derive.author(row, authorPosts.get(derive.idOf(row.id) ?? 0) ?? 0));
+  await authors.finish();
 }
 
 interface SilverWriter {
