@@ -47,29 +47,11 @@ const INCLUDE_CHUNK = 100;
  * made public again). Bronze merges the object and drops the ids the listing no longer has.
  */
 export async function extractEndpoint(deps: HandlerDeps, context: ExtractContext, spec: EndpointSpec, options: CrawlOptions): Promise<RawObject> {
-  const { join } = require('node:path') as typeof import('node:path');
   const started = Date.now();
   const fetchedAt = new Date(started).toISOString();
   const { state, reason, projection } = await crawlMode(deps, context, spec, fetchedAt, options);
   return inTempDir('wordpress-raw-', async (dir) => {
-    const itemsPath = join(dir, `${spec.name}.json`);
-    let crawl: CrawlResult;
-    let incremental: { modifiedAfter: string; ids: CrawlResult; unseen: number; restated: number } | undefined;
-    // Yesterday's row count sizes both a full crawl and the listing, so their pages need not
-    // wait for page 1's X-WP-TotalPages.
-    const sized: CrawlOptions = state?.rows ? { ...options, expectedPages: Math.ceil(state.rows / options.perPage) } : options;
-    if (reason !== undefined) {
-      crawl = await crawlEndpoint(spec, itemsPath, sized);
-    } else {
-      const after = modifiedAfter(state!.mark!, context.overlapMinutes);
-      const delta = await crawlEndpoint({ ...spec, url: withQuery(spec.url, { modified_after: after }) }, join(dir, 'delta.json'), options);
-      const ids = await crawlEndpoint({ ...spec, url: withQuery(spec.url, { _fields: projection!.join(',') }) }, join(dir, 'ids.json'), sized);
-      const refetch = await toRefetch(delta.path, ids.path, state!, projection!);
-      const included = await fetchIncluded(spec, refetch.ids, dir, options);
-      crawl = { ...(await concatenate([delta.path, ...included.paths], itemsPath)), pages: delta.pages + included.pages, total: delta.total, duplicates: delta.duplicates, orderedById: delta.orderedById };
-      incremental = { modifiedAfter: after, ids, unseen: refetch.unseen, restated: refetch.restated };
-    }
-
+    const { crawl, incremental } = await crawlItems(context, spec, options, { state, reason, projection }, dir);
     const meta = {
       ...runMetadata(context.runId, fetchedAt, spec.url),
       items: String(crawl.items),
@@ -126,6 +108,34 @@ export async function extractEndpoint(deps: HandlerDeps, context: ExtractContext
     });
     return object;
   });
+}
+
+/**
+ * The run's items in one file: a full crawl, or the delta since the mark with the listed items it
+ * lacks fetched again, beside the id listing.
+ */
+async function crawlItems(
+  context: ExtractContext,
+  spec: EndpointSpec,
+  options: CrawlOptions,
+  { state, reason, projection }: { state?: EndpointState; reason?: string; projection?: string[] },
+  dir: string,
+): Promise<{ crawl: CrawlResult; incremental?: { modifiedAfter: string; ids: CrawlResult; unseen: number; restated: number } }> {
+  const { join } = require('node:path') as typeof import('node:path');
+  const itemsPath = join(dir, `${spec.name}.json`);
+  // Yesterday's row count sizes both a full crawl and the listing, so their pages need not
+  // wait for page 1's X-WP-TotalPages.
+  const sized: CrawlOptions = state?.rows ? { ...options, expectedPages: Math.ceil(state.rows / options.perPage) } : options;
+  if (reason !== undefined) return { crawl: await crawlEndpoint(spec, itemsPath, sized) };
+  const after = modifiedAfter(state!.mark!, context.overlapMinutes);
+  const delta = await crawlEndpoint({ ...spec, url: withQuery(spec.url, { modified_after: after }) }, join(dir, 'delta.json'), options);
+  const ids = await crawlEndpoint({ ...spec, url: withQuery(spec.url, { _fields: projection!.join(',') }) }, join(dir, 'ids.json'), sized);
+  const refetch = await toRefetch(delta.path, ids.path, state!, projection!);
+  const included = await fetchIncluded(spec, refetch.ids, dir, options);
+  return {
+    crawl: { ...(await concatenate([delta.path, ...included.paths], itemsPath)), pages: delta.pages + included.pages, total: delta.total, duplicates: delta.duplicates, orderedById: delta.orderedById },
+    incremental: { modifiedAfter: after, ids, unseen: refetch.unseen, restated: refetch.restated },
+  };
 }
 
 /**
