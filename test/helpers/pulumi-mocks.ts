@@ -119,4 +119,18 @@ async function settled(resources: Registered[]): Promise<void> {
   }
 }
 
+const INDEX = require.resolve('../../index');
+
+/** Loads the program (index.ts) afresh, as each `pulumi up` runs it in a new process. */
+export const loadProgram = () => {
+  delete require.cache[INDEX];
+  return require(INDEX) as Record<string, unknown>;
+};
+
+/** A stack's config as Pulumi hands it to the program: the region, and the project's keys namespaced. */
+export const stackConfig = (values: Record<string, string>) => ({
+  'aws:region': REGION,
+  ...Object.fromEntries(Object.entries(values).map(([k, v]) => [`wordpress-lakehouse:${k}`, v])),
+});
+
 export const ofType = (resources: Registered[], type: string) => resources.filter((r) => r.type === type);

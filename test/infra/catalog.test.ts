@@ -1,23 +1,14 @@
 import test from 'ava';
 import { catalogDatabaseName } from '../../pipeline/catalog';
 import { NAMED_QUERIES } from '../../pipeline/named-queries';
-import { ACCOUNT, REGION, type Registered, ofType, runProgram } from '../helpers/pulumi-mocks';
+import { ACCOUNT, REGION, type Registered, loadProgram, ofType, runProgram, stackConfig } from '../helpers/pulumi-mocks';
 
-const INDEX = require.resolve('../../index');
-const load = () => {
-  delete require.cache[INDEX];
-  return require(INDEX) as Record<string, unknown>;
-};
-const stack = (values: Record<string, string>) => ({
-  'aws:region': REGION,
-  'wordpress-lakehouse:siteUrl': 'https://blog.wordpress-lakehouse.org',
-  ...Object.fromEntries(Object.entries(values).map(([k, v]) => [`wordpress-lakehouse:${k}`, v])),
-});
+const stack = (values: Record<string, string>) => stackConfig({ siteUrl: 'https://blog.wordpress-lakehouse.org', ...values });
 
 // The two programs share Pulumi's runtime settings in this process, so the second starts only
 // once the first has settled.
-const defaults = runProgram(stack({}), [], load);
-const configured = defaults.then(() => runProgram(stack({ athenaBytesScannedCutoffMb: '200', athenaResultsExpirationDays: '30' }), [], load));
+const defaults = runProgram(stack({}), [], loadProgram);
+const configured = defaults.then(() => runProgram(stack({ athenaBytesScannedCutoffMb: '200', athenaResultsExpirationDays: '30' }), [], loadProgram));
 
 type Program = Awaited<typeof defaults>;
 const one = (resources: Registered[], type: string) => {

@@ -4,22 +4,11 @@ import { join, resolve } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { LOCAL_STACK, localConfig, readStackConfig } from '../../local/run';
 import { ConfigError } from '../../pipeline/config';
-import { ofType, refusedProgram, runProgram } from '../helpers/pulumi-mocks';
+import { loadProgram, ofType, refusedProgram, runProgram, stackConfig } from '../helpers/pulumi-mocks';
 
 const ROOT = resolve(__dirname, '../..');
-const INDEX = require.resolve('../../index');
-
 // Every case runs the program afresh in this process, so the cases share Pulumi's runtime
 // settings and must run one at a time.
-const load = () => {
-  delete require.cache[INDEX];
-  return require(INDEX) as Record<string, unknown>;
-};
-
-const stack = (values: Record<string, string>) => ({
-  'aws:region': 'eu-west-2',
-  ...Object.fromEntries(Object.entries(values).map(([k, v]) => [`wordpress-lakehouse:${k}`, v])),
-});
 
 /** A stack file's `config:` map as Pulumi hands it to the program: structured values as JSON text. */
 const asPulumiConfig = (config: Record<string, unknown>) =>
@@ -28,7 +17,7 @@ const asPulumiConfig = (config: Record<string, unknown>) =>
 const PUBLIC_SITE = 'https://blog.wordpress-lakehouse.org';
 
 async function refusal(t: import('ava').ExecutionContext, values: Record<string, string>, key: string) {
-  const { error, resources } = await refusedProgram(stack(values), load);
+  const { error, resources } = await refusedProgram(stackConfig(values), loadProgram);
   t.true(error instanceof ConfigError, String(error));
   const configError = error as ConfigError;
   t.is(configError.key, key);
@@ -87,7 +76,7 @@ for (const [siteUrl, what] of privateSites) {
     const message = await refusal(t, { siteUrl }, 'siteUrl');
     t.regex(message, what);
     t.regex(message, /pulumi config set allowPrivateSite true/);
-    const { resources } = await runProgram(stack({ siteUrl, allowPrivateSite: 'true' }), [], load);
+    const { resources } = await runProgram(stackConfig({ siteUrl, allowPrivateSite: 'true' }), [], loadProgram);
     const endpoints = ofType(resources, 'aws:ssm/parameter:Parameter').find((p) => p.inputs.name.endsWith('/api/endpoints'))!;
     const value = typeof endpoints.inputs.value === 'object' ? endpoints.inputs.value.value : endpoints.inputs.value;
     t.is(JSON.parse(value)[0].url, `${new URL(siteUrl).origin}/wp-json/wp/v2/posts`);
@@ -132,7 +121,7 @@ const admitted: Array<[string, string]> = [
 
 for (const [siteUrl, alertEmail] of admitted) {
   test.serial(`the program deploys siteUrl ${siteUrl} alerting ${alertEmail}`, async (t) => {
-    const { resources } = await runProgram(stack({ siteUrl, alertEmail }), [], load);
+    const { resources } = await runProgram(stackConfig({ siteUrl, alertEmail }), [], loadProgram);
     t.is(ofType(resources, 'aws:lambda/function:Function').length, 3);
     const subscriptions = ofType(resources, 'aws:sns/topicSubscription:TopicSubscription');
     t.is(subscriptions.length, 5);
@@ -141,19 +130,19 @@ for (const [siteUrl, alertEmail] of admitted) {
 }
 
 test.serial("npm start's default stack is the local one: it names no site (npm start serves its demo site), which the program refuses", async (t) => {
-  const stackConfig = await readStackConfig(ROOT, LOCAL_STACK);
-  t.false('wordpress-lakehouse:siteUrl' in stackConfig);
-  t.is(localConfig(stackConfig, { site: 'http://localhost:8081' }).siteUrl, 'http://localhost:8081');
-  const { error } = await refusedProgram(asPulumiConfig(stackConfig), load);
+  const local = await readStackConfig(ROOT, LOCAL_STACK);
+  t.false('wordpress-lakehouse:siteUrl' in local);
+  t.is(localConfig(local, { site: 'http://localhost:8081' }).siteUrl, 'http://localhost:8081');
+  const { error } = await refusedProgram(asPulumiConfig(local), loadProgram);
   t.is((error as ConfigError).key, 'siteUrl');
 });
 
 test.serial('the shipped prod stack cannot deploy until both placeholders are replaced', async (t) => {
   const prod = asPulumiConfig(await readStackConfig(ROOT, 'prod'));
-  const site = await refusedProgram(prod, load);
+  const site = await refusedProgram(prod, loadProgram);
   t.is((site.error as ConfigError).key, 'siteUrl');
   t.regex((site.error as ConfigError).message, /placeholder/);
-  const email = await refusedProgram({ ...prod, 'wordpress-lakehouse:siteUrl': PUBLIC_SITE }, load);
+  const email = await refusedProgram({ ...prod, 'wordpress-lakehouse:siteUrl': PUBLIC_SITE }, loadProgram);
   t.is((email.error as ConfigError).key, 'alertEmail');
 });
 

@@ -1,30 +1,21 @@
 import test from 'ava';
 import { BRONZE_METRICS, METRICS_NAMESPACE, RAW_METRICS } from '../../handlers/metrics';
 import { dashboardBody, searchExpression } from '../../pipeline/monitoring';
-import { ACCOUNT, REGION, type Registered, ofType, runProgram } from '../helpers/pulumi-mocks';
+import { ACCOUNT, REGION, type Registered, loadProgram, ofType, runProgram, stackConfig } from '../helpers/pulumi-mocks';
 
 /**
  * Monitoring under the Pulumi mocks: the alarms that do not depend on a run, where they report,
  * the key that lets CloudWatch report there, and the dashboard of the handlers' embedded metrics.
  */
 
-const INDEX = require.resolve('../../index');
-const load = () => {
-  delete require.cache[INDEX];
-  return require(INDEX) as Record<string, unknown>;
-};
-const stack = (values: Record<string, string>) => ({
-  'aws:region': REGION,
-  'wordpress-lakehouse:siteUrl': 'https://blog.example.com',
-  ...Object.fromEntries(Object.entries(values).map(([k, v]) => [`wordpress-lakehouse:${k}`, v])),
-});
+const stack = (values: Record<string, string>) => stackConfig({ siteUrl: 'https://blog.example.com', ...values });
 
 // The programs share Pulumi's runtime settings in this process, so each starts once the one
 // before it has settled.
 const CUSTOMER_KEY = `arn:aws:kms:${REGION}:${ACCOUNT}:key/1234abcd-12ab-34cd-56ef-1234567890ab`;
-const program = runProgram(stack({ alertEmail: 'data-team@wordpress-lakehouse.org' }), [], load);
-const longer = program.then(() => runProgram(stack({ freshnessHours: '50' }), [], load));
-const ownKey = longer.then(() => runProgram(stack({ snsKmsKeyId: CUSTOMER_KEY }), [], load));
+const program = runProgram(stack({ alertEmail: 'data-team@wordpress-lakehouse.org' }), [], loadProgram);
+const longer = program.then(() => runProgram(stack({ freshnessHours: '50' }), [], loadProgram));
+const ownKey = longer.then(() => runProgram(stack({ snsKmsKeyId: CUSTOMER_KEY }), [], loadProgram));
 
 const alarms = (resources: Registered[]) => Object.fromEntries(ofType(resources, 'aws:cloudwatch/metricAlarm:MetricAlarm').map((a) => [a.inputs.name as string, a.inputs]));
 const stateMachineOf = (resources: Registered[]) => ofType(resources, 'aws:sfn/stateMachine:StateMachine')[0].state.arn as string;
