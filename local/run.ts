@@ -3,19 +3,20 @@ import { appendFile, mkdir, readFile, rename, writeFile } from 'node:fs/promises
 import { pipeline } from 'node:stream/promises';
 import { dirname, join } from 'node:path';
 import { randomUUID } from 'node:crypto';
+import type { StateMachine } from 'aws-local-stepfunctions';
 import { parse as parseYaml } from 'yaml';
-import type { HandlerDeps, Notifier, ParameterReader } from '../handlers/aws/ports';
+import type { HandlerDeps, Notifier } from '../handlers/aws/ports';
 import { getStream, listKeys } from '../handlers/aws/s3';
-import { runBronze } from '../handlers/bronze';
-import type { BronzeEvent, BronzeObject, BronzeSummary, ManifestEvent, PartResult, RawEvent, RawObject, RawPlan, RawSummary } from '../handlers/contracts';
+import type { ParameterNames } from '../handlers/contracts';
 import { manifestKey } from '../handlers/lake/layout';
-import { createLogger, type LogSink } from '../handlers/log';
-import { runRawTask, type RawOptions } from '../handlers/raw';
-import { runSilver, type SilverEvent, type SilverSummary } from '../handlers/silver';
+import type { LogSink } from '../handlers/log';
+import type { RawOptions } from '../handlers/raw';
+import type { SilverSummary } from '../handlers/silver';
 import { ConfigError, type PipelineConfig, parameterNamesFor, parseConfig } from '../pipeline/config';
 import { bronzeHandlerOptions, rawHandlerOptions, silverBucketParameterName, silverHandlerOptions, stateMachineSettings } from '../pipeline/handler-options';
 import { STATES, STATE_MACHINE_NAME, type StateMachineSettings, buildDefinition } from '../pipeline/state-machine';
 import { s3ClientFor, startEmbeddedS3 } from './embedded-s3';
+import { type TaskEnvironment, type TaskHandler, localTasks } from './tasks';
 
 export interface LocalRunOptions {
   /** Project folder holding `Pulumi.<stack>.yaml`. */
@@ -150,12 +151,112 @@ export function localConfig(stackConfig: Record<string, unknown>, options: Pick<
   return parseConfig(values);
 }
 
-function mapParameters(values: Record<string, string>): ParameterReader {
-  return {
-    async get(names) {
-      return new Map(names.filter((n) => values[n]).map((n) => [n, values[n]] as [string, string]));
-    },
+/** The SSM parameters the stack would create, pointing at the embedded buckets and local topics. */
+interface LocalParameters {
+  values: Record<string, string>;
+  /** The names the handlers read; `credentials` only when the environment supplies them. */
+  names: ParameterNames;
+  silverBucket: string;
+}
+
+function localParameters(stack: string, config: PipelineConfig): LocalParameters {
+  const names = parameterNamesFor(stack, config.siteUrl);
+  const silverBucket = silverBucketParameterName(stack);
+  const values: Record<string, string> = {
+    [names.rawBucket]: BUCKETS.raw,
+    [names.bronzeBucket]: BUCKETS.bronze,
+    [silverBucket]: BUCKETS.silver,
+    [names.rawTopicArn]: 'local:data-lakehouse-raw',
+    [names.bronzeTopicArn]: 'local:data-lakehouse-bronze',
+    [names.endpoints]: JSON.stringify(config.endpoints),
   };
+  const username = process.env.WORDPRESS_USERNAME;
+  const password = process.env.WORDPRESS_APPLICATION_PASSWORD;
+  if (username && password) values[names.credentials] = JSON.stringify({ username, password });
+  return { values, names: { ...names, credentials: values[names.credentials] ? names.credentials : undefined }, silverBucket };
+}
+
+/** The run's log (`<out>/runs/<run id>.log.jsonl`) and alerts (`<out>/alerts.jsonl`), also passed to `onEvent`. */
+interface RunJournal {
+  notifier: Notifier;
+  sink: (layer: 'raw' | 'bronze' | 'silver') => LogSink;
+  /** Resolves once every log line is in the file. */
+  flushed: () => Promise<void>;
+}
+
+function runJournal(out: string, runId: string, onEvent: LocalRunOptions['onEvent']): RunJournal {
+  const logFile = join(out, 'runs', `${runId}.log.jsonl`);
+  // Log lines arrive synchronously from the handlers; appends are chained so the file keeps their
+  // order, and awaited before returning so the file is whole (and no write outlives the run).
+  let logWrites: Promise<void> = Promise.resolve();
+  return {
+    notifier: {
+      async publish(topic, subject, message) {
+        onEvent?.({ kind: 'alert', topic, subject, message });
+        await appendFile(join(out, 'alerts.jsonl'), `${JSON.stringify({ runId, at: new Date().toISOString(), topic, subject, message })}\n`);
+      },
+    },
+    sink: (layer) => (line) => {
+      logWrites = logWrites.then(() => appendFile(logFile, `${line}\n`));
+      onEvent?.({ kind: 'log', layer, line: JSON.parse(line) });
+    },
+    flushed: () => logWrites,
+  };
+}
+
+function handlerOptions(config: PipelineConfig, parameters: LocalParameters, testing: LocalTestingHooks): TaskEnvironment['options'] {
+  return {
+    raw: { ...rawHandlerOptions(config, STATES.raw, parameters.names), ...testing.rawOptions },
+    bronze: bronzeHandlerOptions(config, STATES.bronze, parameters.names),
+    silver: silverHandlerOptions(config, STATES.silver, { bronzeBucket: parameters.names.bronzeBucket, silverBucket: parameters.silverBucket }),
+  };
+}
+
+/** The definition Orchestration deploys, with local stand-ins for the ARNs it would be given. */
+function localStateMachine(config: PipelineConfig, endpointsParameterName: string, overrides: LocalTestingHooks['stateMachine']): StateMachine {
+  const stepFunctions = require('aws-local-stepfunctions') as typeof import('aws-local-stepfunctions');
+  const lambda = (name: string) => `arn:aws:lambda:local:${LOCAL_ACCOUNT}:function:${name}`;
+  const topic = (name: string) => `arn:aws:sns:local:${LOCAL_ACCOUNT}:${name}`;
+  const definition = buildDefinition(
+    {
+      rawFunctionArn: lambda(STATES.raw),
+      bronzeFunctionArn: lambda(STATES.bronze),
+      failureTopicArn: topic('failure-stepfunction'),
+      endpointsParameterName,
+      silver: { functionArn: lambda(STATES.silver), topicArn: topic('data-lakehouse-silver') },
+    },
+    { ...stateMachineSettings(config), ...overrides },
+  );
+  return new stepFunctions.StateMachine(definition as any);
+}
+
+/** The execution input the command line asks for, as `aws stepfunctions start-execution` would pass it. */
+function executionInput(options: LocalRunOptions) {
+  return { trigger: 'local', ...(options.fullRefresh && { fullRefresh: true }), ...(options.acceptDeletions && { acceptDeletions: options.acceptDeletions }), ...(options.replay && { replay: options.replay }) };
+}
+
+/** The states that have a Retry, each waiting `ms` instead of its backoff. */
+function retryIntervals(ms: number | undefined): Record<string, number> | undefined {
+  if (ms === undefined) return undefined;
+  const retried = [STATES.listEndpoints, STATES.plan, STATES.fetchPart, STATES.joinParts, STATES.raw, STATES.bronze, STATES.writeManifest, STATES.silver, STATES.publishSilverFailure, STATES.publishFailure];
+  return Object.fromEntries(retried.map((state) => [state, ms]));
+}
+
+type Outcome = Pick<LocalRunResult, 'status' | 'error'>;
+
+/** Runs the execution named `runId` to its end: a failed execution is the run's outcome, not an error. */
+async function execute(machine: StateMachine, handlers: Record<string, TaskHandler>, runId: string, options: LocalRunOptions): Promise<Outcome> {
+  try {
+    const input = executionInput(options);
+    const execution = machine.run(input, {
+      overrides: { taskResourceLocalHandlers: handlers, retryIntervalOverrides: retryIntervals(options.testing?.retryIntervalMs) },
+      context: { Execution: { Id: `arn:aws:states:local:${LOCAL_ACCOUNT}:execution:${STATE_MACHINE_NAME}:${runId}`, Name: runId, StartTime: new Date().toISOString(), Input: input } } as any,
+    });
+    await execution.result;
+    return { status: 'SUCCEEDED' };
+  } catch (caught) {
+    return { status: 'FAILED', error: caught instanceof Error ? caught.message : String(caught) };
+  }
 }
 
 /**
@@ -167,177 +268,46 @@ function mapParameters(values: Record<string, string>): ParameterReader {
 export async function runLocal(options: LocalRunOptions): Promise<LocalRunResult> {
   const config = localConfig(await readStackConfig(options.projectDir, options.stack), options);
   const runId = options.testing?.runId ?? `${new Date().toISOString().replace(/[:.]/g, '-')}-${randomUUID().slice(0, 8)}`;
-  const out = options.out;
-  await mkdir(join(out, 'runs'), { recursive: true });
-  const s3 = await startEmbeddedS3(join(out, '.s3'), Object.values(BUCKETS));
-
-  const names = parameterNamesFor(options.stack, config.siteUrl);
-  const topics = { raw: 'local:data-lakehouse-raw', bronze: 'local:data-lakehouse-bronze', failure: 'local:failure-stepfunction' };
-  const silverBucketName = silverBucketParameterName(options.stack);
-  const values: Record<string, string> = {
-    [names.rawBucket]: BUCKETS.raw,
-    [names.bronzeBucket]: BUCKETS.bronze,
-    [silverBucketName]: BUCKETS.silver,
-    [names.rawTopicArn]: topics.raw,
-    [names.bronzeTopicArn]: topics.bronze,
-    [names.endpoints]: JSON.stringify(config.endpoints),
-  };
-  const username = process.env.WORDPRESS_USERNAME;
-  const password = process.env.WORDPRESS_APPLICATION_PASSWORD;
-  if (username && password) values[names.credentials] = JSON.stringify({ username, password });
-
-  const logFile = join(out, 'runs', `${runId}.log.jsonl`);
-  // Log lines arrive synchronously from the handlers; appends are chained so the file keeps their
-  // order, and awaited before returning so the file is whole (and no write outlives the run).
-  let logWrites: Promise<void> = Promise.resolve();
-  const notifier: Notifier = {
-    async publish(topic, subject, message) {
-      options.onEvent?.({ kind: 'alert', topic, subject, message });
-      await appendFile(join(out, 'alerts.jsonl'), `${JSON.stringify({ runId, at: new Date().toISOString(), topic, subject, message })}\n`);
-    },
-  };
   const testing = options.testing ?? {};
+  await mkdir(join(options.out, 'runs'), { recursive: true });
+  const s3 = await startEmbeddedS3(join(options.out, '.s3'), Object.values(BUCKETS));
+  const parameters = localParameters(options.stack, config);
+  const journal = runJournal(options.out, runId, options.onEvent);
   const handlerS3 = testing.handlerS3Endpoint ? s3ClientFor(await testing.handlerS3Endpoint(s3.endpoint)) : s3.client;
-  const deps = (layer: 'raw' | 'bronze' | 'silver', functionName: string): HandlerDeps => {
-    const sink: LogSink = (line) => {
-      logWrites = logWrites.then(() => appendFile(logFile, `${line}\n`));
-      options.onEvent?.({ kind: 'log', layer, line: JSON.parse(line) });
-    };
-    return { s3: handlerS3, parameters: mapParameters(values), notifier, log: createLogger({ function: functionName, layer }, sink), functionName };
-  };
-  const rawDeps = deps('raw', STATES.raw);
-  const bronzeDeps = deps('bronze', STATES.bronze);
-  const parameterNames = { ...names, credentials: values[names.credentials] ? names.credentials : undefined };
-  const rawOptions: RawOptions = { ...rawHandlerOptions(config, STATES.raw, parameterNames), ...testing.rawOptions };
-  const bronzeOptions = bronzeHandlerOptions(config, STATES.bronze, parameterNames);
-  const silverDeps = deps('silver', STATES.silver);
-  const silverOptions = silverHandlerOptions(config, STATES.silver, { bronzeBucket: names.bronzeBucket, silverBucket: silverBucketName });
-  let silver: LocalRunResult['silver'];
+  const tasks = localTasks({
+    s3: handlerS3,
+    parameters: parameters.values,
+    notifier: journal.notifier,
+    sink: journal.sink,
+    options: handlerOptions(config, parameters, testing),
+    wrapTasks: testing.wrapTasks,
+  });
+  const machine = localStateMachine(config, parameters.names.endpoints, testing.stateMachine);
 
-  const started = new Map<string, number>();
-  const reports = new Map<string, EndpointReport>();
-  const report = (endpoint: string, patch: Partial<EndpointReport>) => {
-    const current = reports.get(endpoint) ?? { endpoint, ok: false, ms: 0 };
-    reports.set(endpoint, { ...current, ...patch, ms: Date.now() - (started.get(endpoint) ?? Date.now()) });
-  };
-
-  const { StateMachine } = require('aws-local-stepfunctions') as typeof import('aws-local-stepfunctions');
-  const definition = buildDefinition(
-    {
-      rawFunctionArn: `arn:aws:lambda:local:${LOCAL_ACCOUNT}:function:${STATES.raw}`,
-      bronzeFunctionArn: `arn:aws:lambda:local:${LOCAL_ACCOUNT}:function:${STATES.bronze}`,
-      failureTopicArn: `arn:aws:sns:local:${LOCAL_ACCOUNT}:failure-stepfunction`,
-      endpointsParameterName: names.endpoints,
-      silver: { functionArn: `arn:aws:lambda:local:${LOCAL_ACCOUNT}:function:${STATES.silver}`, topicArn: `arn:aws:sns:local:${LOCAL_ACCOUNT}:data-lakehouse-silver` },
-    },
-    { ...stateMachineSettings(config), ...testing.stateMachine },
-  );
-  const machine = new StateMachine(definition as any);
-
-  // lambda:invoke answers { StatusCode, Payload }; the definition's ResultSelector reads $.Payload.
-  const invoke = <E, R>(run: (event: E) => Promise<R>) => async (input: any) => ({ StatusCode: 200, Payload: (await run(input.Payload as E)) as any });
-  /** What a raw summary says of its endpoint in the run's report. */
-  const rawReport = (summary: RawSummary): Partial<EndpointReport> => {
-    const object: RawObject | undefined = summary.objects[0];
-    const failure = summary.failed[0];
-    return failure ? { ok: false, error: `raw: ${failure.error}` } : { mode: object?.mode, items: object?.items, pages: object?.pages, idPages: object?.idPages, bytes: object?.bytes };
-  };
-  /** A Task bound to the raw function: its answer and its error reach the endpoint's report. */
-  const rawStep = <R>(summarise: (result: R) => Partial<EndpointReport> | undefined, how: { starts?: boolean } = {}) =>
-    invoke(async (event: RawEvent) => {
-      const endpoint = event.endpoint ?? '';
-      if (how.starts) started.set(endpoint, Date.now());
-      try {
-        const result = (await runRawTask(rawDeps, rawOptions, event)) as R;
-        const patch = summarise(result);
-        if (patch) report(endpoint, patch);
-        return result;
-      } catch (error) {
-        report(endpoint, { ok: false, error: `raw: ${event.part ? `part ${event.part.index}: ` : ''}${(error as Error).message}` });
-        throw error;
-      }
-    });
-  const overrides: Record<string, (input: any) => Promise<any>> = {
-    [STATES.listEndpoints]: async (input) => ({ Parameter: { Name: input.Name, Value: values[input.Name] } }),
-    [STATES.plan]: rawStep<RawPlan>((plan) => (plan.failed[0] ? { ok: false, error: `raw: ${plan.failed[0].error}` } : plan.fanOut ? { parts: plan.fanOut.parts.length } : undefined), { starts: true }),
-    [STATES.fetchPart]: rawStep<PartResult>(() => undefined),
-    [STATES.joinParts]: rawStep<RawSummary>(rawReport),
-    [STATES.raw]: rawStep<RawSummary>(rawReport),
-    [STATES.bronze]: invoke(async (event: BronzeEvent) => {
-      const endpoint = 'objects' in event && Array.isArray(event.objects) ? String(event.objects[0]?.endpoint ?? '') : '';
-      try {
-        const summary: BronzeSummary = await runBronze(bronzeDeps, bronzeOptions, event);
-        const object: BronzeObject | undefined = summary.objects[0];
-        const failure = summary.failed[0];
-        report(
-          endpoint,
-          failure
-            ? { ok: false, error: `bronze: ${failure.error}` }
-            : { ok: true, rows: object?.rows, columns: object?.columns, parquetBytes: object?.bytes, empty: object?.empty, upserted: object?.upserted, deleted: object?.deleted, restated: object?.restated, keyedBy: object?.keyedBy },
-        );
-        return summary;
-      } catch (error) {
-        report(endpoint, { ok: false, error: `bronze: ${(error as Error).message}` });
-        throw error;
-      }
-    }),
-    [STATES.writeManifest]: invoke((event: ManifestEvent) => runBronze(bronzeDeps, bronzeOptions, event)),
-    [STATES.silver]: invoke(async (event: SilverEvent) => {
-      try {
-        silver = await runSilver(silverDeps, silverOptions, event);
-        return silver;
-      } catch (error) {
-        silver = { error: (error as Error).message };
-        throw error;
-      }
-    }),
-    [STATES.publishSilverFailure]: async (input) => {
-      await notifier.publish(input.TopicArn, input.Subject, input.Message);
-      return { MessageId: randomUUID() };
-    },
-    [STATES.publishFailure]: async (input) => {
-      // Failures the state machine caught before a handler ran or reported (a task timeout,
-      // Lambda throttling, a throwing override) reach the summary only through this message.
-      for (const failed of parseFailures(input.Message)) {
-        if (reports.get(failed.endpoint)?.error === undefined) report(failed.endpoint, { ok: false, error: `${failed.stage}: ${failed.error}` });
-      }
-      await notifier.publish(input.TopicArn, input.Subject, input.Message);
-      return { MessageId: randomUUID() };
-    },
-  };
-  for (const [state, wrap] of Object.entries(testing.wrapTasks ?? {})) {
-    const real = overrides[state];
-    overrides[state] = (input) => wrap(input, real) as Promise<any>;
-  }
-  const retryIntervalOverrides =
-    testing.retryIntervalMs === undefined ? undefined : Object.fromEntries([STATES.listEndpoints, STATES.plan, STATES.fetchPart, STATES.joinParts, STATES.raw, STATES.bronze, STATES.writeManifest, STATES.silver, STATES.publishSilverFailure, STATES.publishFailure].map((state) => [state, testing.retryIntervalMs!]));
-
-  let status: LocalRunResult['status'] = 'SUCCEEDED';
-  let error: string | undefined;
+  let outcome: Outcome;
   try {
-    const input = { trigger: 'local', ...(options.fullRefresh && { fullRefresh: true }), ...(options.acceptDeletions && { acceptDeletions: options.acceptDeletions }), ...(options.replay && { replay: options.replay }) };
-    const execution = machine.run(input, {
-      overrides: { taskResourceLocalHandlers: overrides, retryIntervalOverrides },
-      context: { Execution: { Id: `arn:aws:states:local:${LOCAL_ACCOUNT}:execution:${STATE_MACHINE_NAME}:${runId}`, Name: runId, StartTime: new Date().toISOString(), Input: input } } as any,
-    });
-    await execution.result;
-  } catch (caught) {
-    status = 'FAILED';
-    error = caught instanceof Error ? caught.message : String(caught);
+    outcome = await execute(machine, tasks.handlers, runId, options);
   } finally {
     try {
-      await mirrorBuckets(s3.client, out, config.dataSource);
+      await mirrorBuckets(s3.client, options.out, config.dataSource);
     } finally {
       if (handlerS3 !== s3.client) handlerS3.destroy();
       await s3.stop();
     }
   }
+  const endpoints = config.endpoints.map((e) => tasks.reports.get(e.name) ?? { endpoint: e.name, ok: false, ms: 0, error: 'not run' });
+  const result = await writeSummary({ runId, stack: options.stack, config, out: options.out, outcome, endpoints, silver: tasks.silver() });
+  await journal.flushed();
+  return result;
+}
 
-  const endpoints = config.endpoints.map((e) => reports.get(e.name) ?? { endpoint: e.name, ok: false, ms: 0, error: 'not run' });
+/** The run's summary, `<out>/runs/<run id>.json`, with the manifest the run wrote (read back from its mirror). */
+async function writeSummary(run: { runId: string; stack: string; config: PipelineConfig; out: string; outcome: Outcome; endpoints: EndpointReport[]; silver: LocalRunResult['silver'] }): Promise<LocalRunResult> {
+  const { runId, config, out, endpoints, silver } = run;
+  const { status, error } = run.outcome;
   const manifest = await readManifest(join(out, BUCKETS.bronze, ...manifestKey(config.dataSource, runId).split('/')));
   const summaryPath = join(out, 'runs', `${runId}.json`);
-  await writeFile(summaryPath, `${JSON.stringify({ runId, stack: options.stack, site: config.siteUrl, status, error, endpoints, manifest, silver }, null, 2)}\n`);
-  await logWrites;
+  await writeFile(summaryPath, `${JSON.stringify({ runId, stack: run.stack, site: config.siteUrl, status, error, endpoints, manifest, silver }, null, 2)}\n`);
   return { runId, status, error, endpoints, summaryPath, out, manifest, silver };
 }
 
@@ -346,21 +316,6 @@ async function readManifest(path: string): Promise<Record<string, unknown> | und
     return JSON.parse(await readFile(path, 'utf8')) as Record<string, unknown>;
   } catch {
     return undefined;
-  }
-}
-
-/** The `[{ endpoint, stage, error }]` of a PublishFailure message (see state-machine.ts), or none. */
-function parseFailures(message: string): Array<{ endpoint: string; stage: string; error: string }> {
-  try {
-    const list = JSON.parse(message.slice(message.indexOf(' failed: ') + ' failed: '.length)) as Array<Record<string, unknown>>;
-    return list
-      .filter((f) => typeof f?.endpoint === 'string')
-      .map((f) => {
-        const e = f.error as { Error?: string; Cause?: string } | string | undefined;
-        return { endpoint: f.endpoint as string, stage: String(f.stage), error: typeof e === 'string' ? e : `${e?.Error ?? 'Error'}: ${e?.Cause ?? ''}`.trim() };
-      });
-  } catch {
-    return [];
   }
 }
 
