@@ -4,7 +4,7 @@ import type { PutFileOptions } from '../aws/s3';
 import { isPreconditionFailed, metadataText, metadataUrl, putFile } from '../aws/s3';
 import type { CrawlOptions, CrawlResult } from '../wordpress/crawl';
 import { crawlEndpoint } from '../wordpress/crawl';
-import { openJsonArrayFile } from '../wordpress/json-array-file';
+import { writeJsonArrayFile } from '../wordpress/json-array-file';
 import { readJsonFileItems } from '../parquet/json-items';
 import { rawIdsKey, rawItemsKey } from './layout';
 import { idOf } from './merge';
@@ -248,9 +248,8 @@ export function withQuery(url: string, params: Record<string, string>): string {
 
 /** One JSON array file of the items of `parts`, each id once (the first part wins). */
 export async function concatenate(parts: string[], path: string) {
-  const file = openJsonArrayFile(path);
   const seen = new Set<unknown>();
-  try {
+  const { summary } = await writeJsonArrayFile(path, async (file) => {
     for (const part of parts) {
       for await (const item of readJsonFileItems(part)) {
         const id = idOf(item);
@@ -261,9 +260,6 @@ export async function concatenate(parts: string[], path: string) {
         await file.append([item]);
       }
     }
-    return await file.close();
-  } catch (error) {
-    file.abort();
-    throw error;
-  }
+  });
+  return summary;
 }

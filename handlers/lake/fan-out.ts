@@ -3,7 +3,7 @@ import type { HandlerDeps } from '../aws/ports';
 import { getStream } from '../aws/s3';
 import type { CrawlOptions } from '../wordpress/crawl';
 import { crawlEndpoint } from '../wordpress/crawl';
-import { openJsonArrayFile } from '../wordpress/json-array-file';
+import { writeJsonArrayFile } from '../wordpress/json-array-file';
 import { getJson } from '../wordpress/transport';
 import { readJsonFileItems, readJsonItems } from '../parquet/json-items';
 import type { ExtractContext } from './extract';
@@ -122,14 +122,10 @@ export async function planEndpoint(deps: HandlerDeps, context: FanOutContext, sp
 
 /** The listing as stored: `[{ "id": 1 }, ...]`, the shape of a `_fields=id` answer. */
 async function writeIds(path: string, ids: readonly number[]) {
-  const file = openJsonArrayFile(path);
-  try {
+  const { summary } = await writeJsonArrayFile(path, async (file) => {
     for (let i = 0; i < ids.length; i += 10_000) await file.append(ids.slice(i, i + 10_000).map((id) => ({ id })));
-    return await file.close();
-  } catch (error) {
-    file.abort();
-    throw error;
-  }
+  });
+  return summary;
 }
 
 /** The ids of one part: its slice of the stored listing, read as a stream. */

@@ -1,7 +1,7 @@
 import { youngGenerationBound } from '../parquet/young-generation';
 import type { ColumnSpec } from '../parquet/infer';
 import { readJsonFileItems } from '../parquet/json-items';
-import { openJsonArrayFile } from '../wordpress/json-array-file';
+import { writeJsonArrayFile } from '../wordpress/json-array-file';
 import { itemTyper } from './declared';
 import type { Identity } from './identity';
 import { describeKey } from './identity';
@@ -73,15 +73,14 @@ function fetchedItems(landing: Landing, rawKeys: string[], digests: ListingDiges
 
 /** Runs the merge, its rows appended to `path` in batches of 500 with the young generation bounded between them. */
 async function writeMerge(path: string, input: MergeInput): Promise<{ counts: MergeCounts; ids: unknown[] }> {
-  const merged = openJsonArrayFile(path);
   const ids: unknown[] = [];
   let batch: string[] = [];
   const boundYoungGeneration = youngGenerationBound();
   // Before the first batch too: an incremental merge reads a row group of the table back in one
   // call first, and V8 grew the new space to 128 MiB during it (at 1024 MB's flags).
   boundYoungGeneration();
-  try {
-    const counts = await mergeRows(input, async (id, json) => {
+  const { result: counts } = await writeJsonArrayFile(path, async (merged) => {
+    const mergeCounts = await mergeRows(input, async (id, json) => {
       ids.push(id);
       batch.push(json);
       if (batch.length >= 500) {
@@ -91,12 +90,9 @@ async function writeMerge(path: string, input: MergeInput): Promise<{ counts: Me
       }
     });
     await merged.appendJson(batch);
-    await merged.close();
-    return { counts, ids };
-  } catch (error) {
-    merged.abort();
-    throw error;
-  }
+    return mergeCounts;
+  });
+  return { counts, ids };
 }
 
 /** The columns a full merge reads of the table: the key's, the lineage and `modified_gmt` (all of them for content identity). */

@@ -2,7 +2,7 @@ import { metadataText, putFile, putText } from '../aws/s3';
 import type { ConversionReport } from '../parquet/convert';
 import { convertJsonFile } from '../parquet/convert';
 import type { ColumnSpec } from '../parquet/infer';
-import { openJsonArrayFile } from '../wordpress/json-array-file';
+import { writeJsonArrayFile } from '../wordpress/json-array-file';
 import { declaredText, seedColumns } from './declared';
 import type { Identity } from './identity';
 import { deletedKeyColumns } from './identity';
@@ -47,9 +47,7 @@ export async function deletionsFile({ context, object, endpoint, mode, runId, di
   // The fetch that showed the rows gone, so a replay of the same raw records the same time.
   const detectedAt = object.fetchedAt ?? new Date().toISOString();
   const listPath = join(dir, 'deletions.json');
-  const list = openJsonArrayFile(listPath);
-  await list.append(deleted.map((left) => ({ ...deletedKeyColumns(identity, left), detected_at: detectedAt, run_id: runId, mode })));
-  await list.close();
+  await writeJsonArrayFile(listPath, (list) => list.append(deleted.map((left) => ({ ...deletedKeyColumns(identity, left), detected_at: detectedAt, run_id: runId, mode }))));
   const path = join(dir, 'deletions.parquet');
   const columns = (await convertJsonFile(listPath, path, { codec: context.codec, seed: DELETION_COLUMNS })).schema;
   return { key, path, columns, rows: deleted.length };

@@ -1,7 +1,7 @@
 import type { EndpointSpec } from '../contracts';
 import { forEachOrdered } from '../concurrency';
 import type { JsonArrayFile } from './json-array-file';
-import { openJsonArrayFile } from './json-array-file';
+import { writeJsonArrayFile } from './json-array-file';
 import type { PageOutcome, Paginator } from './pagination';
 import { isOrderByRejected, wordpressPagination } from './pagination';
 import type { TransportOptions } from './transport';
@@ -52,14 +52,8 @@ export interface CrawlResult {
  * partial file is the caller's to delete, and nothing is uploaded from it.
  */
 export async function crawlEndpoint(spec: EndpointSpec, path: string, options: CrawlOptions): Promise<CrawlResult> {
-  const file = openJsonArrayFile(path);
-  try {
-    const crawl = spec.paginate ? await crawlPages(spec, file, options) : await fetchDocument(spec, file, options);
-    return { ...(await file.close()), ...crawl };
-  } catch (error) {
-    file.abort();
-    throw error;
-  }
+  const { summary, result } = await writeJsonArrayFile(path, (file) => (spec.paginate ? crawlPages(spec, file, options) : fetchDocument(spec, file, options)));
+  return { ...summary, ...result };
 }
 
 /**

@@ -18,6 +18,21 @@ export interface JsonArrayFile {
 }
 
 /**
+ * Writes one JSON array file with `fill`: closed when `fill` returns, destroyed when it throws, so
+ * no failure leaves the file open (the partial file is the caller's to delete).
+ */
+export async function writeJsonArrayFile<T>(path: string, fill: (file: JsonArrayFile) => Promise<T>): Promise<{ summary: JsonArrayFileSummary; result: T }> {
+  const file = openJsonArrayFile(path);
+  try {
+    const result = await fill(file);
+    return { summary: await file.close(), result };
+  } catch (error) {
+    file.abort();
+    throw error;
+  }
+}
+
+/**
  * Streams one JSON array to `path`, one item per line, so memory holds a page, not the site.
  * The layout (`[`, items separated by `,\n`, `]`) is plain JSON for any reader.
  */

@@ -3,7 +3,7 @@ import { createHash } from 'node:crypto';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { openJsonArrayFile } from '../../handlers/wordpress/json-array-file';
+import { openJsonArrayFile, writeJsonArrayFile } from '../../handlers/wordpress/json-array-file';
 
 async function inTemp<T>(run: (dir: string) => Promise<T>): Promise<T> {
   const dir = await mkdtemp(join(tmpdir(), 'json-array-file-'));
@@ -52,5 +52,26 @@ test('a file with no items is an empty array', async (t) => {
     const summary = await file.close();
     t.is(await readFile(join(dir, 'empty.json'), 'utf8'), '[]\n');
     t.like(summary, { items: 0, bytes: 3 });
+  });
+});
+
+test("writeJsonArrayFile closes the file after fill and returns fill's result; a failing fill's error is the one thrown", async (t) => {
+  await inTemp(async (dir) => {
+    const written = await writeJsonArrayFile(join(dir, 'ok.json'), async (file) => {
+      await file.append(items.slice(0, 2));
+      return 'filled';
+    });
+    t.is(written.result, 'filled');
+    t.like(written.summary, { items: 2, path: join(dir, 'ok.json') });
+    t.deepEqual(JSON.parse(await readFile(join(dir, 'ok.json'), 'utf8')), items.slice(0, 2));
+
+    const failure = new Error('the site went away');
+    const thrown = await t.throwsAsync(
+      writeJsonArrayFile(join(dir, 'failed.json'), async (file) => {
+        await file.append(items.slice(0, 1));
+        throw failure;
+      }),
+    );
+    t.is(thrown, failure);
   });
 });
