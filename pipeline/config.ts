@@ -288,12 +288,8 @@ function checkTimezone(value: string): string {
   return value;
 }
 
-/**
- * Parses this project's keys, given with or without the `wordpress-lakehouse:` prefix; other
- * namespaces (aws:...) are ignored, unknown keys of ours are errors (a typo must not silently
- * fall back to a default).
- */
-export function parseConfig(all: Record<string, unknown>, version = '0.1.0'): PipelineConfig {
+/** This project's keys of a stack's config, without their prefix, refusing any it does not know. */
+function projectKeys(all: Record<string, unknown>): Raw {
   const raw: Raw = {};
   for (const [fullKey, value] of Object.entries(all)) {
     const [ns, key] = fullKey.includes(':') ? fullKey.split(/:(.*)/s) : [PROJECT, fullKey];
@@ -303,7 +299,33 @@ export function parseConfig(all: Record<string, unknown>, version = '0.1.0'): Pi
   for (const key of Object.keys(raw)) {
     if (!known.has(key)) throw new ConfigError(key, 'is not a known key', `remove it (pulumi config rm ${key}); known keys: ${[...KEYS].join(', ')}`);
   }
+  return raw;
+}
 
+/** The application password's user name: both halves of the password or neither, and only over https. */
+function checkCredentials(raw: Raw, siteUrl: string): string | undefined {
+  const wordpressUsername = str(raw, 'wordpressUsername');
+  const hasPassword = raw.wordpressPassword !== undefined && raw.wordpressPassword !== '';
+  if ((wordpressUsername === undefined) !== !hasPassword) {
+    throw new ConfigError(
+      wordpressUsername === undefined ? 'wordpressUsername' : 'wordpressPassword',
+      'is needed when the other half of the application password is set',
+      'set both: pulumi config set wordpressUsername <user>; pulumi config set --secret wordpressPassword <application password>',
+    );
+  }
+  if (wordpressUsername !== undefined && !siteUrl.startsWith('https:')) {
+    throw new ConfigError('wordpressUsername', 'needs an https siteUrl: an application password must never travel in clear text', 'use https in siteUrl, or remove wordpressUsername and wordpressPassword');
+  }
+  return wordpressUsername;
+}
+
+/**
+ * Parses this project's keys, given with or without the `wordpress-lakehouse:` prefix; other
+ * namespaces (aws:...) are ignored, unknown keys of ours are errors (a typo must not silently
+ * fall back to a default).
+ */
+export function parseConfig(all: Record<string, unknown>, version = '0.1.0'): PipelineConfig {
+  const raw = projectKeys(all);
   const site = str(raw, 'siteUrl');
   if (!site) throw new ConfigError('siteUrl', 'is required', 'pulumi config set siteUrl https://example.com');
   const siteUrl = checkSiteUrl('siteUrl', site);
@@ -321,18 +343,7 @@ export function parseConfig(all: Record<string, unknown>, version = '0.1.0'): Pi
   const parquetCodec = str(raw, 'parquetCodec', 'zstd')!;
   if (parquetCodec !== 'snappy' && parquetCodec !== 'zstd') throw new ConfigError('parquetCodec', `must be snappy or zstd, got "${parquetCodec}"`, 'pulumi config set parquetCodec zstd');
 
-  const wordpressUsername = str(raw, 'wordpressUsername');
-  const hasPassword = raw.wordpressPassword !== undefined && raw.wordpressPassword !== '';
-  if ((wordpressUsername === undefined) !== !hasPassword) {
-    throw new ConfigError(
-      wordpressUsername === undefined ? 'wordpressUsername' : 'wordpressPassword',
-      'is needed when the other half of the application password is set',
-      'set both: pulumi config set wordpressUsername <user>; pulumi config set --secret wordpressPassword <application password>',
-    );
-  }
-  if (wordpressUsername !== undefined && !siteUrl.startsWith('https:')) {
-    throw new ConfigError('wordpressUsername', 'needs an https siteUrl: an application password must never travel in clear text', 'use https in siteUrl, or remove wordpressUsername and wordpressPassword');
-  }
+  const wordpressUsername = checkCredentials(raw, siteUrl);
 
   const rawTimeoutSeconds = int(raw, 'rawTimeoutSeconds', 300, 10, 900);
   const requestConcurrency = int(raw, 'requestConcurrency', 4, 1, 16);
