@@ -1,6 +1,6 @@
 import { binaryString, fromBinary } from './binary';
 import type { Codec } from './codecs';
-import type { ColumnSpec } from './infer';
+import type { ColumnSpec, SchemaInference } from './infer';
 import { createSchemaInference, isPlainObject } from './infer';
 import { readJsonFileBatches } from './json-items';
 import type { ParquetFile } from './parquet-file';
@@ -110,34 +110,75 @@ function groupBuilder(file: ParquetFile, size: number) {
 }
 
 /**
- * Converts `input` (a JSON array of objects) into the Parquet file `output`. The file is written
- * next to `output` and renamed into place only when complete, so a failure never leaves a partial
- * file under that name. An empty array writes nothing and reports `empty`.
+ * The file being written and what a change of the inferred schema does to it (see the header): it
+ * follows the change, or is dropped so that writing starts again.
  */
-export async function convertJsonFile(input: string, output: string, options: ConvertOptions = {}): Promise<ConversionReport> {
-  const started = performance.now();
-  const codec = options.codec ?? 'zstd';
-  const rowGroupSize = options.rowGroupSize ?? 10_000;
-  if (!Number.isSafeInteger(rowGroupSize) || rowGroupSize < 1) throw new Error(`rowGroupSize must be a positive integer, got ${rowGroupSize}`);
-
-  const inference = createSchemaInference({ maxDepth: options.maxDepth, binary: true });
-  if (options.seed) inference.seed(options.seed);
-  /** Rows observed by the inference. */
-  let observed = 0;
+function schemaFollower(output: string, codec: Codec, rowGroupSize: number, inference: SchemaInference) {
   let file: ParquetFile | undefined;
   let group: ReturnType<typeof groupBuilder> | undefined;
-  /** The schema changed again in a way the open file cannot follow: inference only, then a pass that writes. */
-  let unsettled = false;
-  let restarts = 0;
-  const room = () => (group ? group.room() : rowGroupSize);
   /** The inference's version the open file's schema was last compared with. */
   let checked = -1;
+  let restarts = 0;
+  const start = () => {
+    checked = inference.version();
+    file = open(output, inference.columns(), codec);
+    group = groupBuilder(file, rowGroupSize);
+  };
+  return {
+    room: () => (group ? group.room() : rowGroupSize),
+    /**
+     * Whether rows of the schema inferred so far can be written: 'write' (the file opened first if
+     * there is none); 'restart' or 'unsettled' when the file could not follow and was dropped.
+     */
+    follow(): 'write' | 'restart' | 'unsettled' {
+      if (!file) {
+        start();
+        return 'write';
+      }
+      if (inference.version() === checked) return 'write';
+      checked = inference.version();
+      const columns = inference.columns();
+      if (sameSchema(columns, file.schema) || (file.rowGroups === 0 && file.extend(columns, binaryPaths(columns)))) return 'write';
+      file.abort();
+      file = group = undefined;
+      // Drift shows early in most files (the first pages hold every shape): starting again at once
+      // costs the rows read so far, where finishing the inference first costs a whole extra read.
+      // Past a few changes, the whole inference comes first.
+      if (restarts < MAX_RESTARTS) {
+        restarts++;
+        return 'restart';
+      }
+      return 'unsettled';
+    },
+    async write(piece: readonly Record<string, unknown>[]) {
+      await group!.add(piece);
+      if (group!.room() === 0) await group!.flush();
+    },
+    /** The file with the last group written; opened first when no row was (a seed's empty table). */
+    async finish() {
+      if (!file) start();
+      await group!.flush();
+      return file!.finish();
+    },
+    abort: () => file?.abort(),
+  };
+}
+
+/**
+ * Reads `input` until every row is observed by `inference` and written by `writer`, starting again
+ * whenever the writer drops its file; answers the row count.
+ */
+async function writeRows(input: string, inference: SchemaInference, writer: ReturnType<typeof schemaFollower>): Promise<number> {
+  /** Rows observed by the inference. */
+  let observed = 0;
+  /** The schema changed again in a way the open file cannot follow: inference only, then a pass that writes. */
+  let unsettled = false;
   const boundYoungGeneration = youngGenerationBound();
 
   /**
-   * One read of the file that writes as it goes; answers 'restart' when a change made it drop the
-   * file to start again. Rows are observed once, on the read that reaches them first: pieces are
-   * cut at the same rows on every read (batches and row groups are), so a piece is either fresh or
+   * One read of the file that writes as it goes; answers 'restart' when a change made the writer
+   * drop its file. Rows are observed once, on the read that reaches them first: pieces are cut at
+   * the same rows on every read (batches and row groups are), so a piece is either fresh or
    * already observed.
    */
   const attempt = async (): Promise<'done' | 'restart'> => {
@@ -150,7 +191,7 @@ export async function convertJsonFile(input: string, output: string, options: Co
       // Called once per batch, such a generator made V8 promote nearly every parsed row to the old
       // space (61 MB against 6 MB for 10k posts) and the conversion about 20% slower.
       for (let offset = 0; offset < rows.length; ) {
-        const take = Math.min(rows.length - offset, room());
+        const take = Math.min(rows.length - offset, writer.room());
         const piece = take === rows.length ? rows : rows.slice(offset, offset + take);
         offset += take;
         const fresh = position >= observed;
@@ -160,55 +201,47 @@ export async function convertJsonFile(input: string, output: string, options: Co
           observed += piece.length;
         }
         if (unsettled) continue;
-        if (!file) {
-          checked = inference.version();
-          file = open(output, inference.columns(), codec);
-          group = groupBuilder(file, rowGroupSize);
-        } else if (inference.version() !== checked) {
-          checked = inference.version();
-          const columns = inference.columns();
-          if (!sameSchema(columns, file.schema) && !(file.rowGroups === 0 && file.extend(columns, binaryPaths(columns)))) {
-            file.abort();
-            file = group = undefined;
-            // Drift shows early in most files (the first pages hold every shape): starting again
-            // at once costs the rows read so far, where finishing the inference first costs a
-            // whole extra read. Past a few changes, the whole inference comes first.
-            if (restarts < MAX_RESTARTS) {
-              restarts++;
-              return 'restart';
-            }
-            unsettled = true;
-            continue;
-          }
-        }
-        await group!.add(piece);
-        if (group!.room() === 0) await group!.flush();
+        const next = writer.follow();
+        if (next === 'restart') return 'restart';
+        if (next === 'unsettled') unsettled = true;
+        else await writer.write(piece);
       }
     }
     return 'done';
   };
 
+  while ((await attempt()) === 'restart');
+  if (unsettled) {
+    // Every row is observed now, so this read only writes, with the final schema.
+    unsettled = false;
+    await attempt();
+  }
+  return observed;
+}
+
+/**
+ * Converts `input` (a JSON array of objects) into the Parquet file `output`. The file is written
+ * next to `output` and renamed into place only when complete, so a failure never leaves a partial
+ * file under that name. An empty array writes nothing and reports `empty`.
+ */
+export async function convertJsonFile(input: string, output: string, options: ConvertOptions = {}): Promise<ConversionReport> {
+  const started = performance.now();
+  const codec = options.codec ?? 'zstd';
+  const rowGroupSize = options.rowGroupSize ?? 10_000;
+  if (!Number.isSafeInteger(rowGroupSize) || rowGroupSize < 1) throw new Error(`rowGroupSize must be a positive integer, got ${rowGroupSize}`);
+  const inference = createSchemaInference({ maxDepth: options.maxDepth, binary: true });
+  if (options.seed) inference.seed(options.seed);
+  const writer = schemaFollower(output, codec, rowGroupSize, inference);
   try {
-    while ((await attempt()) === 'restart');
-    if (unsettled) {
-      // Every row is observed now, so this read only writes, with the final schema.
-      unsettled = false;
-      await attempt();
-    }
+    const rows = await writeRows(input, inference, writer);
     const schema = inference.columns();
-    const report = { rows: observed, columns: schema.length, codec, schema };
+    const report = { rows, columns: schema.length, codec, schema };
     // A merged table whose every row was deleted is still a table: an empty file with its schema.
-    if (observed === 0 && !(options.seed && options.seed.length > 0)) return { ...report, bytes: 0, rowGroups: 0, ms: performance.now() - started, empty: true };
-    if (!file || !group) {
-      // No rows but a seed.
-      file = open(output, schema, codec);
-      group = groupBuilder(file, rowGroupSize);
-    }
-    await group.flush();
-    const { bytes, rowGroups } = await file.finish();
+    if (rows === 0 && !(options.seed && options.seed.length > 0)) return { ...report, bytes: 0, rowGroups: 0, ms: performance.now() - started, empty: true };
+    const { bytes, rowGroups } = await writer.finish();
     return { ...report, bytes, rowGroups, ms: performance.now() - started, empty: false };
   } catch (error) {
-    file?.abort();
+    writer.abort();
     throw error;
   }
 }
