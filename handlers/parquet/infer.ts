@@ -188,17 +188,53 @@ export interface SchemaInference {
   version(): number;
 }
 
-/**
- * The per-value work of observing lives in closures made here, not in module-level functions: in
- * the Lambda, Pulumi's closure serializer emits a module-level function as a wrapper that rebuilds
- * a `with` scope and a closure on every call (see timestampParser).
- */
+/** A schema inference over rows, from nothing or from a seed; the per-value work is valueObserver's. */
 export function createSchemaInference(options: InferOptions = {}): SchemaInference {
   const maxDepth = options.maxDepth ?? 3;
   const toRows = options.binary ? binaryString : (key: string) => key;
   const fromRows = options.binary ? realString : (key: string) => key;
   const root = seen();
   const tracker: Tracker = { changes: 0 };
+  const observe = valueObserver(maxDepth, tracker);
+  return {
+    seed(columns) {
+      for (const column of columns) seedNode(pathNode(root, column.path.map(toRows)), column.kind, column.element);
+      tracker.changes++;
+    },
+    observe(row) {
+      observe(root, row, 0);
+    },
+    version: () => tracker.changes,
+    columns() {
+      const drafts: Draft[] = [];
+      for (const [key, child] of root.children) resolve(child, [key], 1, maxDepth, drafts);
+      for (const draft of drafts) draft.path = draft.path.map(fromRows);
+      const names = uniqueNames(drafts.map((d) => sanitizeColumnName(d.path)));
+      return drafts.map((d, i) => ({ name: names[i], ...d }));
+    },
+  };
+}
+
+/** The node of `path` under `root`, made (as objects' children) where missing. */
+function pathNode(root: Seen, path: readonly string[]): Seen {
+  let node = root;
+  for (const key of path) {
+    node.object = true;
+    let next = node.children.get(key);
+    if (!next) node.children.set(key, (next = seen()));
+    node = next;
+  }
+  return node;
+}
+
+/**
+ * Records a value, and everything under it, in the node of its path, counting in `tracker` what
+ * that changed. The per-value work lives in closures made here, with the built-ins they call read
+ * into locals, not in module-level functions: in the Lambda, Pulumi's closure serializer emits a
+ * module-level function as a wrapper that rebuilds a `with` scope and a closure on every call (see
+ * timestampParser).
+ */
+function valueObserver(maxDepth: number, tracker: Tracker): (node: Seen, value: unknown, depth: number) => void {
   const parseTimestamp = timestampParser();
   const { isArray } = Array;
   const { isSafeInteger } = Number;
@@ -274,33 +310,7 @@ export function createSchemaInference(options: InferOptions = {}): SchemaInferen
     }
     observeScalar(node, value);
   };
-
-  return {
-    seed(columns) {
-      for (const column of columns) {
-        let node = root;
-        for (const key of column.path.map(toRows)) {
-          node.object = true;
-          let next = node.children.get(key);
-          if (!next) node.children.set(key, (next = seen()));
-          node = next;
-        }
-        seedNode(node, column.kind, column.element);
-      }
-      tracker.changes++;
-    },
-    observe(row) {
-      observe(root, row, 0);
-    },
-    version: () => tracker.changes,
-    columns() {
-      const drafts: Draft[] = [];
-      for (const [key, child] of root.children) resolve(child, [key], 1, maxDepth, drafts);
-      for (const draft of drafts) draft.path = draft.path.map(fromRows);
-      const names = uniqueNames(drafts.map((d) => sanitizeColumnName(d.path)));
-      return drafts.map((d, i) => ({ name: names[i], ...d }));
-    },
-  };
+  return observe;
 }
 
 /** Shortcut for tests and small inputs: the columns of an in-memory array of rows. */
