@@ -104,73 +104,22 @@ function skipSpace(bytes: Buffer, from: number, to: number): number {
 export async function* readJsonBatches(source: AsyncIterable<Uint8Array>, options: BatchOptions = {}): AsyncGenerator<JsonBatch, void, undefined> {
   const { isUtf8 } = require('node:buffer') as typeof import('node:buffer');
   const binary = options.binary ?? false;
-  const decoding = binary ? 'latin1' : 'utf8';
-  /** `[` + bytes `from`..`to` + `]` parsed; in binary form, text with an escape latin1 would misread goes through UTF-8. */
-  const parseArray = (bytes: Buffer, from: number, to: number, close: string): unknown[] => {
-    let text: string;
-    if (close === ']' && from > 0) {
-      // The brackets go over the separators around the piece (the `[` or the `\n` of a `,\n` before
-      // it, the `,` of one after it) for as long as the text is copied out: one string, not a
-      // concatenation that JSON.parse would first copy into a flat one.
-      const before = bytes[from - 1];
-      const after = bytes[to];
-      bytes[from - 1] = 0x5b;
-      bytes[to] = 0x5d;
-      text = bytes.toString(decoding, from - 1, to + 1);
-      bytes[from - 1] = before;
-      bytes[to] = after;
-    } else {
-      text = `[${bytes.toString(decoding, from, to)}${close}`;
-    }
-    if (!binary || !hasWideEscape(bytes.subarray(from, to))) return JSON.parse(text) as unknown[];
-    return (JSON.parse(realString(text)) as unknown[]).map(toBinary);
-  };
+  const parseArray = arrayParser(binary);
   const iterator = source[Symbol.asyncIterator]();
-  /** Bytes read and not parsed yet, at the start of one working buffer; they start at an item boundary once `opened`. */
-  let work = Buffer.allocUnsafe(2 * READ_BYTES);
-  let length = 0;
+  const queue = byteQueue();
+  /** The pending bytes start at an item boundary once `opened`. */
   let opened = false;
   let index = 0;
-  const pending = () => work.subarray(0, length);
-  /** Drops the bytes before `from`: they are parsed. */
-  const keepFrom = (from: number) => {
-    work.copyWithin(0, from, length);
-    length -= from;
-  };
-
-  const scanRest = async function* (): AsyncGenerator<JsonBatch, void, undefined> {
-    async function* rest(): AsyncGenerator<string | Uint8Array> {
-      if (opened) yield '[';
-      yield pending();
-      for (let next = await iterator.next(); !next.done; next = await iterator.next()) yield next.value;
-    }
-    let items: unknown[] = [];
-    for await (const item of readJsonItems(rest(), index, binary)) {
-      items.push(binary ? toBinary(item) : item);
-      if (items.length === 256) {
-        yield { items };
-        items = [];
-      }
-    }
-    if (items.length > 0) yield { items };
-  };
+  const scanRest = () => scanItems(opened ? ['[', queue.pending()] : [queue.pending()], iterator, index, binary);
 
   try {
     for (;;) {
       const next = await iterator.next();
       if (next.done) break;
-      const chunk = next.value;
-      if (length + chunk.length > work.length) {
-        const grown = Buffer.allocUnsafe(Math.max(work.length * 2, length + chunk.length));
-        work.copy(grown, 0, 0, length);
-        work = grown;
-      }
-      work.set(chunk, length);
-      length += chunk.length;
-      const bytes = pending();
+      const bytes = queue.append(next.value);
       const newline = bytes.lastIndexOf(0x0a);
       if (newline < 0) {
-        if (length <= MAX_BATCH_CHARS) continue;
+        if (bytes.length <= MAX_BATCH_CHARS) continue;
         yield* scanRest();
         return;
       }
@@ -189,8 +138,7 @@ export async function* readJsonBatches(source: AsyncIterable<Uint8Array>, option
       }
       const end = bytes.lastIndexOf(',\n', newline - 1);
       if (end < from) {
-        keepFrom(from);
-        if (length <= MAX_BATCH_CHARS) continue;
+        if (queue.keepFrom(from) <= MAX_BATCH_CHARS) continue;
         yield* scanRest();
         return;
       }
@@ -201,7 +149,7 @@ export async function* readJsonBatches(source: AsyncIterable<Uint8Array>, option
         try {
           parsed = parseArray(bytes, from, cut, ']');
         } catch {
-          keepFrom(from);
+          queue.keepFrom(from);
           yield* scanRest();
           return;
         }
@@ -209,10 +157,10 @@ export async function* readJsonBatches(source: AsyncIterable<Uint8Array>, option
         yield { items: parsed };
         from = cut + 2;
       }
-      keepFrom(end + 2);
+      queue.keepFrom(end + 2);
     }
     // The end: what is left must be the last items and the closing bracket.
-    const last = pending();
+    const last = queue.pending();
     if (!isUtf8(last)) throw new Error('the JSON text is not valid UTF-8 (in its last bytes)');
     if (opened) {
       try {
@@ -231,6 +179,82 @@ export async function* readJsonBatches(source: AsyncIterable<Uint8Array>, option
 }
 
 /**
+ * The bytes read and not parsed yet, at the start of one working buffer that grows only when a
+ * read does not fit: `append` answers them with the chunk added, `keepFrom` drops those before
+ * `from` (they are parsed) and answers how many are left.
+ */
+function byteQueue() {
+  let work = Buffer.allocUnsafe(2 * READ_BYTES);
+  let length = 0;
+  const pending = () => work.subarray(0, length);
+  return {
+    pending,
+    append(chunk: Uint8Array): Buffer {
+      if (length + chunk.length > work.length) {
+        const grown = Buffer.allocUnsafe(Math.max(work.length * 2, length + chunk.length));
+        work.copy(grown, 0, 0, length);
+        work = grown;
+      }
+      work.set(chunk, length);
+      length += chunk.length;
+      return pending();
+    },
+    keepFrom(from: number): number {
+      work.copyWithin(0, from, length);
+      length -= from;
+      return length;
+    },
+  };
+}
+
+/**
+ * `[` + bytes `from`..`to` + `close` parsed, as one closure per reading; in binary form, text with
+ * an escape latin1 would misread goes through UTF-8.
+ */
+function arrayParser(binary: boolean): (bytes: Buffer, from: number, to: number, close: string) => unknown[] {
+  const decoding = binary ? 'latin1' : 'utf8';
+  return (bytes, from, to, close) => {
+    let text: string;
+    if (close === ']' && from > 0) {
+      // The brackets go over the separators around the piece (the `[` or the `\n` of a `,\n` before
+      // it, the `,` of one after it) for as long as the text is copied out: one string, not a
+      // concatenation that JSON.parse would first copy into a flat one.
+      const before = bytes[from - 1];
+      const after = bytes[to];
+      bytes[from - 1] = 0x5b;
+      bytes[to] = 0x5d;
+      text = bytes.toString(decoding, from - 1, to + 1);
+      bytes[from - 1] = before;
+      bytes[to] = after;
+    } else {
+      text = `[${bytes.toString(decoding, from, to)}${close}`;
+    }
+    if (!binary || !hasWideEscape(bytes.subarray(from, to))) return JSON.parse(text) as unknown[];
+    return (JSON.parse(realString(text)) as unknown[]).map(toBinary);
+  };
+}
+
+/**
+ * The rest of a reading by the character scanner of readJsonItems, in batches: `head` (what was
+ * read and not parsed, after a `[` when the array was opened), then what `iterator` has left.
+ */
+async function* scanItems(head: ReadonlyArray<string | Uint8Array>, iterator: AsyncIterator<Uint8Array>, firstIndex: number, binary: boolean): AsyncGenerator<JsonBatch, void, undefined> {
+  async function* rest(): AsyncGenerator<string | Uint8Array> {
+    yield* head;
+    for (let next = await iterator.next(); !next.done; next = await iterator.next()) yield next.value;
+  }
+  let items: unknown[] = [];
+  for await (const item of readJsonItems(rest(), firstIndex, binary)) {
+    items.push(binary ? toBinary(item) : item);
+    if (items.length === 256) {
+      yield { items };
+      items = [];
+    }
+  }
+  if (items.length > 0) yield { items };
+}
+
+/**
  * Yields every item of a top-level JSON array, in order. A top-level object (a custom endpoint
  * that answers one document) is yielded as the only item.
  *
@@ -241,13 +265,27 @@ export async function* readJsonBatches(source: AsyncIterable<Uint8Array>, option
  */
 export async function* readJsonItems(source: AsyncIterable<string | Uint8Array>, firstIndex = 0, binary = false): AsyncGenerator<unknown, void, undefined> {
   const decoder = new TextDecoder('utf-8', { fatal: true });
+  const scanner = itemScanner(firstIndex);
+  for await (const chunk of source) {
+    // A binary-form string (what readJsonBatches read so far) is turned back into text.
+    const text = typeof chunk === 'string' ? (binary ? decoder.decode(Buffer.from(chunk, 'latin1'), { stream: true }) : chunk) : decoder.decode(chunk, { stream: true });
+    yield* scanner.scan(text);
+  }
+  decoder.decode();
+  scanner.end();
+}
+
+/**
+ * The character scanner behind readJsonItems, fed the text a chunk at a time: `scan` answers the
+ * items that end in it, `end` throws if the text so far is not a whole array. Its per-character
+ * work is in closures made at run time (here and in itemBounds): in the bronze Lambda, a
+ * module-level function is a wrapper that rebuilds a `with` scope on every call (README.md).
+ */
+function itemScanner(firstIndex: number) {
+  const bounds = itemBounds();
   let state: State = 'start';
   let single = false;
   let pieces: string[] = [];
-  let depth = 0;
-  let inString = false;
-  let escaped = false;
-  let scalar = false;
   let offset = 0;
   let index = firstIndex;
 
@@ -259,59 +297,23 @@ export async function* readJsonItems(source: AsyncIterable<string | Uint8Array>,
     }
   };
 
-  for await (const chunk of source) {
-    // A binary-form string (what readJsonBatches read so far) is turned back into text.
-    const text = typeof chunk === 'string' ? (binary ? decoder.decode(Buffer.from(chunk, 'latin1'), { stream: true }) : chunk) : decoder.decode(chunk, { stream: true });
-    let start = state === 'item' ? 0 : -1;
+  const scan = (text: string): unknown[] => {
     const items: unknown[] = [];
-    /** The current item ends before `end` in this chunk: parse it and wait for the next. */
-    const emit = (end: number) => {
-      pieces.push(text.slice(start, end));
-      items.push(parse(pieces.join('')));
-      ({ state, pieces } = afterItem(single));
-      index++;
-    };
+    let start = 0;
     for (let i = 0; i < text.length; i++) {
-      const c = text.charCodeAt(i);
       if (state === 'item') {
-        if (inString) {
-          // Strings are most of the bytes (HTML bodies): jump to the next quote or backslash.
-          if (escaped) {
-            escaped = false;
-            continue;
-          }
-          const quote = text.indexOf('"', i);
-          const slash = text.indexOf('\\', i);
-          if (quote < 0 && slash < 0) {
-            i = text.length;
-            break;
-          }
-          if (slash >= 0 && (quote < 0 || slash < quote)) {
-            i = slash;
-            escaped = true;
-            continue;
-          }
-          i = quote;
-          inString = false;
-          if (depth === 0) emit(i + 1);
-          continue;
-        }
-        if (scalar) {
-          if (c === 0x2c || c === 0x5d || isWhitespace(c)) {
-            emit(i);
-            scalar = false;
-            i--;
-          }
-          continue;
-        }
-        if (c === 0x22) inString = true;
-        else if (c === 0x7b || c === 0x5b) depth++;
-        else if (c === 0x7d || c === 0x5d) {
-          depth--;
-          if (depth === 0) emit(i + 1);
-        }
+        const end = bounds.end(text, i);
+        if (end < 0) break;
+        pieces.push(text.slice(start, end));
+        items.push(parse(pieces.join('')));
+        state = single ? 'done' : 'between';
+        pieces = [];
+        index++;
+        // A scalar ends at the character after it, which is read again as what follows the item.
+        i = end - 1;
         continue;
       }
+      const c = text.charCodeAt(i);
       if (isWhitespace(c)) continue;
       if (state === 'start') {
         if (c === 0x5b) {
@@ -329,23 +331,75 @@ export async function* readJsonItems(source: AsyncIterable<string | Uint8Array>,
       } else {
         throw new Error(`unexpected ${JSON.stringify(text[i])} after the end of the JSON array at character ${offset + i}`);
       }
-      // An item starts here.
       state = 'item';
       start = i;
+      bounds.begin(c);
+    }
+    if (state === 'item') pieces.push(text.slice(start));
+    offset += text.length;
+    return items;
+  };
+
+  return {
+    scan,
+    end() {
+      if (state === 'start') throw new Error('expected a JSON array of objects, found no JSON at all');
+      if (state !== 'done') throw new Error(`the JSON text ends early at character ${offset} (inside item ${index})`);
+    },
+  };
+}
+
+/** Where an item ends: `begin` takes its first character, `end` scans on, across chunks. */
+function itemBounds() {
+  let depth = 0;
+  let inString = false;
+  let escaped = false;
+  let scalar = false;
+  return {
+    begin(c: number): void {
       depth = 0;
       if (c === 0x22) inString = true;
       else if (c === 0x7b || c === 0x5b) depth = 1;
       else scalar = true;
-    }
-    if (state === 'item') pieces.push(text.slice(start));
-    offset += text.length;
-    yield* items;
-  }
-  decoder.decode();
-  if (state === 'start') throw new Error('expected a JSON array of objects, found no JSON at all');
-  if (state !== 'done') throw new Error(`the JSON text ends early at character ${offset} (inside item ${index})`);
-}
-
-function afterItem(single: boolean): { state: State; pieces: string[] } {
-  return { state: single ? 'done' : 'between', pieces: [] };
+    },
+    /** The index after the item's last character in `text` (from `from` on), or -1 when it goes on past the text. */
+    end(text: string, from: number): number {
+      for (let i = from; i < text.length; i++) {
+        if (inString) {
+          // Strings are most of the bytes (HTML bodies): jump to the next quote or backslash.
+          if (escaped) {
+            escaped = false;
+            continue;
+          }
+          const quote = text.indexOf('"', i);
+          const slash = text.indexOf('\\', i);
+          if (quote < 0 && slash < 0) return -1;
+          if (slash >= 0 && (quote < 0 || slash < quote)) {
+            i = slash;
+            escaped = true;
+            continue;
+          }
+          i = quote;
+          inString = false;
+          if (depth === 0) return i + 1;
+          continue;
+        }
+        const c = text.charCodeAt(i);
+        if (scalar) {
+          if (c === 0x2c || c === 0x5d || isWhitespace(c)) {
+            scalar = false;
+            return i;
+          }
+          continue;
+        }
+        if (c === 0x22) inString = true;
+        else if (c === 0x7b || c === 0x5b) depth++;
+        else if (c === 0x7d || c === 0x5d) {
+          depth--;
+          if (depth === 0) return i + 1;
+        }
+      }
+      return -1;
+    },
+  };
 }
