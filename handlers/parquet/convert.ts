@@ -223,6 +223,10 @@ async function writeRows(input: string, inference: SchemaInference, writer: Retu
  * Converts `input` (a JSON array of objects) into the Parquet file `output`. The file is written
  * next to `output` and renamed into place only when complete, so a failure never leaves a partial
  * file under that name. An empty array writes nothing and reports `empty`.
+ *
+ * @throws Error naming the input and its row count when rows were read but none has a field (e.g.
+ *   `[{}]`) and no seed gives a column: a Parquet file needs at least one (arrow-rs rejects a file
+ *   of none, parquet-mr and Spark such a schema), so failing loudly writes nothing.
  */
 export async function convertJsonFile(input: string, output: string, options: ConvertOptions = {}): Promise<ConversionReport> {
   const started = performance.now();
@@ -238,6 +242,10 @@ export async function convertJsonFile(input: string, output: string, options: Co
     const report = { rows, columns: schema.length, codec, schema };
     // A merged table whose every row was deleted is still a table: an empty file with its schema.
     if (rows === 0 && !(options.seed && options.seed.length > 0)) return { ...report, bytes: 0, rowGroups: 0, ms: performance.now() - started, empty: true };
+    if (schema.length === 0) {
+      const holds = rows === 1 ? 'holds 1 row and it has no field' : `holds ${rows} rows and none has a field`;
+      throw new Error(`${input} ${holds}: a Parquet file needs at least one column, so no file was written`);
+    }
     const { bytes, rowGroups } = await writer.finish();
     return { ...report, bytes, rowGroups, ms: performance.now() - started, empty: false };
   } catch (error) {

@@ -1,10 +1,10 @@
 import { isDeepStrictEqual } from 'node:util';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { convertJsonFile } from '../../handlers/parquet/convert';
 import { sanitizeColumnName } from '../../handlers/parquet/names';
-import { expectedValue, lostValues, wellFormed } from './expected';
+import { expectedValue, lostValues, refusalOf, wellFormed } from './expected';
 import { plain, type Reader } from './readers';
 import { fuzzCase } from './rows';
 
@@ -20,7 +20,8 @@ const FINDINGS_PER_SEED = 5;
 /**
  * Converts the case of `seed` and checks the file with every reader against the expectation
  * (fuzz/expected.ts): the row count, each value of each column, the names (unique, Athena-safe,
- * the sanitised path or that with a `_k` suffix) and that no value was lost.
+ * the sanitised path or that with a `_k` suffix) and that no value was lost; or, for rows without
+ * any field, the promised error and no file left behind.
  */
 export async function runSeed(seed: number, readers: Record<string, Reader>): Promise<Finding[]> {
   const fuzz = fuzzCase(seed);
@@ -32,15 +33,24 @@ export async function runSeed(seed: number, readers: Record<string, Reader>): Pr
     const output = join(dir, 'out.parquet');
     await writeFile(input, fuzz.text);
     const rows = (JSON.parse(fuzz.text) as Record<string, unknown>[]).map((row) => wellFormed(row) as Record<string, unknown>);
+    const label = `rows ${rows.length}, row groups of ${fuzz.rowGroupSize}, maxDepth ${fuzz.maxDepth}, ${fuzz.codec}`;
+    const refusal = refusalOf(input, rows, fuzz.declared);
     let report;
     try {
       report = await convertJsonFile(input, output, { rowGroupSize: fuzz.rowGroupSize, maxDepth: fuzz.maxDepth, codec: fuzz.codec, seed: fuzz.declared });
     } catch (error) {
-      found(`the conversion failed: ${(error as Error).message}`);
+      const { message } = error as Error;
+      if (!refusal) found(`the conversion failed: ${message}`);
+      else if (!refusal.every((text) => message.includes(text))) found(`${label}: no row has a field, but the error does not say so with ${JSON.stringify(refusal)}: ${message}`);
+      const left = (await readdir(dir)).filter((name) => name !== 'in.json');
+      if (left.length > 0) found(`${label}: the failed conversion left ${left.join(', ')}`);
+      return findings;
+    }
+    if (refusal) {
+      found(`${label}: no row has a field, yet a file of ${report.columns} columns was written instead of an error`);
       return findings;
     }
     const { schema } = report;
-    const label = `rows ${rows.length}, row groups of ${fuzz.rowGroupSize}, maxDepth ${fuzz.maxDepth}, ${fuzz.codec}`;
     if (report.rows !== rows.length) found(`${label}: the report counts ${report.rows} rows`);
     for (const column of schema) {
       const base = sanitizeColumnName(column.path);

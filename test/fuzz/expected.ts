@@ -13,6 +13,8 @@ import type { ColumnSpec } from '../../handlers/parquet/infer';
  * And that no value is lost: every non-null value of a row is in a column at its path, inside a
  * `json` or list column above it, or is an empty object (or PHP's `[]` for one) where the path's
  * keys became columns of their own.
+ * Rows none of which has a key, with no declared column, have no column to store: the promise is
+ * an error instead of a file (refusalOf).
  */
 
 /** The value at `path`, through own keys of plain objects only. */
@@ -96,4 +98,15 @@ export function lostValues(row: Record<string, unknown>, schema: readonly Column
   };
   for (const [key, child] of Object.entries(row)) walk(child, [key]);
   return lost;
+}
+
+/**
+ * For rows none of which has a key (e.g. `[{}]`) and no declared column, what the converter's error
+ * promises to say: the input, the row count, and that a Parquet file needs a column (arrow-rs
+ * rejects a file of none; parquet-mr and Spark refuse such a schema). Undefined when a file is
+ * promised.
+ */
+export function refusalOf(input: string, rows: readonly Record<string, unknown>[], declared: readonly ColumnSpec[]): string[] | undefined {
+  if (rows.length === 0 || declared.length > 0 || rows.some((row) => Object.keys(row).length > 0)) return undefined;
+  return [input, ` ${rows.length} row`, 'at least one column'];
 }

@@ -41,9 +41,12 @@ test(`seeds 1-${SEEDS} and every kept regression: hyparquet, DuckDB and parquet-
   t.deepEqual(await findingsOf(t, seeds), []);
 });
 
-test.failing(`open regressions (seeds ${open.join(', ')}): still failing, as regressions.json says`, async (t) => {
-  t.deepEqual(await findingsOf(t, open), []);
-});
+// Only while there are some: with none, a test.failing would pass and so fail.
+if (open.length > 0) {
+  test.failing(`open regressions (seeds ${open.join(', ')}): still failing, as regressions.json says`, async (t) => {
+    t.deepEqual(await findingsOf(t, open), []);
+  });
+}
 
 test("a DOUBLE column's -0 and 0 both read back as written when its dictionary is kept (seeds 2 and 35, without the generator)", async (t) => {
   const dir = await mkdtemp(join(tmpdir(), 'parquet-zero-'));

@@ -1,6 +1,6 @@
 import test from 'ava';
 import { execFile } from 'node:child_process';
-import { mkdtemp, rm, writeFile, stat } from 'node:fs/promises';
+import { mkdtemp, readdir, rm, writeFile, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -58,6 +58,17 @@ test('the CLI converts a file and prints a machine-readable line with --json', a
   t.like(report, { rows: 2, columns: 2, codec: 'snappy', empty: false });
   t.is(report.bytes, (await stat(join(dir, 'out.parquet'))).size);
   t.is(typeof report.ms, 'number');
+});
+
+test('the CLI says in one line that rows without any field make no Parquet file, and exits 1 having written nothing', async (t) => {
+  const dir = await mkdtemp(join(tmpdir(), 'cli-'));
+  t.teardown(() => rm(dir, { recursive: true, force: true }));
+  const [input, output] = [join(dir, 'in.json'), join(dir, 'out.parquet')];
+  await writeFile(input, '[{}]');
+  const error = await t.throwsAsync(run(tsx, [cli, input, output, '--codec', 'snappy']));
+  t.is((error as { code?: number }).code, 1);
+  t.is((error as { stderr?: string }).stderr, `convert: ${input} holds 1 row and it has no field: a Parquet file needs at least one column, so no file was written\n`);
+  t.deepEqual(await readdir(dir), ['in.json']);
 });
 
 test("npm run convert gives V8's old generation the limit the bronze Lambda has at its default memory", (t) => {

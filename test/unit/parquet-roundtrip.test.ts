@@ -171,6 +171,19 @@ test('an empty array reports empty and writes no file', async (t) => {
   t.false(existsSync(output));
 });
 
+test('rows none of which has a field are refused, naming the input and the row count, and nothing is written: a Parquet file needs a column', async (t) => {
+  const { dir, input, output } = await fixture(t, [{}, {}, {}]);
+  await writeFile(output, 'previous');
+  // Groups of 2: one is on disk when the end shows there is no column.
+  await t.throwsAsync(convertJsonFile(input, output, { rowGroupSize: 2 }), {
+    message: `${input} holds 3 rows and none has a field: a Parquet file needs at least one column, so no file was written`,
+  });
+  t.is(await readFile(output, 'utf8'), 'previous');
+  t.deepEqual((await readdir(dir)).sort(), ['in.json', 'out.parquet']);
+  // A declared column is a column: the same rows make a file.
+  t.like(await convertJsonFile(input, output, { seed: [{ name: 'id', path: ['id'], kind: 'int64' }] }), { rows: 3, columns: 1, empty: false });
+});
+
 test('a failed conversion leaves neither a partial file nor a changed previous file', async (t) => {
   const { dir, input, output } = await fixture(t, [{ a: 1 }]);
   await writeFile(output, 'previous');
