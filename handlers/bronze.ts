@@ -1,6 +1,7 @@
 import type { BronzeEvent, BronzeObject, BronzeSummary, EndpointFailure, ManifestEvent, ParameterNames, RawObject } from './contracts';
 import type { HandlerDeps } from './aws/ports';
 import { awsHandlerDeps } from './aws/clients';
+import { alert, failInvocation } from './alert';
 import { putText } from './aws/s3';
 import type { Codec } from './parquet/codecs';
 import { mapLimit } from './concurrency';
@@ -65,15 +66,6 @@ export interface BronzeOptions {
 interface Buckets {
   raw: string;
   bronze: string;
-}
-
-/** Publishes an alert; a failed publish is logged and swallowed so it never hides the real error. */
-async function alert(deps: HandlerDeps, topicArn: string, subject: string, message: string): Promise<void> {
-  try {
-    await deps.notifier.publish(topicArn, subject, message);
-  } catch (error) {
-    deps.log.error('Alert could not be published', { subject, topicArn, error: (error as Error).message });
-  }
 }
 
 /** Registers the endpoint's table (and its deletions table, once it has one) in Glue. */
@@ -153,71 +145,27 @@ function manifestEntry(result: Record<string, any>) {
 export async function runBronze(deps: HandlerDeps, options: BronzeOptions, event: ManifestEvent): Promise<{ key: string }>;
 export async function runBronze(deps: HandlerDeps, options: BronzeOptions, event: BronzeEvent): Promise<BronzeSummary>;
 export async function runBronze(deps: HandlerDeps, options: BronzeOptions, event: BronzeEvent): Promise<BronzeSummary | { key: string }> {
-  const names = options.parameterNames;
-  const values = await deps.parameters.get([names.rawBucket, names.bronzeBucket, names.bronzeTopicArn]);
-  const topic = values.get(names.bronzeTopicArn);
-  if (!topic) throw new Error(`SSM parameter ${names.bronzeTopicArn} (bronze topic ARN) is missing or empty`);
-  const failed = `${deps.functionName}: Failed`;
-
-  const missing = [names.rawBucket, names.bronzeBucket].filter((name) => !values.get(name));
-  if (missing.length > 0) {
-    const message = `Missing SSM parameter(s): ${missing.join(', ')}. Create them (pulumi up) or fix their names in the function's configuration.`;
-    deps.log.error(message, { missing });
-    await alert(deps, topic, failed, message);
-    throw new Error(message);
-  }
-  const buckets: Buckets = { raw: values.get(names.rawBucket)!, bronze: values.get(names.bronzeBucket)! };
+  const { topic, buckets } = await bronzeParameters(deps, options.parameterNames);
   const dataSource = options.dataSource ?? 'wordpress_api';
-
   if (isManifestEvent(event)) {
     try {
       return await writeManifest(deps, buckets.bronze, dataSource, event);
     } catch (error) {
-      const message = `The run manifest of ${String(event.manifest?.runId)} could not be written: ${(error as Error).message}`;
-      deps.log.error(message);
-      await alert(deps, topic, failed, message);
-      throw new Error(message, { cause: error });
+      return failInvocation(deps, topic, `The run manifest of ${String(event.manifest?.runId)} could not be written: ${(error as Error).message}`, undefined, error);
     }
   }
   // The raw summary of this run names exactly what to merge: a run whose raw step wrote nothing
   // merges nothing (the raw bucket holds every run's history, so there is no "latest" to guess).
   if (!Array.isArray(event?.objects)) {
-    const message = 'The event names no raw objects: invoke the bronze function with the raw function\'s summary ({ "objects": [...] }).';
-    deps.log.error(message);
-    await alert(deps, topic, failed, message);
-    throw new Error(message);
+    return failInvocation(deps, topic, 'The event names no raw objects: invoke the bronze function with the raw function\'s summary ({ "objects": [...] }).');
   }
-  const work = event.objects as RawObject[];
   const context: LandContext = {
     rawBucket: buckets.raw, bronzeBucket: buckets.bronze, dataSource, codec: options.codec, rowGroupSize: options.rowGroupSize, maxDepth: options.maxDepth,
     deletionGuard: options.deletionGuard ?? { maxPercent: 10, maxRows: 50 },
   };
-
+  const groups = byEndpoint(event.objects as RawObject[]);
+  const outcomes = await mapLimit(groups, options.concurrency ?? 2, (objects) => landGroup(deps, options, context, objects));
   const summary: BronzeSummary = { succeeded: [], failed: [], objects: [] };
-  const groups = byEndpoint(work);
-  const outcomes = await mapLimit(groups, options.concurrency ?? 2, async (objects) => {
-    const endpoint = String(objects[0]?.endpoint ?? '');
-    let landed: Landed | undefined;
-    // Several objects of one endpoint are a replay's history: landed in order, each on the last.
-    for (const target of objects) {
-      try {
-        landed = await landEndpoint(deps, context, target);
-      } catch (error) {
-        const failure: EndpointFailure = { endpoint, error: `${objects.length > 1 ? `replaying ${target?.key}: ` : ''}${(error as Error).message}` };
-        deps.log.error(`${endpoint}: merge into bronze failed`, { endpoint, key: target?.key, error: failure.error });
-        return { failure };
-      }
-    }
-    if (!landed) return {};
-    try {
-      if (deps.glue && options.catalogDatabase) await catalogue(deps, deps.glue, options, buckets.bronze, dataSource, landed);
-      return { object: landed.object };
-    } catch (error) {
-      const failure: EndpointFailure = { endpoint, error: `catalog: ${(error as Error).message}; the table was written and the next run repairs its catalog entry` };
-      deps.log.error(`${endpoint}: catalog update failed`, { endpoint, error: failure.error });
-      return { failure };
-    }
-  });
   for (const outcome of outcomes) {
     if (outcome.object) {
       summary.succeeded.push(outcome.object.endpoint);
@@ -227,7 +175,6 @@ export async function runBronze(deps: HandlerDeps, options: BronzeOptions, event
       summary.failed.push(outcome.failure);
     }
   }
-
   if (summary.failed.length > 0) {
     const lines = summary.failed.map((f) => `- ${f.endpoint}: ${f.error}`);
     const message = `${summary.failed.length} of ${groups.length} endpoint(s) failed to merge into bronze; their tables and state were kept as they were.\n${lines.join('\n')}`;
@@ -237,6 +184,45 @@ export async function runBronze(deps: HandlerDeps, options: BronzeOptions, event
     succeeded: summary.succeeded, failed: summary.failed.map((f) => f.endpoint),
   });
   return summary;
+}
+
+/** The topic and the buckets; throws when a parameter is missing, after alerting when the topic is known. */
+async function bronzeParameters(deps: HandlerDeps, names: ParameterNames): Promise<{ topic: string; buckets: Buckets }> {
+  const values = await deps.parameters.get([names.rawBucket, names.bronzeBucket, names.bronzeTopicArn]);
+  const topic = values.get(names.bronzeTopicArn);
+  if (!topic) throw new Error(`SSM parameter ${names.bronzeTopicArn} (bronze topic ARN) is missing or empty`);
+  const missing = [names.rawBucket, names.bronzeBucket].filter((name) => !values.get(name));
+  if (missing.length > 0) {
+    return failInvocation(deps, topic, `Missing SSM parameter(s): ${missing.join(', ')}. Create them (pulumi up) or fix their names in the function's configuration.`, { missing });
+  }
+  return { topic, buckets: { raw: values.get(names.rawBucket)!, bronze: values.get(names.bronzeBucket)! } };
+}
+
+/**
+ * Lands one endpoint's objects, then registers its table. Several objects of one endpoint are a
+ * replay's history: landed in order, each on the last. A failure is the endpoint's alone.
+ */
+async function landGroup(deps: HandlerDeps, options: BronzeOptions, context: LandContext, objects: RawObject[]): Promise<{ object?: BronzeObject; failure?: EndpointFailure }> {
+  const endpoint = String(objects[0]?.endpoint ?? '');
+  let landed: Landed | undefined;
+  for (const target of objects) {
+    try {
+      landed = await landEndpoint(deps, context, target);
+    } catch (error) {
+      const failure: EndpointFailure = { endpoint, error: `${objects.length > 1 ? `replaying ${target?.key}: ` : ''}${(error as Error).message}` };
+      deps.log.error(`${endpoint}: merge into bronze failed`, { endpoint, key: target?.key, error: failure.error });
+      return { failure };
+    }
+  }
+  if (!landed) return {};
+  try {
+    if (deps.glue && options.catalogDatabase) await catalogue(deps, deps.glue, options, context.bronzeBucket, context.dataSource, landed);
+    return { object: landed.object };
+  } catch (error) {
+    const failure: EndpointFailure = { endpoint, error: `catalog: ${(error as Error).message}; the table was written and the next run repairs its catalog entry` };
+    deps.log.error(`${endpoint}: catalog update failed`, { endpoint, error: failure.error });
+    return { failure };
+  }
 }
 
 /** The objects grouped by endpoint, each group in the order given (a replay's is its history's). */

@@ -1,7 +1,7 @@
 import type { EndpointFailure, EndpointSpec, ParameterNames, PartResult, RawEvent, RawObject, RawPlan, RawSummary } from './contracts';
 import type { HandlerDeps } from './aws/ports';
 import { awsHandlerDeps } from './aws/clients';
-import type { Credentials } from './wordpress/auth';
+import { alert, failInvocation } from './alert';
 import { parseCredentials } from './wordpress/auth';
 import { createLimiter, mapLimit } from './concurrency';
 import { RAW_METRICS, embeddedMetrics } from './metrics';
@@ -105,58 +105,8 @@ interface Prepared {
 
 /** Reads and checks the parameters, and settles what this invocation works on; alerts and throws when it cannot. */
 async function prepare(deps: HandlerDeps, options: RawOptions, event: RawEvent): Promise<Prepared> {
-  const names = options.parameterNames;
-  const wanted = [names.rawTopicArn, names.rawBucket, names.bronzeBucket, names.endpoints, ...(names.credentials ? [names.credentials] : [])];
-  const values = await deps.parameters.get(wanted);
-  const topicArn = values.get(names.rawTopicArn);
-  if (!topicArn) {
-    const message = `WordPress API Raw process failed: SSM parameter ${names.rawTopicArn} (raw topic ARN) is missing or empty, so no alert can be sent`;
-    deps.log.error(message, { missing: [names.rawTopicArn] });
-    throw new Error(message);
-  }
-  const fail = async (reason: string, fields: Record<string, unknown>): Promise<never> => {
-    const message = `WordPress API Raw process failed: ${reason}`;
-    deps.log.error(message, fields);
-    await alert(deps, topicArn, `${deps.functionName}: Failed`, message);
-    throw new Error(message);
-  };
-
-  const missing = [
-    [names.rawBucket, 'raw bucket name'],
-    [names.bronzeBucket, 'bronze bucket name'],
-    [names.endpoints, 'WordPress endpoints'],
-    ...(names.credentials ? [[names.credentials, 'WordPress credentials']] : []),
-  ].filter(([name]) => !values.get(name));
-  if (missing.length > 0) {
-    return fail(`SSM parameter(s) missing or empty: ${missing.map(([name, what]) => `${name} (${what})`).join(', ')}`, { missing: missing.map(([name]) => name) });
-  }
-  const bucket = values.get(names.rawBucket)!;
-
-  let endpoints: EndpointSpec[];
-  let credentials: Credentials | undefined;
-  try {
-    endpoints = parseEndpoints(values.get(names.endpoints)!);
-  } catch (error) {
-    return fail(`SSM parameter ${names.endpoints} is invalid: ${(error as Error).message}`, { parameter: names.endpoints });
-  }
-  if (names.credentials) {
-    try {
-      credentials = parseCredentials(values.get(names.credentials)!);
-    } catch (error) {
-      return fail(`SSM parameter ${names.credentials} is invalid: ${(error as Error).message}`, { parameter: names.credentials });
-    }
-  }
-  // A misspelt acceptance would let the guard stop the run again, or accept nothing: refuse it whole.
-  const accepted = event?.execution?.acceptDeletions ?? [];
-  if (!Array.isArray(accepted) || !accepted.every((name) => typeof name === 'string' && endpoints.some((e) => e.name === name))) {
-    return fail(`the execution input's acceptDeletions must list endpoint names of this stack (${endpoints.map((e) => e.name).join(', ')}), e.g. {"acceptDeletions": ["posts"]}; got ${JSON.stringify(accepted)}`, { acceptDeletions: accepted });
-  }
-  if (event?.endpoint !== undefined) {
-    const chosen = endpoints.find((e) => e.name === event.endpoint);
-    if (!chosen) return fail(`unknown endpoint ${JSON.stringify(event.endpoint)}; known endpoints: ${endpoints.map((e) => e.name).join(', ')}`, { endpoint: event.endpoint });
-    endpoints = [chosen];
-  }
-
+  const { topicArn, rawBucket, bronzeBucket, endpoints, credentials } = await rawParameters(deps, options.parameterNames);
+  const { selected, accepted } = await selection(deps, topicArn, endpoints, event);
   const concurrency = options.concurrency ?? 4;
   const crawlOptions: CrawlOptions = {
     ...defaultTransportOptions,
@@ -174,8 +124,8 @@ async function prepare(deps: HandlerDeps, options: RawOptions, event: RawEvent):
   };
   const dataSource = options.dataSource ?? 'wordpress_api';
   const context: FanOutContext = {
-    rawBucket: bucket,
-    bronzeBucket: values.get(names.bronzeBucket)!,
+    rawBucket,
+    bronzeBucket,
     dataSource,
     runId: typeof event?.runId === 'string' && event.runId !== '' ? event.runId : `manual-${new Date().toISOString().replace(/[:.]/g, '-')}`,
     fullRefresh: event?.execution?.fullRefresh === true,
@@ -186,7 +136,57 @@ async function prepare(deps: HandlerDeps, options: RawOptions, event: RawEvent):
     pagesPerTask: options.pagesPerTask ?? defaultPagesPerTask(300, concurrency),
     perPage: crawlOptions.perPage,
   };
-  return { topicArn, bucket, dataSource, endpoints, crawlOptions, context, concurrency };
+  return { topicArn, bucket: rawBucket, dataSource, endpoints: selected, crawlOptions, context, concurrency };
+}
+
+/** Alerts and throws a failure of the whole invocation, in the words the original pipeline used. */
+function rawFailure(deps: HandlerDeps, topicArn: string, reason: string, fields: Record<string, unknown>): Promise<never> {
+  return failInvocation(deps, topicArn, `WordPress API Raw process failed: ${reason}`, fields);
+}
+
+/** The parameters, each checked; without the topic there is nowhere to alert, so that one only throws. */
+async function rawParameters(deps: HandlerDeps, names: ParameterNames) {
+  const wanted = [names.rawTopicArn, names.rawBucket, names.bronzeBucket, names.endpoints, ...(names.credentials ? [names.credentials] : [])];
+  const values = await deps.parameters.get(wanted);
+  const topicArn = values.get(names.rawTopicArn);
+  if (!topicArn) {
+    const message = `WordPress API Raw process failed: SSM parameter ${names.rawTopicArn} (raw topic ARN) is missing or empty, so no alert can be sent`;
+    deps.log.error(message, { missing: [names.rawTopicArn] });
+    throw new Error(message);
+  }
+  const missing = [
+    [names.rawBucket, 'raw bucket name'],
+    [names.bronzeBucket, 'bronze bucket name'],
+    [names.endpoints, 'WordPress endpoints'],
+    ...(names.credentials ? [[names.credentials, 'WordPress credentials']] : []),
+  ].filter(([name]) => !values.get(name));
+  if (missing.length > 0) {
+    return rawFailure(deps, topicArn, `SSM parameter(s) missing or empty: ${missing.map(([name, what]) => `${name} (${what})`).join(', ')}`, { missing: missing.map(([name]) => name) });
+  }
+  const parsed = <T>(name: string, parse: (text: string) => T): T | Promise<never> => {
+    try {
+      return parse(values.get(name)!);
+    } catch (error) {
+      return rawFailure(deps, topicArn, `SSM parameter ${name} is invalid: ${(error as Error).message}`, { parameter: name });
+    }
+  };
+  const endpoints = await parsed(names.endpoints, parseEndpoints);
+  const credentials = names.credentials ? await parsed(names.credentials, parseCredentials) : undefined;
+  return { topicArn, rawBucket: values.get(names.rawBucket)!, bronzeBucket: values.get(names.bronzeBucket)!, endpoints, credentials };
+}
+
+/** The endpoints this invocation works on (one, when the event names it) and the deletions it accepts. */
+async function selection(deps: HandlerDeps, topicArn: string, endpoints: EndpointSpec[], event: RawEvent): Promise<{ selected: EndpointSpec[]; accepted: string[] }> {
+  const known = endpoints.map((e) => e.name).join(', ');
+  // A misspelt acceptance would let the guard stop the run again, or accept nothing: refuse it whole.
+  const accepted = event?.execution?.acceptDeletions ?? [];
+  if (!Array.isArray(accepted) || !accepted.every((name) => typeof name === 'string' && endpoints.some((e) => e.name === name))) {
+    return rawFailure(deps, topicArn, `the execution input's acceptDeletions must list endpoint names of this stack (${known}), e.g. {"acceptDeletions": ["posts"]}; got ${JSON.stringify(accepted)}`, { acceptDeletions: accepted });
+  }
+  if (event?.endpoint === undefined) return { selected: endpoints, accepted };
+  const chosen = endpoints.find((e) => e.name === event.endpoint);
+  if (!chosen) return rawFailure(deps, topicArn, `unknown endpoint ${JSON.stringify(event.endpoint)}; known endpoints: ${known}`, { endpoint: event.endpoint });
+  return { selected: [chosen], accepted };
 }
 
 /**
@@ -293,15 +293,6 @@ async function alertFailures(deps: HandlerDeps, where: Pick<Prepared, 'topicArn'
     `${deps.functionName}: Ran With Failures`,
     `WordPress API Raw process ran with ${failed.length} failed endpoint(s) of ${of} (${failed.map((f) => f.endpoint).join(', ')}). Nothing of theirs was written to s3://${where.bucket}/${where.dataSource}/, and bronze keeps their tables.\n${lines.join('\n')}`,
   );
-}
-
-/** A failed alert is logged and swallowed: it must never hide the error being reported. */
-async function alert(deps: HandlerDeps, topicArn: string, subject: string, message: string): Promise<void> {
-  try {
-    await deps.notifier.publish(topicArn, subject, message);
-  } catch (error) {
-    deps.log.error('could not publish alert', { subject, error: error instanceof Error ? error.message : String(error) });
-  }
 }
 
 /**

@@ -283,5 +283,5 @@ test.serial('a failed alert is logged and does not mask the original error', asy
     throw new Error('SNS is down');
   });
   await t.throwsAsync(runBronze(deps, options, { objects: [] }), { message: /\/test\/bronze-bucket/ });
-  t.like(logs.find((l) => l.message === 'Alert could not be published')?.fields, { error: 'SNS is down' });
+  t.like(logs.find((l) => l.message === 'could not publish alert')?.fields, { error: 'SNS is down' });
 });

@@ -138,6 +138,8 @@ test('the callback factory serializes with packages required at run time, not co
   t.regex(serialized.text, /require\("ky"\)/);
   t.regex(serialized.text, /require\("@aws-sdk\/client-s3"\)/);
   t.notRegex(serialized.text, /sindresorhus|class Ky\b|SmithyException/);
-  t.true(serialized.text.length < 200_000, `closure is ${serialized.text.length} characters`);
+  // The handlers' own code serializes to about 200 000 characters; a package copied by value under
+  // a name the patterns above miss would add its whole graph (the S3 client alone is megabytes).
+  t.true(serialized.text.length < 300_000, `closure is ${serialized.text.length} characters`);
   t.true(serialized.text.includes('data_wordpressapi_raw-dev'));
 });
