@@ -26,7 +26,7 @@ import { youngGenerationBound } from './young-generation';
  * with rows.
  *
  * Our own modules are imported at the top (the closure serializer copies their functions into the
- * Lambda); npm packages and built-ins are required inside functions (see DESIGN.md).
+ * Lambda); npm packages and built-ins are required inside functions (docs/development.md, "Writing handler code").
  */
 
 export interface ConvertOptions {

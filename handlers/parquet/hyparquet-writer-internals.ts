@@ -10,7 +10,7 @@ import type { ByteWriter as ByteWriterType, Writer } from 'hyparquet-writer';
  *
  * Written against hyparquet-writer 0.17.0. Each `require` names its file literally: the bronze
  * Lambda's archive and the esbuild bundle find the files they must ship by those literals, and the
- * closure serializer must see them inside functions, not at module level (DESIGN.md). These
+ * closure serializer must see them inside functions, not at module level (docs/development.md). These
  * functions are called once per column, page or file, never per value.
  */
 

@@ -5,7 +5,7 @@
  *
  * Made as closures by a factory, once per table: Pulumi's closure serializer wraps every
  * module-level function in a `with` scope rebuilt on each call (see lake/merge.ts), which a
- * million-comment table would pay per row. npm packages are required inside (DESIGN.md).
+ * million-comment table would pay per row. npm packages are required inside (docs/development.md).
  */
 
 /** Elements whose start and end are line breaks in the text (HTML's block-level and list/table rows). */

@@ -238,7 +238,7 @@ test.before(async () => {
     AWS_ENDPOINT_URL_SSM: ssm.endpoint,
     AWS_ENDPOINT_URL_SNS: sns.endpoint,
     AWS_ENDPOINT_URL_GLUE: glue.endpoint,
-    // s3rver stores aws-chunked bodies with their framing (see DESIGN.md); real S3 needs neither.
+    // s3rver stores aws-chunked bodies with their framing (see local/embedded-s3.ts); real S3 needs neither.
     AWS_REQUEST_CHECKSUM_CALCULATION: 'WHEN_REQUIRED',
     AWS_RESPONSE_CHECKSUM_VALIDATION: 'WHEN_REQUIRED',
   });

@@ -118,7 +118,7 @@ test('the silver archive carries what it requires, writes what the handler write
       AWS_ENDPOINT_URL_S3: proxy.endpoint,
       AWS_ENDPOINT_URL_SSM: ssm.endpoint,
       AWS_ENDPOINT_URL_GLUE: glue.endpoint,
-      // s3rver stores aws-chunked bodies with their framing (see DESIGN.md); real S3 needs neither.
+      // s3rver stores aws-chunked bodies with their framing (see local/embedded-s3.ts); real S3 needs neither.
       AWS_REQUEST_CHECKSUM_CALCULATION: 'WHEN_REQUIRED',
       AWS_RESPONSE_CHECKSUM_VALIDATION: 'WHEN_REQUIRED',
     },
