@@ -137,3 +137,12 @@ test('a planned split runs its parts in an inline Map bounded by partConcurrency
   // The join's summary takes the single raw task's place: the same check, then the same bronze task.
   t.is(join.Next, processor.States[STATES.raw].Next);
 });
+
+test('an execution has a timeout of its own, so the run-timed-out alarm can fire, longer than one endpoint with every retry', (t) => {
+  const built = definition();
+  t.is(built.TimeoutSeconds, 4 * 3600);
+  const map = built.States[STATES.perEndpoint].ItemProcessor.States;
+  const attempts = (state: Record<string, any>) => 1 + Math.max(0, ...(state.Retry ?? []).map((r: Record<string, number>) => r.MaxAttempts ?? 3));
+  const worst = [STATES.raw, STATES.bronze].reduce((sum, name) => sum + map[name].TimeoutSeconds * attempts(map[name]), 0);
+  t.true(worst < built.TimeoutSeconds, `raw and bronze with every retry take up to ${worst} s`);
+});
