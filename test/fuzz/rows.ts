@@ -11,17 +11,8 @@
  * JSON.parse of the same text (fuzz/expected.ts).
  */
 
-/** mulberry32: small, fast and the same on every machine. */
-export function random(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import type { ColumnSpec } from '../../handlers/parquet/infer';
+import { prng } from '../../local/demo-site/posts';
 
 /** A case: the JSON text of the array and how to convert it. */
 export interface FuzzCase {
@@ -33,8 +24,6 @@ export interface FuzzCase {
   /** Columns declared before the rows (an endpoint's `columns`): a `date` column, which only a declaration makes. */
   declared: ColumnSpec[];
 }
-
-import type { ColumnSpec } from '../../handlers/parquet/infer';
 
 type Pick = <T>(items: readonly T[]) => T;
 
@@ -113,7 +102,7 @@ const TYPES = [...SCALARS, 'null', 'object', 'list', 'nested-list', 'long', 'sur
 
 /** The case of `seed`: a few keys, each with a type that may drift at a random row. */
 export function fuzzCase(seed: number): FuzzCase {
-  const rng = random(seed);
+  const rng = prng(seed);
   const pick: Pick = (items) => items[Math.floor(rng() * items.length)];
   const size = rng();
   const rows = size < 0.7 ? 1 + Math.floor(rng() * 40) : size < 0.93 ? 40 + Math.floor(rng() * 260) : 1000 + Math.floor(rng() * 800);
@@ -124,7 +113,7 @@ export function fuzzCase(seed: number): FuzzCase {
   });
   // Declared dates draw from a generator of their own, so that adding them left every other value
   // of a seed (and the regressions' cases) as it was.
-  const dates = random(seed * 7919 + 1);
+  const dates = prng(seed * 7919 + 1);
   const declared: ColumnSpec[] = dates() < 0.2 ? [{ name: 'published_on', path: ['published_on'], kind: 'date' }] : [];
   const date = () => new Date(Date.UTC(1900 + Math.floor(dates() * 300), 0, 1) + Math.floor(dates() * 366) * 86_400_000).toISOString().slice(0, 10);
   const items: string[] = [];
