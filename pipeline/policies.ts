@@ -33,6 +33,14 @@ function logStatement(logGroupArn: Input<string>): Statement {
 }
 
 /**
+ * ListBucket on `bucketArn`, narrowed to the keys under `prefix`: what makes a missing object a 404
+ * rather than a 403, without letting the function list anything else.
+ */
+function listUnder(sid: string, bucketArn: Input<string>, prefix: string): Statement {
+  return { Sid: sid, Effect: 'Allow', Action: ['s3:ListBucket'], Resource: [bucketArn], Condition: { StringLike: { 's3:prefix': [`${prefix}/*`] } } };
+}
+
+/**
  * ARN + suffix for either a string or an Output. Kept here (not pulumi.interpolate) so the module
  * stays usable without a Pulumi engine, e.g. by the IAM simulation tests.
  */
@@ -77,13 +85,7 @@ export function rawFunctionPolicy(args: RawPolicyArgs): PolicyDocument {
       Condition: { Null: { 's3:if-none-match': 'false' } },
     },
     { Sid: 'S3RawReadActions', Effect: 'Allow', Action: ['s3:GetObject'], Resource: [interpolate(args.rawBucketArn, `/${args.dataSource}/*`)] },
-    {
-      Sid: 'S3BucketActions',
-      Effect: 'Allow',
-      Action: ['s3:ListBucket'],
-      Resource: [args.rawBucketArn],
-      Condition: { StringLike: { 's3:prefix': [`${args.dataSource}/*`] } },
-    },
+    listUnder('S3BucketActions', args.rawBucketArn, args.dataSource),
     { Sid: 'SNSActions', Effect: 'Allow', Action: ['sns:Publish'], Resource: args.topicArns },
     { Sid: 'ParameterStoreActions', Effect: 'Allow', Action: ['ssm:GetParameters', 'ssm:GetParameter'], Resource: args.parameterArns },
   );
@@ -105,13 +107,7 @@ export interface StateReaderPolicyArgs {
 export function stateReaderPolicy(args: StateReaderPolicyArgs): PolicyDocument {
   return doc(
     { Sid: 'S3StateReadActions', Effect: 'Allow', Action: ['s3:GetObject'], Resource: [interpolate(args.bronzeBucketArn, `/${args.dataSource}/_state/*`)] },
-    {
-      Sid: 'S3StateBucketActions',
-      Effect: 'Allow',
-      Action: ['s3:ListBucket'],
-      Resource: [args.bronzeBucketArn],
-      Condition: { StringLike: { 's3:prefix': [`${args.dataSource}/_state/*`] } },
-    },
+    listUnder('S3StateBucketActions', args.bronzeBucketArn, `${args.dataSource}/_state`),
     { Sid: 'ParameterStoreActions', Effect: 'Allow', Action: ['ssm:GetParameters', 'ssm:GetParameter'], Resource: [args.bronzeBucketParameterArn] },
   );
 }
@@ -137,13 +133,7 @@ export function bronzeFunctionPolicy(args: BronzePolicyArgs): PolicyDocument {
     logStatement(args.logGroupArn),
     { Sid: 'S3ObjectActions', Effect: 'Allow', Action: ['s3:PutObject', 's3:GetObject'], Resource: [interpolate(args.bronzeBucketArn, `/${args.dataSource}/*`)] },
     { Sid: 'S3RawObjectReadActions', Effect: 'Allow', Action: ['s3:GetObject'], Resource: [interpolate(args.rawBucketArn, `/${args.dataSource}/*`)] },
-    {
-      Sid: 'S3BucketActions',
-      Effect: 'Allow',
-      Action: ['s3:ListBucket'],
-      Resource: [args.bronzeBucketArn],
-      Condition: { StringLike: { 's3:prefix': [`${args.dataSource}/*`] } },
-    },
+    listUnder('S3BucketActions', args.bronzeBucketArn, args.dataSource),
     // Glue authorizes a table call on the catalog, the database and the table together; nothing
     // beyond this stack's database, and no deletes.
     { Sid: 'GlueTableActions', Effect: 'Allow', Action: ['glue:GetTable', 'glue:CreateTable', 'glue:UpdateTable'], Resource: [args.glue.catalog, args.glue.database, args.glue.tables] },
@@ -174,13 +164,7 @@ export function silverFunctionPolicy(args: SilverPolicyArgs): PolicyDocument {
   return doc(
     logStatement(args.logGroupArn),
     { Sid: 'S3BronzeTableReadActions', Effect: 'Allow', Action: ['s3:GetObject'], Resource: [interpolate(args.bronzeBucketArn, `/${args.dataSource}/*.parquet`)] },
-    {
-      Sid: 'S3BronzeBucketActions',
-      Effect: 'Allow',
-      Action: ['s3:ListBucket'],
-      Resource: [args.bronzeBucketArn],
-      Condition: { StringLike: { 's3:prefix': [`${args.dataSource}/*`] } },
-    },
+    listUnder('S3BronzeBucketActions', args.bronzeBucketArn, args.dataSource),
     { Sid: 'S3ObjectActions', Effect: 'Allow', Action: ['s3:PutObject'], Resource: [interpolate(args.silverBucketArn, `/${args.dataSource}/*`)] },
     { Sid: 'GlueTableActions', Effect: 'Allow', Action: ['glue:GetTable', 'glue:CreateTable', 'glue:UpdateTable'], Resource: [args.glue.catalog, args.glue.database, args.glue.tables] },
     { Sid: 'SNSActions', Effect: 'Allow', Action: ['sns:Publish'], Resource: [args.failureTopicArn] },
