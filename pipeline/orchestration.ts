@@ -39,23 +39,20 @@ export class Orchestration extends pulumi.ComponentResource {
     const parent = { parent: this };
 
     // The account, read off a function's ARN, pins each service role's trust to this account
-    // (confused-deputy protection) without an extra provider call.
-    const account = args.rawFunction.arn.apply((arn) => arn.split(':')[4]);
+    // (confused-deputy protection) without an extra provider call; the partition and region name
+    // the state machine and the key's grants the same way.
+    const arnPart = (index: number) => args.rawFunction.arn.apply((arn) => arn.split(':')[index]);
+    const [partition, region, account] = [arnPart(1), arnPart(3), arnPart(4)];
 
     // Monitoring's alarms publish here too, which an AWS managed key cannot allow: such a key is
     // replaced by one of the stack's own (alarm-topic-key.ts).
-    const region = args.rawFunction.arn.apply((arn) => arn.split(':')[3]);
-    const partition = args.rawFunction.arn.apply((arn) => arn.split(':')[1]);
     this.failureTopicKey = isAwsManagedKey(config.snsKmsKeyId)
       ? alarmTopicKey(`${name}-failure-stepfunction`, { stack: args.stack, partition, account, region, alarmNamePrefix: alarmNamePrefix(args.stack) }, this)
       : undefined;
     const failureTopicKeyId = this.failureTopicKey?.arn ?? config.snsKmsKeyId;
     this.failureTopic = alertTopic(`${name}-failure-stepfunction`, { displayName: `failure-stepfunction (${args.stack})`, alertEmail: config.alertEmail, kmsKeyId: failureTopicKeyId }, this);
     const machineName = `${STATE_MACHINE_NAME}-${args.stack}`;
-    const machineArn = args.rawFunction.arn.apply((arn) => {
-      const [, partition, , region, accountId] = arn.split(':');
-      return `arn:${partition}:states:${region}:${accountId}:stateMachine:${machineName}`;
-    });
+    const machineArn = pulumi.interpolate`arn:${partition}:states:${region}:${account}:stateMachine:${machineName}`;
     this.role = new aws.iam.Role(
       `${name}-state-machine`,
       { assumeRolePolicy: pulumi.jsonStringify(assumeRolePolicy('states.amazonaws.com', account)), description: `Role of ${STATE_MACHINE_NAME}-${args.stack}` },
