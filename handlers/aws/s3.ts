@@ -65,6 +65,13 @@ export async function getStream(s3: S3Client, bucket: string, key: string): Prom
   return out.Body as Readable;
 }
 
+/** The object's body streamed to the file `path`, so a table or raw part never sits in memory whole. */
+export async function getFile(s3: S3Client, bucket: string, key: string, path: string): Promise<void> {
+  const { createWriteStream } = require('node:fs') as typeof import('node:fs');
+  const { pipeline } = require('node:stream/promises') as typeof import('node:stream/promises');
+  await pipeline(await getStream(s3, bucket, key), createWriteStream(path));
+}
+
 /** The user metadata and size of an object (HeadObject: GetObject's permission, no body). */
 export async function getMetadata(s3: S3Client, bucket: string, key: string): Promise<{ metadata: Record<string, string>; bytes: number }> {
   const out = await s3.send(new (sdk().HeadObjectCommand)({ Bucket: bucket, Key: key }));

@@ -1,3 +1,4 @@
+import { getFile } from '../aws/s3';
 import { youngGenerationBound } from '../parquet/young-generation';
 import type { ColumnSpec } from '../parquet/infer';
 import { readJsonFileItems } from '../parquet/json-items';
@@ -57,7 +58,7 @@ function fetchedItems(landing: Landing, rawKeys: string[], digests: ListingDiges
   async function* items(): AsyncGenerator<unknown> {
     for (const [i, rawKey] of rawKeys.entries()) {
       const itemsPath = partPath(landing.dir, i);
-      if (i > 0) await landing.download(landing.context.rawBucket, rawKey, itemsPath);
+      if (i > 0) await getFile(landing.deps.s3, landing.context.rawBucket, rawKey, itemsPath);
       for await (const item of readJsonFileItems(itemsPath)) {
         const modified = modifiedInstant(item);
         if (modified === undefined) seen.allModified = false;

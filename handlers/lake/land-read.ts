@@ -1,5 +1,5 @@
 import type { HandlerDeps } from '../aws/ports';
-import { getStream, getText, isMissing } from '../aws/s3';
+import { getFile, getText, isMissing } from '../aws/s3';
 import type { RawObject } from '../contracts';
 import { readJsonFileItems } from '../parquet/json-items';
 import type { Identity } from './identity';
@@ -12,8 +12,6 @@ import type { EndpointState } from './state';
 import { loadState } from './state-store';
 import type { StoredTable } from './table';
 import { openTable } from './table';
-
-export type Download = (bucket: string, from: string, to: string) => Promise<void>;
 
 export type ListingDigester = ReturnType<typeof listingDigester>;
 
@@ -30,12 +28,6 @@ export interface LandInputs {
   previous?: { table: StoredTable; path: string };
 }
 
-export function downloader(deps: HandlerDeps): Download {
-  const { createWriteStream } = require('node:fs') as typeof import('node:fs');
-  const { pipeline } = require('node:stream/promises') as typeof import('node:stream/promises');
-  return async (bucket, from, to) => pipeline(await getStream(deps.s3, bucket, from), createWriteStream(to));
-}
-
 export function partPath(dir: string, index: number): string {
   const { join } = require('node:path') as typeof import('node:path');
   return join(dir, `items-${index}.json`);
@@ -48,7 +40,7 @@ export async function readInputs(landing: Landing): Promise<LandInputs> {
   // it and removed after, so /tmp holds one part at a time whatever the endpoint's size.
   const rawKeys = object.partsKey ? await partKeys(deps, context.rawBucket, object.partsKey) : [object.key];
   // The first is fetched before anything else is read: a raw object that is not there fails the merge at once.
-  await landing.download(context.rawBucket, rawKeys[0], partPath(dir, 0));
+  await getFile(deps.s3, context.rawBucket, rawKeys[0], partPath(dir, 0));
   const state = await stateBefore(landing);
   // Without the digests raw compared against (a state lost since), every id not fetched is left
   // out, and the next run fetches it again.
@@ -75,7 +67,7 @@ async function stateBefore({ deps, context, object, endpoint }: Landing): Promis
 async function listedIds(landing: Landing, digests: ListingDigester | undefined): Promise<unknown[]> {
   const { join } = require('node:path') as typeof import('node:path');
   const idsPath = join(landing.dir, 'ids.json');
-  await landing.download(landing.context.rawBucket, landing.object.idsKey!, idsPath);
+  await getFile(landing.deps.s3, landing.context.rawBucket, landing.object.idsKey!, idsPath);
   const listed: unknown[] = [];
   for await (const item of readJsonFileItems(idsPath)) {
     listed.push(idOf(item));
@@ -85,12 +77,12 @@ async function listedIds(landing: Landing, digests: ListingDigester | undefined)
 }
 
 /** The table as it stands (none on a replay's first object, or when a full crawl cannot read it). */
-async function currentTable({ deps, context, object, mode, key, dir, download, endpoint }: Landing, state: EndpointState | undefined): Promise<LandInputs['previous']> {
+async function currentTable({ deps, context, object, mode, key, dir, endpoint }: Landing, state: EndpointState | undefined): Promise<LandInputs['previous']> {
   if (object.rebuild) return undefined;
   const { join } = require('node:path') as typeof import('node:path');
   const path = join(dir, 'previous.parquet');
   try {
-    await download(context.bronzeBucket, key, path);
+    await getFile(deps.s3, context.bronzeBucket, key, path);
     return { table: await openTable(path), path };
   } catch (error) {
     // S3 answers 403 rather than 404 for a missing key unless ListBucket applies, so on a full

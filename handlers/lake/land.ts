@@ -3,8 +3,8 @@ import type { HandlerDeps } from '../aws/ports';
 import type { Codec } from '../parquet/codecs';
 import type { ColumnSpec } from '../parquet/infer';
 import { tableKey } from './layout';
-import type { Download, LandInputs } from './land-read';
-import { downloader, readInputs } from './land-read';
+import type { LandInputs } from './land-read';
+import { readInputs } from './land-read';
 import type { Merged } from './land-merge';
 import { mergeIntoFile } from './land-merge';
 import type { DeletionsFile, TableFile } from './land-write';
@@ -70,7 +70,6 @@ export interface Landing {
   key: string;
   /** This landing's folder in /tmp, removed after it. */
   dir: string;
-  download: Download;
 }
 
 /**
@@ -90,7 +89,7 @@ export async function landEndpoint(deps: HandlerDeps, context: LandContext, obje
   const key = tableKey(context.dataSource, endpoint);
   // /tmp is the only writable place on Lambda (512 MB by default, more with ephemeral storage).
   return inTempDir(`bronze-${endpoint}-`, async (dir) => {
-    const landing: Landing = { deps, context, object, endpoint, mode, runId, key, dir, download: downloader(deps) };
+    const landing: Landing = { deps, context, object, endpoint, mode, runId, key, dir };
     const inputs = await readInputs(landing);
     const merged = await mergeIntoFile(landing, inputs);
     const refused = object.acceptDeletions ? undefined : deletionGuardError(endpoint, merged.counts.deleted.length, inputs.previous?.table.rows ?? 0, context.deletionGuard);

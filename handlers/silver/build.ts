@@ -1,5 +1,5 @@
 import type { HandlerDeps } from '../aws/ports';
-import { getStream, isMissing, metadataText, putFile } from '../aws/s3';
+import { getFile, isMissing, metadataText, putFile } from '../aws/s3';
 import type { Codec } from '../parquet/codecs';
 import { convertJsonFile } from '../parquet/convert';
 import type { ColumnSpec } from '../parquet/infer';
@@ -85,8 +85,6 @@ function columnsOf(table: StoredTable, fields: readonly string[]): string[] {
 export async function buildSilver(deps: HandlerDeps, context: SilverContext): Promise<SilverReport> {
   const { join } = require('node:path') as typeof import('node:path');
   const { rm } = require('node:fs/promises') as typeof import('node:fs/promises');
-  const { createWriteStream } = require('node:fs') as typeof import('node:fs');
-  const { pipeline } = require('node:stream/promises') as typeof import('node:stream/promises');
   const report: SilverReport = { tables: [], skipped: [] };
   const lookups: Lookups = { authors: new Map(), terms: new Map(), mediaUrls: new Map(), commentCounts: new Map() };
   const derive = silverDerivations(lookups);
@@ -96,7 +94,7 @@ export async function buildSilver(deps: HandlerDeps, context: SilverContext): Pr
     const bronze = async (endpoint: string, silver: string): Promise<{ table: StoredTable; path: string } | undefined> => {
       const path = join(dir, `bronze-${endpoint}.parquet`);
       try {
-        await pipeline(await getStream(deps.s3, context.bronzeBucket, tableKey(context.dataSource, endpoint)), createWriteStream(path));
+        await getFile(deps.s3, context.bronzeBucket, tableKey(context.dataSource, endpoint), path);
       } catch (error) {
         if (!isMissing(error)) throw new Error(`bronze table ${endpoint} could not be read: ${(error as Error).message}`, { cause: error });
         await rm(path, { force: true });
