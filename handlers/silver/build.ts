@@ -103,18 +103,29 @@ export async function buildSilver(deps: HandlerDeps, context: SilverContext): Pr
       }
       return { table: await openTable(path), path };
     };
-    const writer = (table: string, from: string[], columns: ColumnSpec[]) => silverWriter(deps, context, dir, { table, from, columns }, report);
-
-    const taxonomies = await loadTerms(context, bronze, derive, lookups);
-    for (const endpoint of taxonomies.ignored) report.skipped.push({ table: tableName(endpoint), reason: `bronze ${endpoint} is neither a post type (type, title) nor a taxonomy (taxonomy)` });
-    const users = await loadAuthors(bronze, derive, lookups);
-    await buildMedia(bronze, writer, derive, lookups);
-    await buildComments(bronze, writer, derive, lookups);
-    await buildPages(bronze, writer, derive);
-    const counts = await buildPosts(bronze, writer, derive, taxonomies);
-    if (taxonomies.found.length > 0) await buildTerms(writer, derive, lookups, taxonomies, counts.termPosts);
-    if (users) await buildAuthors(users, writer, derive, counts.authorPosts);
-    return report;
+    const writers: SilverWriter[] = [];
+    const writer = (table: string, from: string[], columns: ColumnSpec[]) => {
+      const made = silverWriter(deps, context, dir, { table, from, columns }, report);
+      writers.push(made);
+      return made;
+    };
+    try {
+      const taxonomies = await loadTerms(context, bronze, derive, lookups);
+      for (const endpoint of taxonomies.ignored) report.skipped.push({ table: tableName(endpoint), reason: `bronze ${endpoint} is neither a post type (type, title) nor a taxonomy (taxonomy)` });
+      const users = await loadAuthors(bronze, derive, lookups);
+      await buildMedia(bronze, writer, derive, lookups);
+      await buildComments(bronze, writer, derive, lookups);
+      await buildPages(bronze, writer, derive);
+      const counts = await buildPosts(bronze, writer, derive, taxonomies);
+      if (taxonomies.found.length > 0) await buildTerms(writer, derive, lookups, taxonomies, counts.termPosts);
+      if (users) await buildAuthors(users, writer, derive, counts.authorPosts);
+      return report;
+    } catch (error) {
+      // A table's writer lives across several steps, so a failure in any of them closes every one
+      // still open (a finished one is already closed): a warm container keeps no file handle.
+      for (const open of writers) open.abort();
+      throw error;
+    }
   });
 }
 
